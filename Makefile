@@ -1,0 +1,37 @@
+# kexboot: `make demo` shows it working, `make test` runs every test.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+
+# Debian packages each target needs (installed when missing).
+TEST_DEPS := python3
+BENCH_DEPS := grub-common hyperfine time python3
+
+.PHONY: all build release test demo bench deps clean
+
+all: build
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --static-swift-stdlib -Xswiftc -gnone
+
+test:
+	scripts/deps.sh $(TEST_DEPS)
+	$(SWIFT) build
+	$(SWIFT) test
+
+demo: build
+	@for dir in Configs/examples/*/; do \
+	  echo "== kexboot parse $$dir $$(cat $$dir/args 2>/dev/null)"; \
+	  .build/debug/kexboot parse $$dir $$(cat $$dir/args 2>/dev/null) || exit 1; \
+	  echo; \
+	done
+
+bench: release
+	scripts/deps.sh $(BENCH_DEPS)
+	bench/parse-bench.sh .build/release/kexboot
+
+clean:
+	rm -rf .build

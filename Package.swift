@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (a module imports only modules below it):
+//   0  C system libraries (added as the issues that need them land)
+//   1  KexbootCore (value types, seams), KexbootConfig (config languages)
+//   2  KexbootOS (filesystem and, later, syscalls)
+//   5  kexboot (the multicall executable)
+let package = Package(
+    name: "kexboot",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kexboot", targets: ["kexboot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "KexbootCore"),
+        .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
+        .target(name: "KexbootOS", dependencies: ["KexbootCore"]),
+        .executableTarget(
+            name: "kexboot",
+            dependencies: [
+                "KexbootCore", "KexbootConfig", "KexbootOS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
+        .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
+        .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
+        .testTarget(name: "kexbootTests", dependencies: ["kexboot"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

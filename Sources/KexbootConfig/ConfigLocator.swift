@@ -1,0 +1,83 @@
+import KexbootCore
+
+/// Where each format's configs live on a filesystem, and telling formats apart.
+public enum ConfigLocator {
+    public struct Found: Hashable, Sendable {
+        public var format: ConfigFormat
+        /// The config file; for BLS, the entries directory.
+        public var path: String
+    }
+
+    /// The standard locations, in the order of parse-json.md. `*` matches one directory
+    /// (`/EFI/*/grub.cfg`); names match case-insensitively.
+    public static let locations: [(ConfigFormat, [String])] = [
+        (.grub, ["/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/grub/grub.cfg", "/grub2/grub.cfg",
+                 "/grub.cfg", "/EFI/*/grub.cfg", "/boot/efi/EFI/*/grub.cfg"]),
+        (.bls, ["/loader/entries", "/boot/loader/entries"]),
+        (.syslinux, ["/boot/extlinux/extlinux.conf", "/extlinux/extlinux.conf", "/boot/syslinux/syslinux.cfg",
+                     "/syslinux/syslinux.cfg", "/syslinux.cfg", "/isolinux/isolinux.cfg", "/boot/isolinux/isolinux.cfg"]),
+        (.yaboot, ["/etc/yaboot.conf", "/yaboot.conf"]),
+        (.kboot, ["/etc/kboot.conf", "/kboot.conf"]),
+        (.native, ["/boot/kexboot.conf", "/kexboot.conf"]),
+    ]
+
+    /// The first config of the highest-priority format found, optionally of one format only.
+    public static func find(in files: any FileSource, format only: ConfigFormat? = nil) -> Found? {
+        for (format, paths) in locations where only == nil || only == format {
+            for pattern in paths {
+                for path in expand(pattern, files: files) {
+                    if format == .bls {
+                        guard files.info(path)?.kind == .directory,
+                              let names = files.list(path), names.contains(where: { $0.lowercased().hasSuffix(".conf") })
+                        else { continue }
+                        return Found(format: format, path: path)
+                    }
+                    if files.info(path)?.kind == .file { return Found(format: format, path: path) }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The on-disk spellings of a location pattern that exist.
+    static func expand(_ pattern: String, files: any FileSource) -> [String] {
+        let parts = Path.components(pattern)
+        var prefixes = [""]
+        for part in parts {
+            var next: [String] = []
+            for prefix in prefixes {
+                let dir = prefix.isEmpty ? "/" : prefix
+                guard let names = files.list(dir) else { continue }
+                if part == "*" {
+                    for name in names where files.info(prefix + "/" + name)?.kind == .directory {
+                        next.append(prefix + "/" + name)
+                    }
+                } else if names.contains(part) {
+                    next.append(prefix + "/" + part)
+                } else if let match = names.first(where: { $0.lowercased() == part.lowercased() }) {
+                    next.append(prefix + "/" + match)
+                }
+            }
+            prefixes = next
+            if prefixes.isEmpty { return [] }
+        }
+        return prefixes
+    }
+
+    /// The format of a config named explicitly: from its name, then its first line.
+    public static func detect(path: String, head: [UInt8]) -> ConfigFormat {
+        let firstLine = String(decoding: head.prefix { $0 != 0x0a }, as: UTF8.self).lowercased()
+        if firstLine.hasPrefix("#!ipxe") { return .ipxe }
+        let lower = path.lowercased()
+        let name = Path.basename(lower)
+        if lower.contains("/pxelinux.cfg/") { return .pxelinux }
+        if lower.contains("/loader/entries/") && name.hasSuffix(".conf") { return .bls }
+        switch name {
+        case "extlinux.conf", "syslinux.cfg", "isolinux.cfg": return .syslinux
+        case "yaboot.conf": return .yaboot
+        case "kboot.conf": return .kboot
+        case "kexboot.conf": return .native
+        default: return .grub
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import KexbootCore
+
+/// `kexboot parse`'s engine: finds the config on a filesystem (or takes the one named),
+/// picks the format and runs its parser.
+public struct ConfigParser: Sendable {
+    public var identity: DeviceIdentity
+    public var env: [(String, String)]
+    public var platform: Platform
+
+    public init(identity: DeviceIdentity = DeviceIdentity(), env: [(String, String)] = [], platform: Platform = .current) {
+        self.identity = identity
+        self.env = env
+        self.platform = platform
+    }
+
+    /// Throws `KexbootError` `.notFound` when there is no config (or the named one is
+    /// missing), `.unsupported` for a format kexboot cannot read yet, `.ioError` when it
+    /// cannot be read. Problems inside a config are diagnostics, never errors.
+    public func parse(files: any FileSource, config: String? = nil, format: ConfigFormat? = nil) throws -> ParseResult {
+        let path: String
+        let chosen: ConfigFormat
+        if let config {
+            path = Path.normalize(config)
+            guard let info = files.info(path) else {
+                throw KexbootError(.notFound, "\(path): no such file")
+            }
+            if let format {
+                chosen = format
+            } else if info.kind == .directory {
+                chosen = .bls
+            } else {
+                let head = (try? files.read(path, limit: 64 << 20).prefix(256)).map(Array.init) ?? []
+                chosen = ConfigLocator.detect(path: path, head: head)
+            }
+        } else {
+            guard let found = ConfigLocator.find(in: files, format: format) else {
+                throw KexbootError(.notFound, format.map { "no \($0.rawValue) config found" } ?? "no boot config found")
+            }
+            path = found.path
+            chosen = found.format
+        }
+        switch chosen {
+        case .grub:
+            return try GrubConfig.parse(path: path, files: files, identity: identity, env: env, platform: platform)
+        case .bls:
+            if files.info(path)?.kind == .directory {
+                return BLSConfig.parse(directory: path, files: files, identity: identity, env: env, platform: platform)
+            }
+            return BLSConfig.parse(directory: Path.directory(path), single: path, files: files, identity: identity, env: env, platform: platform)
+        default:
+            throw KexbootError(.unsupported, "\(path): \(chosen.rawValue) configs are not supported yet")
+        }
+    }
+}

@@ -1,0 +1,260 @@
+import KexbootCore
+
+/// Defining menu items, running their bodies once the config has finished, and working
+/// out which entry autoboot picks.
+extension GrubInterpreter {
+    func defineMenuItem(_ builtin: GrubBuiltin, _ args: [String], block: SourceRange?, at loc: SourceLocation) -> Int {
+        let name = builtin.rawValue
+        // A menuentry inside an entry's body is only shown if the entry is opened as a menu.
+        if boot != nil { return 0 }
+        guard let block else {
+            warn("\(name) without a { … } block", at: loc)
+            return 1
+        }
+        var positional: [String] = []
+        var id: String?
+        var i = 0
+        var optionsDone = false
+        while i < args.count {
+            let a = args[i]
+            i += 1
+            if optionsDone || !a.hasPrefix("--") || a == "--" {
+                if a == "--" && !optionsDone { optionsDone = true; continue }
+                positional.append(a)
+                continue
+            }
+            switch a {
+            case "--class", "--users", "--hotkey", "--source":
+                i += 1
+            case "--id":
+                if i < args.count { id = args[i] }
+                i += 1
+            case "--unrestricted":
+                break
+            default:
+                if a.hasPrefix("--id=") {
+                    id = String(a.dropFirst(5))
+                } else if a.hasPrefix("--class=") || a.hasPrefix("--users=") || a.hasPrefix("--hotkey=") || a.hasPrefix("--source=") {
+                    break
+                } else {
+                    warn("\(name): unknown option '\(a)'", at: loc)
+                }
+            }
+        }
+        guard let title = positional.first else {
+            warn("\(name) without a title", at: loc)
+            return 1
+        }
+        context.menu.append(GrubMenuItem(
+            title: title, id: id, extraArgs: Array(positional.dropFirst()),
+            isSubmenu: builtin == .submenu, isHidden: builtin == .hiddenentry,
+            body: .script(block), location: loc, context: context))
+        return 0
+    }
+
+    // MARK: blscfg
+
+    func blscfg(at loc: SourceLocation) -> Int {
+        let blsdir = variable("blsdir")
+        let candidates = blsdir.isEmpty ? ["/loader/entries", "/boot/loader/entries"] : [blsdir]
+        for dir in candidates {
+            guard let local = localPath(dir) else {
+                warn("blscfg: \(dir) is on another device (\(describe(splitFileName(dir).0))), not read", at: loc)
+                return 1
+            }
+            guard files.info(local)?.kind == .directory else { continue }
+            let entries = BLSEntry.loadDirectory(local, files: files, diagnostics: &diagnostics)
+            let bootPrefix = local.hasPrefix("/boot/") ? "/boot" : ""
+            for entry in entries {
+                context.menu.append(GrubMenuItem(
+                    title: entry.title ?? entry.id, id: entry.id, extraArgs: [], isSubmenu: false,
+                    isHidden: false, body: .bls(entry, bootPrefix: bootPrefix), location: loc, context: context))
+            }
+            return 0
+        }
+        warn("blscfg: no \(candidates.joined(separator: " or ")) directory", at: loc)
+        return 1
+    }
+
+    /// What `blscfg`'s generated entry does: `linux`, `initrd`, `devicetree` from the
+    /// snippet, with `options` expanded like script words (so `$kernelopts` works).
+    func loadBLS(_ entry: BLSEntry, bootPrefix: String) {
+        guard let linux = entry.linux else {
+            boot?.unbootable = entry.efi != nil ? "it starts an EFI program" : "its snippet has no 'linux' line"
+            return
+        }
+        func file(_ path: String) -> Resource {
+            var p = path.hasPrefix("/") ? path : "/" + path
+            if !bootPrefix.isEmpty && !p.hasPrefix(bootPrefix + "/") {
+                let local = localPath(p)
+                if local == nil || files.info(local!) == nil { p = bootPrefix + p }
+            }
+            return resource(p)
+        }
+        boot?.kind = .linux
+        boot?.kernel = file(linux)
+        boot?.initrds = entry.initrds.map(file)
+        boot?.devicetree = entry.devicetree.map(file)
+        boot?.args = GrubCommandLine.build(expandText(entry.options.joined(separator: " "), name: entry.path))
+    }
+
+    /// Text expanded as the arguments of one GRUB command.
+    func expandText(_ text: String, name: String) -> [String] {
+        var lexer = GrubLexer(SourceRange(file: SourceFile(path: name, text: text)))
+        var argv: [String] = []
+        while true {
+            guard let token = try? lexer.next() else {
+                // An unbalanced quote: fall back to plain words.
+                return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            }
+            if token.kind == .end { return argv }
+            if token.kind == .word { expand(token.word, into: &argv) }
+        }
+    }
+
+    // MARK: Running the bodies
+
+    indirect enum ResolvedItem {
+        /// `index` into the entries; `nil` when the entry cannot be booted by kexec.
+        case entry(index: Int?, title: String, id: String?)
+        case submenu(title: String, id: String?, items: [ResolvedItem], context: GrubContext)
+
+        var title: String {
+            switch self {
+            case .entry(_, let t, _), .submenu(let t, _, _, _): t
+            }
+        }
+
+        var id: String? {
+            switch self {
+            case .entry(_, _, let i), .submenu(_, let i, _, _): i
+            }
+        }
+    }
+
+    func resolveMenu(_ ctx: GrubContext, path: [String], into entries: inout [BootOption]) -> [ResolvedItem] {
+        var out: [ResolvedItem] = []
+        out.reserveCapacity(ctx.menu.count)
+        for item in ctx.menu {
+            let itemPath = path + [item.title]
+            if item.isSubmenu {
+                guard case .script(let body) = item.body, submenuDepth < Self.maxSubmenuDepth else {
+                    diagnostics.add(.error, "submenus nested more than \(Self.maxSubmenuDepth) deep; '\(item.title)' left out", at: item.location)
+                    continue
+                }
+                let sub = newContext(from: item.context)
+                let saved = (context, frames, budget, budgetReported, status)
+                context = sub
+                frames = [[item.title] + item.extraArgs]
+                budget = Self.topLevelBudget
+                budgetReported = false
+                submenuDepth += 1
+                run(body)
+                submenuDepth -= 1
+                (context, frames, budget, budgetReported, status) = saved
+                let children = resolveMenu(sub, path: itemPath, into: &entries)
+                out.append(.submenu(title: item.title, id: item.id, items: children, context: sub))
+            } else if let option = evaluateEntry(item, path: itemPath) {
+                entries.append(option)
+                out.append(.entry(index: entries.count - 1, title: item.title, id: item.id))
+            } else {
+                out.append(.entry(index: nil, title: item.title, id: item.id))
+            }
+        }
+        return out
+    }
+
+    /// Runs one entry's body from the environment its context ended with.
+    func evaluateEntry(_ item: GrubMenuItem, path: [String]) -> BootOption? {
+        let saved = (context, frames, budget, budgetReported, status, boot)
+        defer { (context, frames, budget, budgetReported, status, boot) = saved }
+        context = GrubContext(vars: item.context.vars)
+        frames = [[item.title] + item.extraArgs]
+        budget = Self.entryBudget
+        budgetReported = false
+        boot = BootState()
+        switch item.body {
+        case .script(let range):
+            guard let nodes = parseWhole(range, what: "menu entry '\(item.title)'") else { return nil }
+            _ = execList(nodes)
+        case .bls(let entry, let bootPrefix):
+            loadBLS(entry, bootPrefix: bootPrefix)
+        }
+        let state = boot!
+        guard let kernel = state.kernel else {
+            info("'\(item.title)' left out: \(state.unbootable ?? "it loads no kernel")", at: item.location)
+            return nil
+        }
+        return BootOption(
+            id: item.id ?? item.title, title: item.title, path: path, kind: state.kind,
+            kernel: kernel, initrds: state.initrds, devicetree: state.devicetree,
+            modules: state.modules, args: state.args)
+    }
+
+    // MARK: Default
+
+    enum DefaultMatch {
+        case entry(Int)
+        case unbootable
+        case none
+    }
+
+    /// Splits `a>b>c` at single `>`; `>>` stands for a literal `>`.
+    static func defaultPath(_ spec: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var chars = spec.makeIterator()
+        var pending: Character? = chars.next()
+        while let c = pending {
+            pending = chars.next()
+            if c == ">" {
+                if pending == ">" {
+                    current.append(">")
+                    pending = chars.next()
+                } else {
+                    parts.append(current)
+                    current = ""
+                }
+            } else {
+                current.append(c)
+            }
+        }
+        parts.append(current)
+        return parts
+    }
+
+    func matchDefault(_ parts: ArraySlice<String>, in items: [ResolvedItem]) -> DefaultMatch {
+        guard let part = parts.first else { return .none }
+        let found: ResolvedItem?
+        if !part.isEmpty, part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            let n = Int(part) ?? Int.max
+            found = n < items.count ? items[n] : nil
+        } else {
+            found = items.first { $0.title == part || $0.id == part }
+        }
+        switch found {
+        case nil:
+            return .none
+        case .entry(let index, _, _)?:
+            return index.map(DefaultMatch.entry) ?? .unbootable
+        case .submenu(_, _, let children, let subContext)?:
+            var rest = parts.dropFirst()
+            if rest.isEmpty, let inner = subContext["default"], !inner.isEmpty {
+                rest = ArraySlice(Self.defaultPath(inner))
+            }
+            if !rest.isEmpty, case .entry(let i) = matchDefault(rest, in: children) { return .entry(i) }
+            return firstEntry(children).map(DefaultMatch.entry) ?? .unbootable
+        }
+    }
+
+    func firstEntry(_ items: [ResolvedItem]) -> Int? {
+        for item in items {
+            switch item {
+            case .entry(let index?, _, _): return index
+            case .entry(nil, _, _): continue
+            case .submenu(_, _, let children, _): if let i = firstEntry(children) { return i }
+            }
+        }
+        return nil
+    }
+}

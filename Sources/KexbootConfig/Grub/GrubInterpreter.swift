@@ -1,0 +1,338 @@
+import KexbootCore
+
+/// Runs GRUB script the way GRUB's normal mode does, then runs every menu entry's body to
+/// see what it would boot.
+///
+/// Nothing here touches a disk except through `files`, and nothing is ever written
+/// (`save_env` is accepted and ignored).
+final class GrubInterpreter {
+    enum Flow {
+        case next
+        case breakLoop(Int)
+        case continueLoop(Int)
+        /// `return` from a function or a sourced file.
+        case returned
+        /// `exit`, a `configfile` that replaced the menu, or the step budget ran out.
+        case stop
+    }
+
+    /// What a menu entry's body has loaded so far.
+    struct BootState {
+        var kind: BootOption.Kind = .linux
+        var kernel: Resource?
+        var args = ""
+        var initrds: [Resource] = []
+        var devicetree: Resource?
+        var modules: [BootModule] = []
+        /// Why kexec cannot boot this entry (`chainloader`, `fwsetup`, …).
+        var unbootable: String?
+    }
+
+    let files: any FileSource
+    let identity: DeviceIdentity
+    /// The value `$root` has for the filesystem being read.
+    let thisDevice: String
+
+    var diagnostics = DiagnosticSink()
+    var context: GrubContext
+    var allContexts: [GrubContext] = []
+    var functions: [String: [GrubNode]] = [:]
+    /// Positional parameters: `$1`… of the running function or entry.
+    var frames: [[String]] = [[]]
+    var status = 0
+    /// Set while an entry body runs.
+    var boot: BootState?
+
+    // Limits that keep hostile input from hanging or exhausting the stack.
+    static let maxSourceDepth = 16
+    static let maxCallDepth = 64
+    static let maxSubmenuDepth = 16
+    static let topLevelBudget = 200_000
+    static let entryBudget = 20_000
+    var sourceDepth = 0
+    var callDepth = 0
+    var submenuDepth = 0
+    /// Loop iterations, function calls and sourced files still allowed.
+    var budget = GrubInterpreter.topLevelBudget
+    var budgetReported = false
+
+    init(files: any FileSource, identity: DeviceIdentity, presets: [String: String], exported: Set<String>) {
+        self.files = files
+        self.identity = identity
+        if let uuid = identity.uuid {
+            thisDevice = "uuid:\(uuid)"
+        } else if let label = identity.label {
+            thisDevice = "label:\(label)"
+        } else if let partuuid = identity.partuuid {
+            thisDevice = "partuuid:\(partuuid)"
+        } else if let partlabel = identity.partlabel {
+            thisDevice = "partlabel:\(partlabel)"
+        } else {
+            thisDevice = "kexboot"
+        }
+        var vars: [String: GrubVariable] = [:]
+        for (name, value) in presets {
+            vars[name] = GrubVariable(value: value, exported: exported.contains(name))
+        }
+        vars["root"] = GrubVariable(value: presets["root"] ?? thisDevice, exported: true)
+        context = GrubContext(vars: vars)
+        allContexts.append(context)
+    }
+
+    deinit {
+        for c in allContexts { c.menu.removeAll() }
+    }
+
+    func newContext(from parent: GrubContext) -> GrubContext {
+        let c = parent.exportedCopy()
+        allContexts.append(c)
+        return c
+    }
+
+    // MARK: Running scripts
+
+    /// Runs a script statement by statement, as GRUB does: a statement that fails to parse
+    /// is reported and skipped, the rest still runs.
+    @discardableResult
+    func run(_ range: SourceRange) -> Flow {
+        var parser = GrubParser(range)
+        defer { if parser.sawNul { warn("NUL bytes in the file were ignored", at: range.file.location(line: range.line, column: range.column)) } }
+        while true {
+            switch parser.next() {
+            case .end:
+                return .next
+            case .error(let e):
+                diagnostics.add(.error, e.message, at: range.file.location(line: e.line, column: e.column))
+            case .statement(let node):
+                switch exec(node) {
+                case .next, .breakLoop, .continueLoop: continue
+                case .returned: return .next
+                case .stop: return .stop
+                }
+            }
+        }
+    }
+
+    /// Parses a whole block first; `nil` (with the errors reported) when any of it fails,
+    /// since GRUB refuses a menuentry whose body does not parse.
+    func parseWhole(_ range: SourceRange, what: String) -> [GrubNode]? {
+        var parser = GrubParser(range)
+        var nodes: [GrubNode] = []
+        var failed = false
+        while true {
+            switch parser.next() {
+            case .end:
+                return failed ? nil : nodes
+            case .error(let e):
+                diagnostics.add(.error, "\(e.message) (\(what) left out)", at: range.file.location(line: e.line, column: e.column))
+                failed = true
+            case .statement(let node):
+                nodes.append(node)
+            }
+        }
+    }
+
+    func execList(_ nodes: [GrubNode]) -> Flow {
+        for node in nodes {
+            let flow = exec(node)
+            if case .next = flow { continue }
+            return flow
+        }
+        return .next
+    }
+
+    func spend(_ location: SourceLocation) -> Bool {
+        if budget > 0 {
+            budget -= 1
+            return true
+        }
+        if !budgetReported {
+            budgetReported = true
+            diagnostics.add(.error, "script stopped: too many loop iterations or calls (an endless loop?)", at: location)
+        }
+        return false
+    }
+
+    func exec(_ node: GrubNode) -> Flow {
+        switch node {
+        case .command(let command):
+            return execCommand(command)
+        case .ifChain(let clauses, let otherwise, _):
+            for clause in clauses {
+                let flow = execList(clause.condition)
+                if case .next = flow {} else { return flow }
+                if status == 0 { return execList(clause.body) }
+            }
+            if let otherwise { return execList(otherwise) }
+            status = 0
+            return .next
+        case .forLoop(let variable, let words, let body, let location):
+            var values: [String] = []
+            for word in words { expand(word, into: &values) }
+            for value in values {
+                guard spend(location) else { return .stop }
+                setVariable(variable, value)
+                switch execList(body) {
+                case .next: continue
+                case .breakLoop(let n): return n > 1 ? .breakLoop(n - 1) : .next
+                case .continueLoop(let n): if n > 1 { return .continueLoop(n - 1) }
+                case let other: return other
+                }
+            }
+            return .next
+        case .whileLoop(let condition, let body, let isUntil, let location):
+            while true {
+                guard spend(location) else { return .stop }
+                let flow = execList(condition)
+                if case .next = flow {} else { return flow }
+                if (status == 0) == isUntil { break }
+                switch execList(body) {
+                case .next: continue
+                case .breakLoop(let n): return n > 1 ? .breakLoop(n - 1) : .next
+                case .continueLoop(let n): if n > 1 { return .continueLoop(n - 1) }
+                case let other: return other
+                }
+            }
+            status = 0
+            return .next
+        case .function(let name, let body, _):
+            functions[name] = body
+            status = 0
+            return .next
+        case .group(let body):
+            return execList(body)
+        }
+    }
+
+    func execCommand(_ command: GrubCommand) -> Flow {
+        var argv: [String] = []
+        argv.reserveCapacity(command.words.count)
+        for word in command.words { expand(word, into: &argv) }
+        guard let name = argv.first else {
+            status = 0
+            return .next
+        }
+        // GRUB's own commands come first, then the config's functions (Ubuntu defines a
+        // `gfxmode` function; GRUB has no such command).
+        if let builtin = GrubBuiltin(rawValue: name) {
+            return runBuiltin(builtin, argv, command)
+        }
+        if let body = functions[name] {
+            return callFunction(name, body: body, args: Array(argv.dropFirst()), at: command.location)
+        }
+        if GrubBuiltin.ignored.contains(name) {
+            status = 0
+            return .next
+        }
+        if let eq = name.firstIndex(of: "="), isVariableName(name[..<eq]) {
+            setVariable(String(name[..<eq]), String(name[name.index(after: eq)...]))
+            status = 0
+            return .next
+        }
+        if GrubBuiltin.unbootableLoaders.contains(name) {
+            if boot != nil { boot?.unbootable = "it uses '\(name)', which kexec cannot boot" }
+            status = 0
+            return .next
+        }
+        warn("unknown command '\(name)'", at: command.location)
+        status = 1
+        return .next
+    }
+
+    func callFunction(_ name: String, body: [GrubNode], args: [String], at location: SourceLocation) -> Flow {
+        guard callDepth < Self.maxCallDepth else {
+            diagnostics.add(.error, "function '\(name)' calls itself more than \(Self.maxCallDepth) deep; stopped", at: location)
+            status = 1
+            return .next
+        }
+        guard spend(location) else { return .stop }
+        callDepth += 1
+        frames.append(args)
+        defer {
+            frames.removeLast()
+            callDepth -= 1
+        }
+        switch execList(body) {
+        case .stop: return .stop
+        default: return .next
+        }
+    }
+
+    // MARK: Variables and words
+
+    func isVariableName<S: StringProtocol>(_ name: S) -> Bool {
+        guard let first = name.utf8.first, !(first >= 0x30 && first <= 0x39) else { return false }
+        return name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x5f }
+    }
+
+    func variable(_ name: String) -> String {
+        if let first = name.utf8.first, first >= 0x30 && first <= 0x39 {
+            guard let n = Int(name), n >= 1, let frame = frames.last, n <= frame.count else { return "" }
+            return frame[n - 1]
+        }
+        switch name {
+        case "?": return String(status)
+        case "#": return String(frames.last?.count ?? 0)
+        case "*", "@": return (frames.last ?? []).joined(separator: " ")
+        default: return context.vars[name]?.value ?? ""
+        }
+    }
+
+    func setVariable(_ name: String, _ value: String) {
+        if context.vars[name] != nil {
+            context.vars[name]!.value = value
+        } else {
+            context.vars[name] = GrubVariable(value: value, exported: false)
+        }
+    }
+
+    /// Expands one word into zero or more arguments: variables are substituted, and an
+    /// unquoted variable's value is split into words at white space (GRUB does not split
+    /// literal text, and never splits inside double quotes).
+    func expand(_ word: GrubWord, into argv: inout [String]) {
+        if word.parts.count == 1, case .text(let s) = word.parts[0] {
+            argv.append(s)
+            return
+        }
+        var current = ""
+        var hasCurrent = false
+        for part in word.parts {
+            switch part {
+            case .text(let s):
+                current += s
+                hasCurrent = true
+            case .variable(let name, true):
+                current += variable(name)
+                hasCurrent = true
+            case .variable(let name, false):
+                // GRUB's rule: the first piece joins the text before it, each later piece
+                // (or the first, after leading blanks) starts a new word; trailing blanks
+                // do not end the word.
+                let value = variable(name)
+                var startsNew = value.utf8.first.map(Self.isBlank) ?? false
+                for piece in value.utf8.split(whereSeparator: Self.isBlank) {
+                    if startsNew && hasCurrent {
+                        argv.append(current)
+                        current = ""
+                    }
+                    current += String(Substring(piece))
+                    hasCurrent = true
+                    startsNew = true
+                }
+            }
+        }
+        if hasCurrent { argv.append(current) }
+    }
+
+    static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d }
+
+    // MARK: Diagnostics
+
+    func warn(_ message: String, at location: SourceLocation?) {
+        diagnostics.add(.warning, message, at: location)
+    }
+
+    func info(_ message: String, at location: SourceLocation?) {
+        diagnostics.add(.info, message, at: location)
+    }
+}

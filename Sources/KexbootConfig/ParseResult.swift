@@ -1,0 +1,65 @@
+import KexbootCore
+
+/// The output of reading one boot configuration (parse-json.md).
+public struct ParseResult: Sendable {
+    public var format: ConfigFormat
+    /// The file parsed, absolute within the filesystem.
+    public var config: String
+    public var defaultIndex: Int?
+    public var timeout: Int?
+    /// GRUB's `timeout_style` (`menu`, `countdown`, `hidden`) when the config sets it.
+    public var timeoutStyle: String?
+    public var entries: [BootOption]
+    public var diagnostics: [Diagnostic]
+
+    public init(format: ConfigFormat, config: String, defaultIndex: Int? = nil, timeout: Int? = nil,
+                timeoutStyle: String? = nil, entries: [BootOption] = [], diagnostics: [Diagnostic] = []) {
+        self.format = format
+        self.config = config
+        self.defaultIndex = defaultIndex
+        self.timeout = timeout
+        self.timeoutStyle = timeoutStyle
+        self.entries = entries
+        self.diagnostics = diagnostics
+    }
+
+    /// Makes ids unique (`#2`, `#3` suffixes) and checks `default` against `entries`.
+    mutating func finish() {
+        var used: [String: Int] = [:]
+        for i in entries.indices {
+            let base = entries[i].id
+            if let n = used[base] {
+                var k = n + 1
+                while used["\(base)#\(k)"] != nil { k += 1 }
+                used[base] = k
+                entries[i].id = "\(base)#\(k)"
+                used[entries[i].id] = 1
+            } else {
+                used[base] = 1
+            }
+        }
+        if entries.isEmpty {
+            defaultIndex = nil
+        } else if defaultIndex == nil || defaultIndex! < 0 || defaultIndex! >= entries.count {
+            defaultIndex = 0
+        }
+    }
+
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("format", .string(format.rawValue)),
+            ("config", .string(config)),
+            ("default", .optional(defaultIndex)),
+            ("timeout", .optional(timeout)),
+        ]
+        if let timeoutStyle { members.append(("timeout_style", .string(timeoutStyle))) }
+        members.append(("entries", .array(entries.map(\.json))))
+        members.append(("diagnostics", .array(diagnostics.map(\.json))))
+        return .object(members)
+    }
+}
+
+/// The config languages kexboot reads.
+public enum ConfigFormat: String, Sendable, CaseIterable {
+    case grub, bls, syslinux, pxelinux, yaboot, kboot, ipxe, native
+}
