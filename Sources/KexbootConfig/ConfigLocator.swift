@@ -52,10 +52,11 @@ public enum ConfigLocator {
                     for name in names where files.info(prefix + "/" + name)?.kind == .directory {
                         next.append(prefix + "/" + name)
                     }
-                } else if names.contains(part) {
-                    next.append(prefix + "/" + part)
-                } else if let match = names.first(where: { $0.lowercased() == part.lowercased() }) {
-                    next.append(prefix + "/" + match)
+                } else {
+                    // The exact spelling first, then any other case (FAT, ISO 9660).
+                    let lower = part.lowercased()
+                    let matches = names.filter { $0.lowercased() == lower }.sorted { a, _ in a == part }
+                    next += matches.map { prefix + "/" + $0 }
                 }
             }
             prefixes = next

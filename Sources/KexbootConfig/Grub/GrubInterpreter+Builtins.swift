@@ -331,7 +331,7 @@ extension GrubInterpreter {
             status = 1
             return .next
         }
-        guard spend(loc) else { return .stop }
+        guard spend(loc) else { return .abort }
         guard let file = readFile(name, at: loc, purpose: command) else {
             status = 1
             return .next

@@ -149,8 +149,8 @@ extension GrubInterpreter {
                 budget = Self.topLevelBudget
                 budgetReported = false
                 submenuDepth += 1
+                defer { submenuDepth -= 1 }
                 run(body)
-                submenuDepth -= 1
                 (context, frames, budget, budgetReported, status) = saved
                 let children = resolveMenu(sub, path: itemPath, into: &entries)
                 out.append(.submenu(title: item.title, id: item.id, items: children, context: sub))

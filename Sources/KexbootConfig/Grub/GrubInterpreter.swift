@@ -12,8 +12,11 @@ final class GrubInterpreter {
         case continueLoop(Int)
         /// `return` from a function or a sourced file.
         case returned
-        /// `exit`, a `configfile` that replaced the menu, or the step budget ran out.
+        /// `exit`, or a `configfile` that replaced the menu: nothing more of the script runs.
         case stop
+        /// The budget of loop iterations and calls ran out: the current top-level
+        /// statement is abandoned, the statements after it still run (without loops).
+        case abort
     }
 
     /// What a menu entry's body has loaded so far.
@@ -47,8 +50,9 @@ final class GrubInterpreter {
     static let maxSourceDepth = 16
     static let maxCallDepth = 64
     static let maxSubmenuDepth = 16
-    static let topLevelBudget = 200_000
+    static let topLevelBudget = 100_000
     static let entryBudget = 20_000
+    static let maxLoopIterations = 10_000
     var sourceDepth = 0
     var callDepth = 0
     var submenuDepth = 0
@@ -105,7 +109,7 @@ final class GrubInterpreter {
                 diagnostics.add(.error, e.message, at: range.file.location(line: e.line, column: e.column))
             case .statement(let node):
                 switch exec(node) {
-                case .next, .breakLoop, .continueLoop: continue
+                case .next, .breakLoop, .continueLoop, .abort: continue
                 case .returned: return .next
                 case .stop: return .stop
                 }
@@ -170,7 +174,7 @@ final class GrubInterpreter {
             var values: [String] = []
             for word in words { expand(word, into: &values) }
             for value in values {
-                guard spend(location) else { return .stop }
+                guard spend(location) else { return .abort }
                 setVariable(variable, value)
                 switch execList(body) {
                 case .next: continue
@@ -181,8 +185,14 @@ final class GrubInterpreter {
             }
             return .next
         case .whileLoop(let condition, let body, let isUntil, let location):
+            var iterations = 0
             while true {
-                guard spend(location) else { return .stop }
+                guard spend(location) else { return .abort }
+                iterations += 1
+                if iterations > Self.maxLoopIterations {
+                    diagnostics.add(.error, "loop stopped after \(Self.maxLoopIterations) iterations (an endless loop?)", at: location)
+                    break
+                }
                 let flow = execList(condition)
                 if case .next = flow {} else { return flow }
                 if (status == 0) == isUntil { break }
@@ -245,7 +255,7 @@ final class GrubInterpreter {
             status = 1
             return .next
         }
-        guard spend(location) else { return .stop }
+        guard spend(location) else { return .abort }
         callDepth += 1
         frames.append(args)
         defer {
@@ -254,6 +264,7 @@ final class GrubInterpreter {
         }
         switch execList(body) {
         case .stop: return .stop
+        case .abort: return .abort
         default: return .next
         }
     }

@@ -1,0 +1,1 @@
+kexboot test placeholder: normal.mod
