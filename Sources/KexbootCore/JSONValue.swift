@@ -48,6 +48,13 @@ public enum JSONValue: Hashable, Sendable {
         return out
     }
 
+    private static let indents: [String] = (0..<16).map { String(repeating: "  ", count: $0) }
+
+    private static func newline(_ out: inout String, _ level: Int) {
+        out += "\n"
+        out += level < indents.count ? indents[level] : String(repeating: "  ", count: level)
+    }
+
     private func write(to out: inout String, indent: Int, compact: Bool) {
         switch self {
         case .null: out += "null"
@@ -59,22 +66,22 @@ public enum JSONValue: Hashable, Sendable {
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += "," }
-                if !compact { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if !compact { JSONValue.newline(&out, indent + 1) }
                 item.write(to: &out, indent: indent + 1, compact: compact)
             }
-            if !compact { out += "\n" + String(repeating: "  ", count: indent) }
+            if !compact { JSONValue.newline(&out, indent) }
             out += "]"
         case .object(let members):
             if members.isEmpty { out += "{}"; return }
             out += "{"
             for (i, (key, value)) in members.enumerated() {
                 if i > 0 { out += "," }
-                if !compact { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if !compact { JSONValue.newline(&out, indent + 1) }
                 JSONValue.writeString(key, to: &out)
                 out += compact ? ":" : ": "
                 value.write(to: &out, indent: indent + 1, compact: compact)
             }
-            if !compact { out += "\n" + String(repeating: "  ", count: indent) }
+            if !compact { JSONValue.newline(&out, indent) }
             out += "}"
         }
     }
@@ -83,6 +90,12 @@ public enum JSONValue: Hashable, Sendable {
 
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings need no escaping: copy them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x7f }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -121,6 +121,7 @@ final class GrubInterpreter {
     /// since GRUB refuses a menuentry whose body does not parse.
     func parseWhole(_ range: SourceRange, what: String) -> [GrubNode]? {
         var parser = GrubParser(range)
+        defer { if parser.sawNul { warn("NUL bytes in the file were ignored", at: range.file.location(line: range.line, column: range.column)) } }
         var nodes: [GrubNode] = []
         var failed = false
         while true {

@@ -13,6 +13,7 @@ struct GrubLexer {
     /// Set once a NUL byte has been seen (the caller reports it once).
     private(set) var sawNul = false
     private var buffer: [UInt8] = []
+    private let breaks = GrubLexer.breakTable
 
     init(_ range: SourceRange) {
         bytes = range.file.bytes
@@ -39,7 +40,7 @@ struct GrubLexer {
     private static let lbrace: UInt8 = 0x7b, rbrace: UInt8 = 0x7d, semicolon: UInt8 = 0x3b
 
     /// Bytes that end a word outside quotes.
-    private static let breaks: [Bool] = {
+    private static let breakTable: [Bool] = {
         var table = [Bool](repeating: false, count: 256)
         for b in [0x00, 0x20, 0x09, 0x0d, 0x0a, 0x3b, 0x7b, 0x7d, 0x7c, 0x26, 0x3c, 0x3e] as [UInt8] {
             table[Int(b)] = true
@@ -108,6 +109,81 @@ struct GrubLexer {
         }
     }
 
+    /// Skips to the `}` that closes a block whose `{` was just read, without building
+    /// tokens: quotes, escapes, `${…}` and comments are honoured exactly as `next()`
+    /// honours them. Returns the offset of that `}` (the position is then after it), or
+    /// `nil` when the input ends first.
+    mutating func skipBlock() throws(GrubSyntaxError) -> Int? {
+        var level = 1
+        var atTokenStart = true
+        while position < end {
+            let b = bytes[position]
+            switch b {
+            case Self.lf:
+                newline(at: position)
+                position += 1
+                atTokenStart = true
+            case Self.lbrace:
+                level += 1
+                position += 1
+                atTokenStart = true
+            case Self.rbrace:
+                level -= 1
+                position += 1
+                atTokenStart = true
+                if level == 0 { return position - 1 }
+            case Self.hash where atTokenStart:
+                while position < end && bytes[position] != Self.lf { position += 1 }
+            case Self.backslash:
+                if position + 1 < end && bytes[position + 1] == Self.lf {
+                    newline(at: position + 1)
+                } else {
+                    atTokenStart = false
+                }
+                position = min(position + 2, end)
+            case Self.squote:
+                let quoteLine = line, quoteColumn = column, quoteOffset = position
+                position += 1
+                while position < end && bytes[position] != Self.squote {
+                    if bytes[position] == Self.lf { newline(at: position) }
+                    position += 1
+                }
+                guard position < end else {
+                    throw GrubSyntaxError(message: "unterminated single quote", offset: quoteOffset,
+                                          line: quoteLine, column: quoteColumn, atEnd: true)
+                }
+                position += 1
+                atTokenStart = false
+            case Self.dquote:
+                let quoteLine = line, quoteColumn = column, quoteOffset = position
+                position += 1
+                while position < end && bytes[position] != Self.dquote {
+                    if bytes[position] == Self.backslash && position + 1 < end {
+                        if bytes[position + 1] == Self.lf { newline(at: position + 1) }
+                        position += 2
+                        continue
+                    }
+                    if bytes[position] == Self.lf { newline(at: position) }
+                    position += 1
+                }
+                guard position < end else {
+                    throw GrubSyntaxError(message: "unterminated double quote", offset: quoteOffset,
+                                          line: quoteLine, column: quoteColumn, atEnd: true)
+                }
+                position += 1
+                atTokenStart = false
+            case Self.dollar:
+                if lexVariableName() == nil { position += 1 }
+                atTokenStart = false
+            default:
+                if b == 0 { sawNul = true }
+                position += 1
+                atTokenStart = breaks[Int(b)]
+            }
+        }
+        return nil
+    }
+
     private mutating func flush(into parts: inout [GrubWordPart]) {
         guard !buffer.isEmpty else { return }
         let text = String(decoding: buffer, as: UTF8.self)
@@ -126,7 +202,7 @@ struct GrubLexer {
         buffer.removeAll(keepingCapacity: true)
         while position < end {
             let b = bytes[position]
-            if Self.breaks[Int(b)] { break }
+            if breaks[Int(b)] { break }
             switch b {
             case Self.backslash:
                 plain = false
@@ -169,8 +245,15 @@ struct GrubLexer {
                     position += 1
                 }
             default:
-                buffer.append(b)
+                // A run of ordinary bytes is copied at once.
+                let start = position
                 position += 1
+                while position < end {
+                    let c = bytes[position]
+                    if breaks[Int(c)] || c == Self.backslash || c == Self.squote || c == Self.dquote || c == Self.dollar { break }
+                    position += 1
+                }
+                buffer.append(contentsOf: bytes[start..<position])
             }
         }
         flush(into: &parts)

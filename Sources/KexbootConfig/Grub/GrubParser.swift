@@ -270,26 +270,14 @@ struct GrubParser {
     /// counting braces, and returns the text between them. The body is parsed later, when
     /// it runs: so an error inside one menuentry costs only that entry.
     private mutating func scanBlock(opener: GrubToken) throws(GrubSyntaxError) -> SourceRange {
+        // The opener is the current token: the lexer stands right after it.
         let bodyStart = lexer.position, bodyLine = lexer.line, bodyColumn = lexer.column
-        var level = 1
-        while true {
-            try advance()
-            let t = try current()
-            switch t.kind {
-            case .leftBrace: level += 1
-            case .rightBrace:
-                level -= 1
-                if level == 0 {
-                    let range = SourceRange(file: file, start: bodyStart, end: t.offset, line: bodyLine, column: bodyColumn)
-                    try advance()
-                    return range
-                }
-            case .end:
-                throw GrubSyntaxError(message: "missing '}' for the '{' at line \(opener.line)", offset: opener.offset,
-                                      line: opener.line, column: opener.column, atEnd: true)
-            default: break
-            }
+        guard let close = try lexer.skipBlock() else {
+            throw GrubSyntaxError(message: "missing '}' for the '{' at line \(opener.line)", offset: opener.offset,
+                                  line: opener.line, column: opener.column, atEnd: true)
         }
+        hasToken = false
+        return SourceRange(file: file, start: bodyStart, end: close, line: bodyLine, column: bodyColumn)
     }
 
     // MARK: Recovery
