@@ -44,8 +44,22 @@ public enum JSONValue: Hashable, Sendable {
     public func serialized(compact: Bool = false) -> String {
         var out = ""
         out.reserveCapacity(256)
-        write(to: &out, indent: 0, compact: compact)
+        write(to: &out, indent: 0, compact: compact, flush: nil)
         return out
+    }
+
+    /// Writes the serialized form to `stream` in chunks of about 64 KiB, so a large
+    /// document is never held whole in memory.
+    public func write<Stream: TextOutputStream>(to stream: inout Stream, compact: Bool = false) {
+        var out = ""
+        out.reserveCapacity(1 << 16)
+        withoutActuallyEscaping({ (chunk: inout String) in
+            stream.write(chunk)
+            chunk.removeAll(keepingCapacity: true)
+        }) { flush in
+            write(to: &out, indent: 0, compact: compact, flush: flush)
+        }
+        stream.write(out)
     }
 
     private static let indents: [String] = (0..<16).map { String(repeating: "  ", count: $0) }
@@ -55,7 +69,7 @@ public enum JSONValue: Hashable, Sendable {
         out += level < indents.count ? indents[level] : String(repeating: "  ", count: level)
     }
 
-    private func write(to out: inout String, indent: Int, compact: Bool) {
+    private func write(to out: inout String, indent: Int, compact: Bool, flush: ((inout String) -> Void)?) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -67,7 +81,8 @@ public enum JSONValue: Hashable, Sendable {
             for (i, item) in items.enumerated() {
                 if i > 0 { out += "," }
                 if !compact { JSONValue.newline(&out, indent + 1) }
-                item.write(to: &out, indent: indent + 1, compact: compact)
+                item.write(to: &out, indent: indent + 1, compact: compact, flush: flush)
+                if let flush, out.utf8.count >= 1 << 16 { flush(&out) }
             }
             if !compact { JSONValue.newline(&out, indent) }
             out += "]"
@@ -79,7 +94,7 @@ public enum JSONValue: Hashable, Sendable {
                 if !compact { JSONValue.newline(&out, indent + 1) }
                 JSONValue.writeString(key, to: &out)
                 out += compact ? ":" : ": "
-                value.write(to: &out, indent: indent + 1, compact: compact)
+                value.write(to: &out, indent: indent + 1, compact: compact, flush: flush)
             }
             if !compact { JSONValue.newline(&out, indent) }
             out += "}"

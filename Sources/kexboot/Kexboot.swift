@@ -59,3 +59,10 @@ enum KexbootVersion {
 func writeError(_ message: String) {
     fputs(message.hasSuffix("\n") ? message : message + "\n", stderr)
 }
+
+/// Standard output as a `TextOutputStream` (for output written in chunks).
+struct StandardOutput: TextOutputStream {
+    mutating func write(_ string: String) {
+        fputs(string, stdout)
+    }
+}

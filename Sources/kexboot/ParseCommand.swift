@@ -63,7 +63,9 @@ struct ParseCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            print(result.json.serialized())
+            var out = StandardOutput()
+            result.json.write(to: &out)
+            out.write("\n")
         } else {
             print(MenuTable(result).render(), terminator: "")
             for diagnostic in result.diagnostics { writeError(diagnostic.description) }

@@ -35,6 +35,7 @@ import KexbootCore
         #expect(e.id == "m-6.5.6")
         #expect(e.title == "Fedora Linux (6.5.6) 39")
         #expect(e.initrds == ["/intel-ucode.img", "/initramfs-6.5.6.img", "/extra.img"])
+        #expect(e.initrdLines == ["/intel-ucode.img", "/initramfs-6.5.6.img /extra.img"])
         #expect(e.options == ["root=UUID=x ro", "quiet"])
         #expect(e.devicetree == "/dtb/board.dtb" && e.sortKey == "fedora")
         #expect(diags.count == 1 && diags[0].location?.line == 12)

@@ -65,6 +65,19 @@ import KexbootCore
         #expect(r.has(.warning, "default '\(spec)'"))
     }
 
+    @Test func anEntryThatDoesNotParseIsNoMenuItem() {
+        // GRUB never defines the broken entry, so `1` is the entry after it.
+        let r = grub("set default=1\nmenuentry a { linux /a; }\nmenuentry broken { fi }\nmenuentry c { linux /c; }\n")
+        #expect(r.titles == ["a", "c"])
+        #expect(r.defaultIndex == 1)
+    }
+
+    @Test func defaultWarningPointsAtTheAssignment() {
+        let r = grub("menuentry a { linux /a; }\n\nset default=nothing\n")
+        let warning = r.diagnostics.first { $0.severity == .warning }
+        #expect(warning?.location?.line == 3)
+    }
+
     @Test func submenuDefaultInsideItsOwnContext() {
         let r = grub("set default=1\nmenuentry a { linux /a; }\nsubmenu s { set default=1; menuentry b { linux /b; }; menuentry c { linux /c; }; }\n")
         #expect(r.defaultIndex == 2)

@@ -12,8 +12,14 @@ public struct BLSEntry: Sendable {
     public var sortKey: String?
     public var linux: String?
     public var efi: String?
-    /// Every initrd, in order (several `initrd` lines, or several paths on one line).
-    public var initrds: [String] = []
+    /// Each `initrd` line as written; a line may name several files, and GRUB's blscfg
+    /// expands variables in it (`$tuned_initrd`).
+    public var initrdLines: [String] = []
+
+    /// Every initrd, in order, before variable expansion.
+    public var initrds: [String] {
+        initrdLines.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+    }
     /// Each `options` line; they are joined with a space.
     public var options: [String] = []
     public var devicetree: String?
@@ -49,7 +55,7 @@ public struct BLSEntry: Sendable {
             case "sort-key": entry.sortKey = value
             case "linux": entry.linux = value
             case "efi": entry.efi = value
-            case "initrd": entry.initrds += value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            case "initrd": entry.initrdLines.append(value)
             case "options": entry.options.append(value)
             case "devicetree": entry.devicetree = value
             case "architecture": entry.architecture = value

@@ -1,7 +1,7 @@
 /// The GRUB commands kexboot carries out. Everything else is either in `ignored`
 /// (display, modules, terminals: accepted, no effect on what boots), in
 /// `unbootableLoaders` (makes an entry unbootable by kexec), or unknown (a warning).
-enum GrubBuiltin: String {
+enum GrubBuiltin: String, CaseIterable {
     case set, unset, export
     case test, bracket = "["
     case `true`, `false`
@@ -20,6 +20,8 @@ enum GrubBuiltin: String {
     case `break`, `continue`, `return`, shift, setparams
     case eval, exit
     case loopback, probe
+
+    static let table: [String: GrubBuiltin] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 
     static let ignored: Set<String> = [
         "insmod", "rmmod", "lsmod", "loadfont", "lsfonts", "font",

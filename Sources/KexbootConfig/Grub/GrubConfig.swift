@@ -66,16 +66,16 @@ extension GrubInterpreter {
             case .entry(let i):
                 result.defaultIndex = i
             case .unbootable:
-                diagnostics.add(Diagnostic(.warning, "default '\(spec)' names an entry kexec cannot boot; using the first entry", file: config))
+                diagnostics.add(Diagnostic(.warning, "default '\(spec)' names an entry kexec cannot boot; using the first entry", at: assignedAt["default"], file: config))
             case .none:
-                diagnostics.add(Diagnostic(.warning, "default '\(spec)' names no menu entry; using the first entry", file: config))
+                diagnostics.add(Diagnostic(.warning, "default '\(spec)' names no menu entry; using the first entry", at: assignedAt["default"], file: config))
             }
         }
         if let timeout = defaultContext["timeout"], !timeout.isEmpty {
             if let t = Int(timeout.trimmingTrailingBlanks()) {
                 result.timeout = t < 0 ? -1 : t
             } else {
-                diagnostics.add(Diagnostic(.warning, "timeout '\(timeout)' is not a number", file: config))
+                diagnostics.add(Diagnostic(.warning, "timeout '\(timeout)' is not a number", at: assignedAt["timeout"], file: config))
             }
         }
         if let style = defaultContext["timeout_style"], !style.isEmpty { result.timeoutStyle = style }

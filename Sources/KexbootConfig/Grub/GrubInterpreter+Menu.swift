@@ -91,10 +91,12 @@ extension GrubInterpreter {
             }
             return resource(p)
         }
+        // blscfg writes these lines into the entry's script: variables expand at boot, and
+        // an empty one (`$tuned_initrd`) adds nothing.
         boot?.kind = .linux
-        boot?.kernel = file(linux)
-        boot?.initrds = entry.initrds.map(file)
-        boot?.devicetree = entry.devicetree.map(file)
+        boot?.kernel = file(expandText(linux, name: entry.path).first ?? linux)
+        boot?.initrds = entry.initrdLines.flatMap { expandText($0, name: entry.path) }.map(file)
+        boot?.devicetree = entry.devicetree.flatMap { expandText($0, name: entry.path).first }.map(file)
         boot?.args = GrubCommandLine.build(expandText(entry.options.joined(separator: " "), name: entry.path))
     }
 
@@ -154,18 +156,32 @@ extension GrubInterpreter {
                 (context, frames, budget, budgetReported, status) = saved
                 let children = resolveMenu(sub, path: itemPath, into: &entries)
                 out.append(.submenu(title: item.title, id: item.id, items: children, context: sub))
-            } else if let option = evaluateEntry(item, path: itemPath) {
-                entries.append(option)
-                out.append(.entry(index: entries.count - 1, title: item.title, id: item.id))
             } else {
-                out.append(.entry(index: nil, title: item.title, id: item.id))
+                switch evaluateEntry(item, path: itemPath) {
+                case .bootable(let option):
+                    entries.append(option)
+                    out.append(.entry(index: entries.count - 1, title: item.title, id: item.id))
+                case .unbootable:
+                    out.append(.entry(index: nil, title: item.title, id: item.id))
+                case .invalid:
+                    // GRUB never defines an entry whose body does not parse: it is no item.
+                    continue
+                }
             }
         }
         return out
     }
 
+    enum EntryOutcome {
+        case bootable(BootOption)
+        /// A menu item kexec cannot boot (chainloader, fwsetup, no kernel).
+        case unbootable
+        /// The body does not parse: GRUB would not have the item at all.
+        case invalid
+    }
+
     /// Runs one entry's body from the environment its context ended with.
-    func evaluateEntry(_ item: GrubMenuItem, path: [String]) -> BootOption? {
+    func evaluateEntry(_ item: GrubMenuItem, path: [String]) -> EntryOutcome {
         let saved = (context, frames, budget, budgetReported, status, boot)
         defer { (context, frames, budget, budgetReported, status, boot) = saved }
         context = GrubContext(vars: item.context.vars)
@@ -175,7 +191,7 @@ extension GrubInterpreter {
         boot = BootState()
         switch item.body {
         case .script(let range):
-            guard let nodes = parseWhole(range, what: "menu entry '\(item.title)'") else { return nil }
+            guard let nodes = parseWhole(range, what: "menu entry '\(item.title)'") else { return .invalid }
             _ = execList(nodes)
         case .bls(let entry, let bootPrefix):
             loadBLS(entry, bootPrefix: bootPrefix)
@@ -183,12 +199,12 @@ extension GrubInterpreter {
         let state = boot!
         guard let kernel = state.kernel else {
             info("'\(item.title)' left out: \(state.unbootable ?? "it loads no kernel")", at: item.location)
-            return nil
+            return .unbootable
         }
-        return BootOption(
+        return .bootable(BootOption(
             id: item.id ?? item.title, title: item.title, path: path, kind: state.kind,
             kernel: kernel, initrds: state.initrds, devicetree: state.devicetree,
-            modules: state.modules, args: state.args)
+            modules: state.modules, args: state.args))
     }
 
     // MARK: Default

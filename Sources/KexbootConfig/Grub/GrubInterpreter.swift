@@ -32,6 +32,10 @@ final class GrubInterpreter {
     }
 
     let files: any FileSource
+    /// Kept here: a dictionary beats the enum's string switch, and a stored copy avoids the
+    /// lazy-global check on every command.
+    let builtins = GrubBuiltin.table
+    let ignoredCommands = GrubBuiltin.ignored
     let identity: DeviceIdentity
     /// The value `$root` has for the filesystem being read.
     let thisDevice: String
@@ -43,6 +47,10 @@ final class GrubInterpreter {
     /// Positional parameters: `$1`… of the running function or entry.
     var frames: [[String]] = [[]]
     var status = 0
+    /// The command running now, and where `default` and `timeout` were last set (for
+    /// diagnostics about their values).
+    var currentLocation: SourceLocation?
+    var assignedAt: [String: SourceLocation] = [:]
     /// Set while an entry body runs.
     var boot: BootState?
 
@@ -216,6 +224,7 @@ final class GrubInterpreter {
     }
 
     func execCommand(_ command: GrubCommand) -> Flow {
+        currentLocation = command.location
         var argv: [String] = []
         argv.reserveCapacity(command.words.count)
         for word in command.words { expand(word, into: &argv) }
@@ -225,13 +234,13 @@ final class GrubInterpreter {
         }
         // GRUB's own commands come first, then the config's functions (Ubuntu defines a
         // `gfxmode` function; GRUB has no such command).
-        if let builtin = GrubBuiltin(rawValue: name) {
+        if let builtin = builtins[name] {
             return runBuiltin(builtin, argv, command)
         }
         if let body = functions[name] {
             return callFunction(name, body: body, args: Array(argv.dropFirst()), at: command.location)
         }
-        if GrubBuiltin.ignored.contains(name) {
+        if ignoredCommands.contains(name) {
             status = 0
             return .next
         }
@@ -291,6 +300,7 @@ final class GrubInterpreter {
     }
 
     func setVariable(_ name: String, _ value: String) {
+        if name == "default" || name == "timeout" { assignedAt[name] = currentLocation }
         if context.vars[name] != nil {
             context.vars[name]!.value = value
         } else {
@@ -302,8 +312,8 @@ final class GrubInterpreter {
     /// unquoted variable's value is split into words at white space (GRUB does not split
     /// literal text, and never splits inside double quotes).
     func expand(_ word: GrubWord, into argv: inout [String]) {
-        if word.parts.count == 1, case .text(let s) = word.parts[0] {
-            argv.append(s)
+        if let text = word.text {
+            argv.append(text)
             return
         }
         var current = ""

@@ -256,8 +256,14 @@ struct GrubLexer {
                 buffer.append(contentsOf: bytes[start..<position])
             }
         }
+        if parts.isEmpty {
+            // No variable: the word is its text (an empty `""` is still an argument).
+            let text = String(decoding: buffer, as: UTF8.self)
+            buffer.removeAll(keepingCapacity: true)
+            _ = hadQuotes
+            return GrubWord(text: text, isPlain: plain)
+        }
         flush(into: &parts)
-        if hadQuotes && parts.isEmpty { parts.append(.text("")) }
         return GrubWord(parts: parts, isPlain: plain)
     }
 

@@ -8,19 +8,30 @@ enum GrubWordPart: Equatable {
     case variable(String, quoted: Bool)
 }
 
-/// A word as written: its pieces, and whether it was nothing but unquoted literal text
-/// (only such words can be keywords like `if` or `menuentry`).
+/// A word as written: literal text (the common case, kept without an array), or pieces
+/// with variables; and whether it was nothing but unquoted literal text (only such words
+/// can be keywords like `if` or `menuentry`).
 struct GrubWord: Equatable {
+    /// The whole word when it holds no variable.
+    var text: String?
+    /// The pieces, when the word holds a variable (`text` is then nil).
     var parts: [GrubWordPart]
     var isPlain: Bool
 
-    /// The literal text of a plain word.
-    var plainText: String? {
-        guard isPlain else { return nil }
-        if parts.isEmpty { return "" }
-        if case .text(let s) = parts[0], parts.count == 1 { return s }
-        return nil
+    init(text: String, isPlain: Bool) {
+        self.text = text
+        self.parts = []
+        self.isPlain = isPlain
     }
+
+    init(parts: [GrubWordPart], isPlain: Bool) {
+        self.text = nil
+        self.parts = parts
+        self.isPlain = isPlain
+    }
+
+    /// The literal text of a plain word.
+    var plainText: String? { isPlain ? text : nil }
 
     func isKeyword(_ keyword: String) -> Bool { plainText == keyword }
 }
