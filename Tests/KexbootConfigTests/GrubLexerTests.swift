@@ -32,8 +32,9 @@ private func tokens(_ text: String) throws -> [GrubToken.Kind] {
         (#"a'b'"c"$x"#, ["abcX"]),
         // ${var} and $var stop at non-name characters
         ("${x}y $x-y $x.y", ["Xy", "X-y", "X.y"]),
-        // $ that starts no name is literal
+        // $ that starts no name is literal; ${…} must hold a name, digits or ? # * @
         ("$ a$ $-", ["$", "a$", "$-"]),
+        ("${x-y} \"${}\" ${?}", ["${x-y}", "${}", "0"]),
         // comments start only at a word's beginning
         ("a#b # comment", ["a#b"]),
         // line continuation
@@ -95,5 +96,57 @@ private func tokens(_ text: String) throws -> [GrubToken.Kind] {
         #expect((a.line, a.column) == (1, 1))
         #expect((b.line, b.column) == (2, 2))
         #expect((c.line, c.column) == (3, 3))
+    }
+}
+
+/// `skipBlock` (the fast path for menuentry bodies) must find the same closing brace as
+/// counting the tokens `next()` produces.
+@Suite struct SkipBlockEquivalenceTests {
+    enum Outcome: Equatable {
+        case close(Int, line: Int)
+        case end
+        case error(String)
+    }
+
+    static let pieces = ["{", "}", "'", "\"", "\\", "$", "${x}", "${", "#", " ", "\n", "a", ";", "\\\n", "\\}", "x#y", "\"}\"", "'{'", "|"]
+
+    static func byTokens(_ text: String) -> Outcome {
+        var lexer = GrubLexer(SourceRange(file: SourceFile(path: "t", text: text)))
+        var level = 1
+        do {
+            while true {
+                let t = try lexer.next()
+                switch t.kind {
+                case .leftBrace: level += 1
+                case .rightBrace:
+                    level -= 1
+                    if level == 0 { return .close(t.offset, line: lexer.line) }
+                case .end: return .end
+                default: break
+                }
+            }
+        } catch {
+            return .error(error.message)
+        }
+    }
+
+    static func bySkipping(_ text: String) -> Outcome {
+        var lexer = GrubLexer(SourceRange(file: SourceFile(path: "t", text: text)))
+        do {
+            guard let close = try lexer.skipBlock() else { return .end }
+            return .close(close, line: lexer.line)
+        } catch {
+            return .error(error.message)
+        }
+    }
+
+    @Test func randomInputsAgree() {
+        var rng = RobustnessTests.Random(state: 0xC0FFEE)
+        for _ in 0..<3000 {
+            let count = Int(rng.next() % 24)
+            var text = ""
+            for _ in 0..<count { text += Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))] }
+            #expect(Self.bySkipping(text) == Self.byTokens(text), "\(text.debugDescription)")
+        }
     }
 }

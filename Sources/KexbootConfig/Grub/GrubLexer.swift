@@ -58,6 +58,9 @@ struct GrubLexer {
 
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
+    /// `?`, `#`, `*`, `@`.
+    private static func isSpecial(_ b: UInt8) -> Bool { b == 0x3f || b == 0x23 || b == 0x2a || b == 0x40 }
+
     private mutating func newline(at offset: Int) {
         line += 1
         lineStart = offset + 1
@@ -141,36 +144,8 @@ struct GrubLexer {
                     atTokenStart = false
                 }
                 position = min(position + 2, end)
-            case Self.squote:
-                let quoteLine = line, quoteColumn = column, quoteOffset = position
-                position += 1
-                while position < end && bytes[position] != Self.squote {
-                    if bytes[position] == Self.lf { newline(at: position) }
-                    position += 1
-                }
-                guard position < end else {
-                    throw GrubSyntaxError(message: "unterminated single quote", offset: quoteOffset,
-                                          line: quoteLine, column: quoteColumn, atEnd: true)
-                }
-                position += 1
-                atTokenStart = false
-            case Self.dquote:
-                let quoteLine = line, quoteColumn = column, quoteOffset = position
-                position += 1
-                while position < end && bytes[position] != Self.dquote {
-                    if bytes[position] == Self.backslash && position + 1 < end {
-                        if bytes[position + 1] == Self.lf { newline(at: position + 1) }
-                        position += 2
-                        continue
-                    }
-                    if bytes[position] == Self.lf { newline(at: position) }
-                    position += 1
-                }
-                guard position < end else {
-                    throw GrubSyntaxError(message: "unterminated double quote", offset: quoteOffset,
-                                          line: quoteLine, column: quoteColumn, atEnd: true)
-                }
-                position += 1
+            case Self.squote, Self.dquote:
+                _ = try skipQuoted(b)
                 atTokenStart = false
             case Self.dollar:
                 if lexVariableName() == nil { position += 1 }
@@ -182,6 +157,29 @@ struct GrubLexer {
             }
         }
         return nil
+    }
+
+    /// At a `'` or `"`: moves past the closing quote (a backslash escapes the next byte
+    /// inside double quotes) and returns the range between the quotes.
+    private mutating func skipQuoted(_ quote: UInt8) throws(GrubSyntaxError) -> Range<Int> {
+        let quoteLine = line, quoteColumn = column, quoteOffset = position
+        position += 1
+        while position < end && bytes[position] != quote {
+            if quote == Self.dquote && bytes[position] == Self.backslash && position + 1 < end {
+                if bytes[position + 1] == Self.lf { newline(at: position + 1) }
+                position += 2
+                continue
+            }
+            if bytes[position] == Self.lf { newline(at: position) }
+            position += 1
+        }
+        guard position < end else {
+            let kind = quote == Self.squote ? "single" : "double"
+            throw GrubSyntaxError(message: "unterminated \(kind) quote", offset: quoteOffset,
+                                  line: quoteLine, column: quoteColumn, atEnd: true)
+        }
+        position += 1
+        return (quoteOffset + 1)..<(position - 1)
     }
 
     private mutating func flush(into parts: inout [GrubWordPart]) {
@@ -219,18 +217,8 @@ struct GrubLexer {
             case Self.squote:
                 plain = false
                 hadQuotes = true
-                let quoteLine = line, quoteColumn = column, quoteOffset = position
-                position += 1
-                while position < end && bytes[position] != Self.squote {
-                    if bytes[position] == Self.lf { newline(at: position) }
-                    buffer.append(bytes[position])
-                    position += 1
-                }
-                guard position < end else {
-                    throw GrubSyntaxError(message: "unterminated single quote", offset: quoteOffset,
-                                          line: quoteLine, column: quoteColumn, atEnd: true)
-                }
-                position += 1
+                let content = try skipQuoted(b)
+                buffer.append(contentsOf: bytes[content])
             case Self.dquote:
                 plain = false
                 hadQuotes = true
@@ -321,12 +309,21 @@ struct GrubLexer {
         guard next < end else { return nil }
         let b = bytes[next]
         if b == Self.lbrace {
-            var i = next + 1
-            while i < end && bytes[i] != Self.rbrace && bytes[i] != Self.lf { i += 1 }
-            guard i < end, bytes[i] == Self.rbrace, i > next + 1 else { return nil }
-            let name = String(decoding: bytes[(next + 1)..<i], as: UTF8.self)
+            // GRUB accepts `${NAME}`, `${DIGITS}` and `${?}` `${#}` `${*}` `${@}` only;
+            // anything else leaves the `$` literal.
+            let first = next + 1
+            var i = first
+            guard i < end else { return nil }
+            if Self.isNameStart(bytes[i]) {
+                while i < end && Self.isNameByte(bytes[i]) { i += 1 }
+            } else if Self.isDigit(bytes[i]) {
+                while i < end && Self.isDigit(bytes[i]) { i += 1 }
+            } else if Self.isSpecial(bytes[i]) {
+                i += 1
+            }
+            guard i > first, i < end, bytes[i] == Self.rbrace else { return nil }
             position = i + 1
-            return name
+            return String(decoding: bytes[first..<i], as: UTF8.self)
         }
         if Self.isNameStart(b) {
             var i = next + 1
@@ -340,7 +337,7 @@ struct GrubLexer {
             position = i
             return String(decoding: bytes[next..<i], as: UTF8.self)
         }
-        if b == 0x3f || b == Self.hash || b == 0x2a || b == 0x40 {
+        if Self.isSpecial(b) {
             position = next + 1
             return String(UnicodeScalar(b))
         }
