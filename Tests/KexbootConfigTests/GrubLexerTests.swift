@@ -34,7 +34,7 @@ private func tokens(_ text: String) throws -> [GrubToken.Kind] {
         ("${x}y $x-y $x.y", ["Xy", "X-y", "X.y"]),
         // $ that starts no name is literal; ${…} must hold a name, digits or ? # * @
         ("$ a$ $-", ["$", "a$", "$-"]),
-        ("${x-y} \"${}\" ${?}", ["${x-y}", "${}", "0"]),
+        ("\"${x-y}\" \"${}\" ${?}", ["${x-y}", "${}", "0"]),
         // comments start only at a word's beginning
         ("a#b # comment", ["a#b"]),
         // line continuation
