@@ -4,7 +4,9 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
 # Debian packages each target needs (installed when missing).
-TEST_DEPS := python3
+BUILD_DEPS := pkg-config libblkid-dev libudev-dev
+TEST_DEPS := python3 pkg-config binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu \
+	libblkid-dev libudev-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools
 BENCH_DEPS := grub-common hyperfine time python3
 
 .PHONY: all build release test demo bench deps clean
@@ -12,6 +14,7 @@ BENCH_DEPS := grub-common hyperfine time python3
 all: build
 
 build:
+	scripts/deps.sh $(BUILD_DEPS)
 	$(SWIFT) build
 
 release:

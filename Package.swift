@@ -20,10 +20,11 @@ let package = Package(
         .target(name: "KexbootCore"),
         .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
         .target(name: "KexbootOS", dependencies: ["KexbootCore"]),
+        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootOS"]),
         .executableTarget(
             name: "kexboot",
             dependencies: [
-                "KexbootCore", "KexbootConfig", "KexbootOS",
+                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -31,6 +32,7 @@ let package = Package(
         .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
+        .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "kexbootTests", dependencies: ["kexboot"]),
     ],
     swiftLanguageModes: [.v6]

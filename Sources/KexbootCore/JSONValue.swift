@@ -4,6 +4,8 @@ public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
+    /// For 64-bit addresses and sizes that do not fit `Int`.
+    case uint(UInt64)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -13,6 +15,7 @@ public enum JSONValue: Hashable, Sendable {
         case (.null, .null): true
         case (.bool(let x), .bool(let y)): x == y
         case (.int(let x), .int(let y)): x == y
+        case (.uint(let x), .uint(let y)): x == y
         case (.string(let x), .string(let y)): x == y
         case (.array(let x), .array(let y)): x == y
         case (.object(let x), .object(let y)):
@@ -74,6 +77,7 @@ public enum JSONValue: Hashable, Sendable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
+        case .uint(let u): out += String(u)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
