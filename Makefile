@@ -18,6 +18,7 @@ build:
 	$(SWIFT) build
 
 release:
+	scripts/deps.sh $(BUILD_DEPS)
 	$(SWIFT) build -c release --static-swift-stdlib -Xswiftc -gnone
 
 test:

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (a module imports only modules below it):
-//   0  C system libraries (added as the issues that need them land)
+//   0  CKexboot (ioctl wrappers), CBlkid (libblkid)
 //   1  KexbootCore (value types, seams), KexbootConfig (config languages)
 //   2  KexbootOS (filesystem and, later, syscalls)
 //   5  kexboot (the multicall executable)
@@ -17,10 +17,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
+        .target(name: "CKexboot"),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .target(name: "KexbootCore"),
         .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
-        .target(name: "KexbootOS", dependencies: ["KexbootCore"]),
-        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootOS"]),
+        .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
+        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid"]),
         .executableTarget(
             name: "kexboot",
             dependencies: [

@@ -15,11 +15,11 @@ struct Kexboot: ParsableCommand {
         commandName: "kexboot",
         abstract: "A boot manager for the initramfs: finds boot configs and boots them with kexec.",
         version: KexbootVersion.string,
-        subcommands: [ParseCommand.self, ELFCommand.self]
+        subcommands: [ParseCommand.self, ProbeCommand.self, ELFCommand.self]
     )
 
     /// Subcommands reachable through a link named `kexboot-NAME` (multicall, as busybox).
-    static let multicallNames: [String: String] = ["kexboot-parse": "parse", "kexboot-elf": "elf"]
+    static let multicallNames: [String: String] = ["kexboot-parse": "parse", "kexboot-probe": "probe", "kexboot-elf": "elf"]
 
     static func main() {
         LoggingSystem.bootstrap { label in

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KexbootCore
+
+/// The filesystems kexboot mounted, all under one directory it owns.
+///
+/// Mounts are read-only, `nodev,nosuid,noexec`, and never replay a journal (`noload` for
+/// ext3/4, `norecovery` for xfs, `nologreplay` for btrfs): looking at a disk must not
+/// change a byte of it. Everything is unmounted when the set is released.
+public final class MountSet {
+    public let base: String
+    private(set) public var mountPoints: [String] = []
+    private var counter = 0
+
+    /// The filesystems kexboot mounts.
+    public static let supported: Set<String> = ["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "iso9660", "squashfs"]
+
+    /// Creates `base` (mode 0700) if needed.
+    public init(base: String) throws {
+        self.base = base
+        var path = ""
+        for component in base.split(separator: "/") {
+            path += "/" + component
+            if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                throw KexbootError(.ioError, "creating \(path): \(errnoString())")
+            }
+        }
+    }
+
+    deinit {
+        unmountAll()
+        rmdir(base)
+    }
+
+    /// Mount options to try in order, for each filesystem type.
+    static func optionSets(for fstype: String) -> [String] {
+        switch fstype {
+        case "ext3", "ext4": ["noload"]
+        case "xfs": ["norecovery"]
+        case "btrfs": ["rescue=nologreplay", "nologreplay"]
+        case "vfat": ["utf8", ""]
+        default: [""]
+        }
+    }
+
+    /// Mounts `device` read-only at a new directory under `base` and returns that directory.
+    public func mountReadOnly(_ device: String, fstype: String, name: String) throws -> String {
+        guard Self.supported.contains(fstype) else {
+            throw KexbootError(.unsupported, "\(device): kexboot does not mount \(fstype)")
+        }
+        counter += 1
+        let target = "\(base)/\(counter)-\(name.filter { $0.isLetter || $0.isNumber || $0 == "-" })"
+        guard mkdir(target, 0o700) == 0 || errno == EEXIST else {
+            throw KexbootError(.ioError, "creating \(target): \(errnoString())")
+        }
+        let flags = UInt(MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC)
+        var lastError: Int32 = 0
+        for options in Self.optionSets(for: fstype) {
+            if mount(device, target, fstype, flags, options.isEmpty ? nil : options) == 0 {
+                mountPoints.append(target)
+                return target
+            }
+            lastError = errno
+            // A wrong option gives EINVAL: try the next set; anything else is final.
+            if lastError != EINVAL { break }
+        }
+        rmdir(target)
+        if lastError == ENODEV {
+            throw KexbootError(.unsupported, "mounting \(device): the running kernel cannot mount \(fstype)", cause: Errno(lastError))
+        }
+        throw KexbootError(.ioError, "mounting \(device) (\(fstype)) read-only", cause: Errno(lastError))
+    }
+
+    /// Unmounts one mount point made by this set.
+    public func unmount(_ target: String) {
+        guard let i = mountPoints.firstIndex(of: target) else { return }
+        if umount2(target, 0) != 0 { umount2(target, Int32(MNT_DETACH)) }
+        rmdir(target)
+        mountPoints.remove(at: i)
+    }
+
+    public func unmountAll() {
+        for target in mountPoints.reversed() { unmount(target) }
+    }
+}

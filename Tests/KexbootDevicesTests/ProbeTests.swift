@@ -1,0 +1,309 @@
+import Foundation
+import Testing
+@testable import KexbootDevices
+
+/// `kexboot probe` on real disk images made with sfdisk, mkfs and friends, attached through
+/// real loop devices (the tests run as root). Every image must be byte-identical afterwards,
+/// and every loop device and mount released.
+@Suite(.serialized) struct ProbeTests {
+    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/kexboot").path
+
+    struct Probe {
+        var status: Int32
+        var json: [String: Any]
+        var stdout: String
+    }
+
+    let dir: String
+
+    init() throws {
+        dir = try Shell.temporaryDirectory("probe")
+    }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Runs the real command, and checks that the images are unchanged and nothing is left
+    /// attached or mounted.
+    func probe(_ images: [String], extra: [String] = []) throws -> Probe {
+        let files = images.filter { (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular }
+        let before = try files.map { try Shell.run("sha256sum < \($0)") }
+        let mountDir = dir + "/mnt"
+        let args = (["probe", "--json", "--mount-dir", mountDir] + images + extra).map { "'\($0)'" }.joined(separator: " ")
+        let out = try Shell.run("\(Self.binary) \(args); echo \"status=$?\"")
+        let statusLine = out.split(separator: "\n").last ?? ""
+        let status = Int32(statusLine.dropFirst("status=".count)) ?? -1
+        let jsonText = out.split(separator: "\n").dropLast().joined(separator: "\n")
+        let json = (try? JSONSerialization.jsonObject(with: Data(jsonText.utf8))) as? [String: Any] ?? [:]
+        let after = try files.map { try Shell.run("sha256sum < \($0)") }
+        #expect(before == after, "an image changed")
+        for image in files {
+            #expect(try Shell.run("losetup -j '\(image)'").isEmpty, "a loop device is still attached to \(image)")
+        }
+        #expect(try !Shell.run("cat /proc/mounts").contains(mountDir), "a mount is left")
+        return Probe(status: status, json: json, stdout: out)
+    }
+
+    static func devices(_ p: Probe) -> [[String: Any]] { p.json["devices"] as? [[String: Any]] ?? [] }
+    static func partitions(_ device: [String: Any]) -> [[String: Any]] { device["partitions"] as? [[String: Any]] ?? [] }
+    static func messages(_ p: Probe) -> [String] {
+        (p.json["diagnostics"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+    }
+
+    /// An ext4 image holding `files`.
+    func ext4(_ name: String, size: String, uuid: String, label: String, files: [String: String]) throws -> String {
+        let tree = dir + "/tree-\(name)"
+        for (path, text) in files {
+            try FileManager.default.createDirectory(atPath: tree + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: tree + path, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        let image = dir + "/\(name).ext4"
+        try Shell.run("truncate -s \(size) \(image) && mkfs.ext4 -q -F -U \(uuid) -L \(label) -d \(tree) \(image)")
+        return image
+    }
+
+    /// Copies `image` into `disk` at 512-byte sector `sector`.
+    func place(_ image: String, in disk: String, at sector: Int) throws {
+        try Shell.run("dd if=\(image) of=\(disk) bs=512 seek=\(sector) conv=notrunc status=none")
+    }
+
+    static let grubCfg = """
+    set timeout=3
+    search --no-floppy --fs-uuid --set=root 11111111-2222-3333-4444-555555555555
+    menuentry 'Test Linux' --id test { linux /vmlinuz root=/dev/vda4 ro; initrd /initrd.img; }
+
+    """
+
+    @Test func gptDiskWithPRePESPBootAndRoot() throws {
+        defer { cleanup() }
+        let disk = dir + "/gpt.img"
+        try Shell.run("truncate -s 100M \(disk) && sfdisk -q \(disk)", input: """
+        label: gpt
+        start=2048, size=8M, type=9E1A2D38-C612-4316-AA26-8B49521E5A8B, name=PReP
+        size=20M, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=ESP
+        size=40M, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=boot
+        type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root
+
+        """)
+        let boot = try ext4("boot", size: "40M", uuid: "11111111-2222-3333-4444-555555555555", label: "boot",
+                            files: ["/grub/grub.cfg": Self.grubCfg, "/vmlinuz": "k", "/initrd.img": "i"])
+        let root = try ext4("root", size: "30M", uuid: "66666666-7777-8888-9999-000000000000", label: "root", files: ["/etc/hostname": "test\n"])
+        try place(boot, in: disk, at: 59392)
+        try place(root, in: disk, at: 141312)
+        try Shell.run("truncate -s 20M \(dir)/esp.vfat && mkfs.vfat -n ESP \(dir)/esp.vfat >/dev/null")
+        try place(dir + "/esp.vfat", in: disk, at: 18432)
+        try Shell.run("powerpc64-linux-gnu-gcc -m32 -nostdlib -static -Wl,-T,\(Shell.fixtures)/note.ld -o \(dir)/note.elf \(Shell.fixtures)/note.S")
+        try place(dir + "/note.elf", in: disk, at: 2048)
+
+        let p = try probe([disk])
+        #expect(p.status == 0)
+        let device = try #require(Self.devices(p).first)
+        #expect(device["source"] as? String == disk)
+        #expect(device["pttype"] as? String == "gpt")
+        #expect(device["size"] as? Int == 100 << 20)
+        let parts = Self.partitions(device)
+        #expect(parts.map { $0["number"] as? Int } == [1, 2, 3, 4])
+        #expect(parts.map { $0["start"] as? Int } == [2048, 18432, 59392, 141312])
+        #expect(parts.map { $0["partlabel"] as? String } == ["PReP", "ESP", "boot", "root"])
+        #expect(parts.map { $0["prep"] as? Bool } == [true, false, false, false])
+        #expect(parts[0]["type"] as? String == "9e1a2d38-c612-4316-aa26-8b49521e5a8b")
+        #expect((parts[0]["partuuid"] as? String)?.count == 36)
+        let payload = try #require(parts[0]["payload"] as? [String: Any])
+        #expect(payload["machine"] as? String == "ppc" && payload["entry"] as? Int == 0x200074)
+        #expect(parts.map { $0["fstype"] as? String } == [nil, "vfat", "ext4", "ext4"])
+        #expect(parts[1]["label"] as? String == "ESP")
+        #expect(parts[2]["uuid"] as? String == "11111111-2222-3333-4444-555555555555")
+        let config = try #require(parts[2]["config"] as? [String: Any])
+        #expect(config["config"] as? String == "/grub/grub.cfg")
+        #expect(config["timeout"] as? Int == 3)
+        let entry = try #require((config["entries"] as? [[String: Any]])?.first)
+        #expect(entry["title"] as? String == "Test Linux")
+        // The search names this partition's UUID: the kernel is on it.
+        #expect((entry["kernel"] as? [String: Any])?["device"] is NSNull)
+        #expect(parts[3]["config"] is NSNull)
+    }
+
+    @Test func mbrDiskWithActivePRePAndLogicalPartitions() throws {
+        defer { cleanup() }
+        let disk = dir + "/mbr.img"
+        try Shell.run("truncate -s 64M \(disk) && sfdisk -q \(disk)", input: """
+        label: dos
+        start=2048, size=4M, type=41, bootable
+        size=20M, type=83
+        type=5
+        size=12M, type=83
+        type=83
+
+        """)
+        let layout = try Shell.run("sfdisk -d \(disk)")
+        func start(_ n: Int) -> Int {
+            let line = layout.split(separator: "\n").first { $0.hasPrefix("\(disk)\(n) ") }!
+            return Int(line.split(separator: "start=")[1].split(separator: ",")[0].trimmingCharacters(in: .whitespaces))!
+        }
+        let logical = try ext4("logical", size: "12M", uuid: "aaaaaaaa-0000-0000-0000-000000000005", label: "L5",
+                               files: ["/boot/grub/grub.cfg": "menuentry 'On a logical partition' { linux /boot/vmlinuz; }\n"])
+        try place(logical, in: disk, at: start(5))
+        try Shell.run("powerpc64-linux-gnu-gcc -m32 -nostdlib -static -Wl,-T,\(Shell.fixtures)/note.ld -o \(dir)/note.elf \(Shell.fixtures)/note.S")
+        try place(dir + "/note.elf", in: disk, at: 2048)
+
+        let p = try probe([disk])
+        let device = try #require(Self.devices(p).first)
+        #expect(device["pttype"] as? String == "dos")
+        let parts = Self.partitions(device)
+        #expect(parts.map { $0["number"] as? Int } == [1, 2, 3, 5, 6])
+        #expect(parts.map { $0["type"] as? String } == ["0x41", "0x83", "0x05", "0x83", "0x83"])
+        #expect(parts.map { $0["bootable"] as? Bool } == [true, false, false, false, false])
+        #expect(parts[0]["prep"] as? Bool == true)
+        #expect((parts[0]["payload"] as? [String: Any])?["class"] as? Int == 32)
+        #expect(parts[3]["label"] as? String == "L5")
+        let titles = ((parts[3]["config"] as? [String: Any])?["entries"] as? [[String: Any]])?.map { $0["title"] as? String }
+        #expect(titles == ["On a logical partition"])
+        // Partition 2 is an empty Linux partition: reported, not fatal.
+        #expect(Self.messages(p).contains { $0.contains("partition 2") && $0.contains("none was recognised") })
+    }
+
+    @Test func bareFilesystemsExt4AndSquashfs() throws {
+        defer { cleanup() }
+        let image = try ext4("bare", size: "16M", uuid: "bbbbbbbb-0000-0000-0000-000000000001", label: "BARE",
+                             files: ["/boot/grub/grub.cfg": "menuentry 'Bare' { linux /boot/vmlinuz quiet; }\n"])
+        try FileManager.default.createDirectory(atPath: dir + "/sq/boot/grub", withIntermediateDirectories: true)
+        try "menuentry 'Squashed' { linux /vmlinuz; }\n".write(toFile: dir + "/sq/boot/grub/grub.cfg", atomically: true, encoding: .utf8)
+        try Shell.run("mksquashfs \(dir)/sq \(dir)/root.squashfs -quiet -noappend >/dev/null")
+        let p = try probe([image, dir + "/root.squashfs"])
+        let devices = Self.devices(p)
+        #expect(devices.count == 2)
+        #expect(devices[0]["pttype"] is NSNull)
+        #expect(devices[0]["fstype"] as? String == "ext4" && devices[0]["label"] as? String == "BARE")
+        #expect(Self.partitions(devices[0]).isEmpty)
+        #expect(((devices[0]["config"] as? [String: Any])?["entries"] as? [[String: Any]])?.first?["title"] as? String == "Bare")
+        #expect(devices[1]["fstype"] as? String == "squashfs")
+        #expect(((devices[1]["config"] as? [String: Any])?["entries"] as? [[String: Any]])?.first?["title"] as? String == "Squashed")
+    }
+
+    @Test func btrfsWithSubvolumes() throws {
+        defer { cleanup() }
+        let image = dir + "/btrfs.img"
+        let mnt = dir + "/setup"
+        try Shell.run("""
+        truncate -s 128M \(image) && mkfs.btrfs -q -L BTR \(image) && mkdir -p \(mnt) && mount -o loop \(image) \(mnt) &&
+        btrfs -q subvolume create \(mnt)/@ && btrfs -q subvolume create \(mnt)/@home &&
+        mkdir -p \(mnt)/@/boot/grub && echo "menuentry 'In @' { linux /boot/vmlinuz rootflags=subvol=@; }" > \(mnt)/@/boot/grub/grub.cfg;
+        status=$?; umount \(mnt); exit $status
+        """)
+        let p = try probe([image])
+        let device = try #require(Self.devices(p).first)
+        #expect(device["fstype"] as? String == "btrfs" && device["label"] as? String == "BTR")
+        let config = try #require(device["config"] as? [String: Any])
+        #expect((config["entries"] as? [[String: Any]])?.first?["args"] as? String == "rootflags=subvol=@")
+    }
+
+    @Test func corruptPrimaryGPTUsesTheBackupAndSaysSo() throws {
+        defer { cleanup() }
+        let disk = dir + "/badgpt.img"
+        try Shell.run("truncate -s 32M \(disk) && sfdisk -q \(disk)", input: "label: gpt\nsize=8M, name=one\nname=two\n")
+        // Damage the primary header (its disk GUID, covered by the header CRC).
+        try Shell.run("printf '\\xff\\xff\\xff\\xff' | dd of=\(disk) bs=1 seek=\(512 + 56) conv=notrunc status=none")
+        let p = try probe([disk])
+        let device = try #require(Self.devices(p).first)
+        #expect(device["pttype"] as? String == "gpt")
+        #expect(Self.partitions(device).map { $0["partlabel"] as? String } == ["one", "two"])
+        #expect(Self.messages(p).contains { $0.contains("primary GPT header is corrupt") && $0.contains("backup") })
+    }
+
+    /// An MBR written byte by byte: overlapping partitions and one past the end of the disk.
+    @Test func overlappingAndOversizedPartitions() throws {
+        defer { cleanup() }
+        let disk = dir + "/overlap.img"
+        try Shell.run("""
+        truncate -s 16M \(disk) && python3 - \(disk) <<'PY'
+        import struct, sys
+        entries = [(0x83, 2048, 8192), (0x83, 6144, 8192), (0x83, 20480, 1 << 20)]
+        mbr = bytearray(512)
+        for i, (t, start, size) in enumerate(entries):
+            mbr[446 + 16*i: 462 + 16*i] = struct.pack('<B3sB3sII', 0, b'\\0\\0\\0', t, b'\\0\\0\\0', start, size)
+        mbr[510:512] = b'\\x55\\xaa'
+        with open(sys.argv[1], 'r+b') as f:
+            f.write(mbr)
+        PY
+        """)
+        let p = try probe([disk])
+        #expect(p.status == 0)
+        let messages = Self.messages(p)
+        #expect(messages.contains { $0.contains("partitions 1 and 2 overlap") })
+        #expect(messages.contains { $0.contains("partition 3") && $0.contains("past the end") })
+    }
+
+    @Test func zeroSizePRePIsReported() throws {
+        defer { cleanup() }
+        let disk = dir + "/zero.img"
+        try Shell.run("""
+        truncate -s 16M \(disk) && python3 - \(disk) <<'PY'
+        import struct, sys
+        entries = [(0x41, 2048, 0), (0x83, 4096, 8192)]
+        mbr = bytearray(512)
+        for i, (t, start, size) in enumerate(entries):
+            mbr[446 + 16*i: 462 + 16*i] = struct.pack('<B3sB3sII', 0x80 if i == 0 else 0, b'\\0\\0\\0', t, b'\\0\\0\\0', start, size)
+        mbr[510:512] = b'\\x55\\xaa'
+        with open(sys.argv[1], 'r+b') as f:
+            f.write(mbr)
+        PY
+        """)
+        let p = try probe([disk])
+        let parts = Self.partitions(try #require(Self.devices(p).first))
+        #expect(parts.map { $0["number"] as? Int } == [1, 2])
+        #expect(parts[0]["prep"] as? Bool == true && parts[0]["size"] as? Int == 0 && parts[0]["bootable"] as? Bool == true)
+        #expect(Self.messages(p).contains { $0.contains("PReP partition of size 0") })
+    }
+
+    @Test func garbageAndEmptyPRePAndDamagedSuperblock() throws {
+        defer { cleanup() }
+        let disk = dir + "/garbage.img"
+        try Shell.run("truncate -s 48M \(disk) && sfdisk -q \(disk)", input: "label: dos\nstart=2048, size=4M, type=41\nsize=16M, type=83\n")
+        try Shell.run("head -c 4194304 /dev/urandom | dd of=\(disk) bs=512 seek=2048 conv=notrunc status=none")
+        let fs = try ext4("damaged", size: "16M", uuid: "dddddddd-0000-0000-0000-000000000001", label: "DMG", files: ["/x": "x"])
+        // Zero the ext4 superblock (at 1024 bytes) and its magic.
+        try Shell.run("dd if=/dev/zero of=\(fs) bs=1024 seek=1 count=1 conv=notrunc status=none")
+        try place(fs, in: disk, at: 2048 + 8192)
+        let p = try probe([disk])
+        #expect(p.status == 0)
+        let parts = Self.partitions(try #require(Self.devices(p).first))
+        #expect(parts.count == 2)
+        #expect(parts[0]["prep"] as? Bool == true && parts[0]["payload"] is NSNull)
+        #expect(parts[1]["fstype"] is NSNull)
+        let messages = Self.messages(p)
+        #expect(messages.contains { $0.contains("partition 1") && $0.contains("without a valid ELF payload") })
+        #expect(messages.contains { $0.contains("partition 2") && $0.contains("none was recognised") })
+    }
+
+    @Test func missingPathsExitOneAndTheRestIsStillReported() throws {
+        defer { cleanup() }
+        let image = try ext4("ok", size: "8M", uuid: "eeeeeeee-0000-0000-0000-000000000001", label: "OK", files: [:])
+        let p = try probe([dir + "/nope.img", image])
+        #expect(p.status == 1)
+        #expect(Self.devices(p).count == 1)
+        #expect(Self.messages(p).contains { $0.contains("nope.img") })
+        let notAnImage = try probe([dir])
+        #expect(notAnImage.status == 1)
+    }
+
+    @Test func unreadableFilesystemsAreDiagnosticsNotFailures() throws {
+        defer { cleanup() }
+        // iso9660 made by xorriso: probed by libblkid; mounted where the kernel can.
+        try FileManager.default.createDirectory(atPath: dir + "/iso/boot/grub", withIntermediateDirectories: true)
+        try "menuentry 'Live' { linux /casper/vmlinuz boot=casper; }\n".write(toFile: dir + "/iso/boot/grub/grub.cfg", atomically: true, encoding: .utf8)
+        try Shell.run("xorriso -as mkisofs -quiet -V LIVE_ISO -o \(dir)/live.iso \(dir)/iso 2>/dev/null")
+        let p = try probe([dir + "/live.iso"])
+        #expect(p.status == 0)
+        let device = try #require(Self.devices(p).first)
+        #expect(device["fstype"] as? String == "iso9660" && device["label"] as? String == "LIVE_ISO")
+        let canMount = try Shell.run("cat /proc/filesystems").contains("iso9660")
+        if canMount {
+            #expect(((device["config"] as? [String: Any])?["entries"] as? [[String: Any]])?.first?["title"] as? String == "Live")
+        } else {
+            #expect(Self.messages(p).contains { $0.contains("cannot mount iso9660") })
+        }
+    }
+}
