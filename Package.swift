@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (a module imports only modules below it):
-//   0  CKexboot (ioctl wrappers), CBlkid (libblkid)
+//   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev)
 //   1  KexbootCore (value types, seams), KexbootConfig (config languages)
 //   2  KexbootOS (filesystem and, later, syscalls)
 //   5  kexboot (the multicall executable)
@@ -19,10 +19,11 @@ let package = Package(
     targets: [
         .target(name: "CKexboot"),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .target(name: "KexbootCore"),
         .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
         .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
-        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid"]),
+        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid", "CUdev"]),
         .executableTarget(
             name: "kexboot",
             dependencies: [
