@@ -32,10 +32,16 @@ struct ProbeCommand: ParsableCommand {
         let (devices, diagnostics, failed) = probeAll()
         var pending = sigset_t()
         sigpending(&pending)
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
         for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] where sigismember(&pending, s) == 1 {
-            raise(s)
+            // Now that nothing is left attached or mounted, let it end us (even if the
+            // mask we inherited blocked it).
+            signal(s, SIG_DFL)
+            var one = sigset_t()
+            sigemptyset(&one)
+            sigaddset(&one, s)
+            pthread_sigmask(SIG_UNBLOCK, &one, nil)
         }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
         if json {
             let object = JSONValue.object([
                 ("devices", .array(devices.map(\.json))),

@@ -289,6 +289,36 @@ import Testing
         #expect(notAnImage.status == 1)
     }
 
+    /// A signal in the middle of a probe still leaves nothing attached or mounted.
+    @Test func signalsReleaseEverything() throws {
+        defer { cleanup() }
+        var images: [String] = []
+        let first = try ext4("sig", size: "8M", uuid: "cccccccc-0000-0000-0000-000000000000", label: "S",
+                             files: ["/boot/grub/grub.cfg": "menuentry x { linux /x; }\n"])
+        for i in 0..<30 {
+            try Shell.run("cp \(first) \(dir)/sig\(i).img")
+            images.append("\(dir)/sig\(i).img")
+        }
+        let mountDir = dir + "/sigmnt"
+        var interrupted = 0
+        var outs: [String] = []
+        for delay in ["0.03", "0.06", "0.1", "0.15"] {
+            let out = try Shell.run("""
+            \(Self.binary) probe --json --mount-dir \(mountDir) \(images.joined(separator: " ")) > /dev/null 2>&1 &
+            pid=$!; sleep \(delay); kill -TERM $pid; wait $pid; echo "status=$?"
+            """)
+            // Either the probe finished first (0) or the signal ended it after cleaning up (143).
+            #expect(out.contains("status=0") || out.contains("status=143"), "\(out)")
+            if out.contains("status=143") { interrupted += 1 }
+            outs.append(out)
+            for image in images {
+                #expect(try Shell.run("losetup -j '\(image)'").isEmpty)
+            }
+            #expect(try !Shell.run("cat /proc/mounts").contains(mountDir))
+        }
+        #expect(interrupted > 0, "no probe was interrupted: the test did not test signals \(outs)")
+    }
+
     @Test func unreadableFilesystemsAreDiagnosticsNotFailures() throws {
         defer { cleanup() }
         // iso9660 made by xorriso: probed by libblkid; mounted where the kernel can.
