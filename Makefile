@@ -7,7 +7,7 @@ SWIFT ?= swift
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev
 TEST_DEPS := python3 pkg-config binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu \
 	libblkid-dev libudev-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools
-BENCH_DEPS := grub-common hyperfine time python3
+BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux
 
 .PHONY: all build release test demo bench deps clean
 
@@ -36,6 +36,7 @@ demo: build
 bench: release
 	scripts/deps.sh $(BENCH_DEPS)
 	bench/parse-bench.sh .build/release/kexboot
+	bench/probe-bench.sh .build/release/kexboot
 
 clean:
 	rm -rf .build
