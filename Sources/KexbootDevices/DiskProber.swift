@@ -157,7 +157,13 @@ public final class DiskProber {
             let probe = try BlkidProbe(fd: disk.fd, offset: offset, size: length)
             guard try probe.run(partitions: false) else {
                 if Self.filesystemTypes.contains(p.type) {
-                    report(source, .warning, "\(what) (type \(p.type)) should hold a filesystem, but none was recognised (a damaged superblock?)")
+                    // All zeros at the start: never formatted. Anything else: damaged.
+                    let head = (try? disk.read(at: offset, count: Int(min(length, 128 << 10)))) ?? []
+                    if head.allSatisfy({ $0 == 0 }) {
+                        report(source, .info, "\(what) (type \(p.type)) is empty")
+                    } else {
+                        report(source, .warning, "\(what) (type \(p.type)) should hold a filesystem, but none was recognised (a damaged superblock?)")
+                    }
                 }
                 return out
             }

@@ -162,7 +162,7 @@ import Testing
         let titles = ((parts[3]["config"] as? [String: Any])?["entries"] as? [[String: Any]])?.map { $0["title"] as? String }
         #expect(titles == ["On a logical partition"])
         // Partition 2 is an empty Linux partition: reported, not fatal.
-        #expect(Self.messages(p).contains { $0.contains("partition 2") && $0.contains("none was recognised") })
+        #expect(Self.messages(p).contains { $0.contains("partition 2") && $0.contains("is empty") })
     }
 
     @Test func bareFilesystemsExt4AndSquashfs() throws {
