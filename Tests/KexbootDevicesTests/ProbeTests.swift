@@ -319,6 +319,37 @@ import Testing
         #expect(interrupted > 0, "no probe was interrupted: the test did not test signals \(outs)")
     }
 
+    /// The device is detached while kexboot reads it: diagnostics or an error, never a
+    /// crash, and nothing left mounted.
+    @Test func deviceVanishingMidProbe() throws {
+        defer { cleanup() }
+        let disk = dir + "/vanish.img"
+        try Shell.run("truncate -s 64M \(disk) && sfdisk -q \(disk)", input: "label: gpt\nsize=16M\nsize=16M\nsize=16M\n")
+        let fs = try ext4("v", size: "16M", uuid: "ffffffff-0000-0000-0000-000000000001", label: "V",
+                          files: ["/boot/grub/grub.cfg": "menuentry v { linux /v; }\n"])
+        for n in 0..<3 { try place(fs, in: disk, at: 2048 + n * 32768) }
+        let before = try Shell.run("sha256sum < \(disk)")
+        let mountDir = dir + "/vmnt"
+        var outcomes: Set<String> = []
+        for delay in ["0", "0.005", "0.01", "0.02", "0.04"] {
+            let out = try Shell.run("""
+            loop=$(losetup -r -f --show \(disk)); name=${loop#/dev/}
+            [ -e /sys/block/$name/${name}p1 ] || partx -a $loop
+            \(Self.binary) probe --json --mount-dir \(mountDir) $loop > \(dir)/out.json 2>/dev/null & pid=$!
+            sleep \(delay); partx -d $loop 2>/dev/null; losetup -d $loop 2>/dev/null
+            wait $pid; echo "status=$?"
+            """)
+            let status = out.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(status == "status=0" || status == "status=1", "\(out)")
+            outcomes.insert(status)
+            let json = try Data(contentsOf: URL(fileURLWithPath: dir + "/out.json"))
+            #expect((try? JSONSerialization.jsonObject(with: json)) != nil, "the output is not JSON")
+            #expect(try !Shell.run("cat /proc/mounts").contains(mountDir))
+        }
+        #expect(try Shell.run("sha256sum < \(disk)") == before)
+        #expect(try Shell.run("losetup -j \(disk)").isEmpty)
+    }
+
     @Test func unreadableFilesystemsAreDiagnosticsNotFailures() throws {
         defer { cleanup() }
         // iso9660 made by xorriso: probed by libblkid; mounted where the kernel can.
