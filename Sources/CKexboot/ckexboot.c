@@ -1,8 +1,16 @@
+#define _GNU_SOURCE 1
 #include "ckexboot.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/memfd.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kexec.h>
+#include <linux/reboot.h>
 #include <sys/sysmacros.h>
 #include <linux/blkpg.h>
 #include <linux/loop.h>
@@ -54,4 +62,36 @@ int kx_blkpg_add_partition(int disk_fd, int number, int64_t start, int64_t lengt
 
 uint64_t kx_makedev(unsigned int major, unsigned int minor) {
     return makedev(major, minor);
+}
+
+const unsigned long kx_kexec_file_no_initramfs = KEXEC_FILE_NO_INITRAMFS;
+const unsigned long kx_kexec_arch_default = KEXEC_ARCH_DEFAULT;
+
+long kx_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_len, const char *cmdline, unsigned long flags) {
+    if (initrd_fd < 0) flags |= KEXEC_FILE_NO_INITRAMFS;
+    return syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len, cmdline, flags);
+}
+
+long kx_kexec_load(uint64_t entry, unsigned long count, const struct kx_segment *segments, unsigned long flags) {
+    struct kexec_segment native[KEXEC_SEGMENT_MAX];
+    if (count > KEXEC_SEGMENT_MAX) { errno = EINVAL; return -1; }
+    for (unsigned long i = 0; i < count; i++) {
+        native[i].buf = segments[i].buf;
+        native[i].bufsz = (size_t)segments[i].bufsz;
+        native[i].mem = (const void *)(uintptr_t)segments[i].mem;
+        native[i].memsz = (size_t)segments[i].memsz;
+    }
+    return syscall(SYS_kexec_load, (unsigned long)entry, count, native, flags);
+}
+
+long kx_kexec_unload(void) {
+    return syscall(SYS_kexec_file_load, -1, -1, 0UL, (const char *)0, (unsigned long)KEXEC_FILE_UNLOAD);
+}
+
+int kx_reboot_kexec(void) {
+    return reboot(LINUX_REBOOT_CMD_KEXEC);
+}
+
+int kx_memfd(const char *name) {
+    return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
 }

@@ -108,9 +108,16 @@ public struct DirectoryFileSource: FileSource {
         guard Int(st.st_size) <= limit else {
             throw KexbootError(.limitExceeded, "\(path): \(st.st_size) bytes is over the \(limit)-byte limit")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        // Read to the end rather than trusting st_size: procfs and sysfs files say 0.
+        var bytes = [UInt8](repeating: 0, count: st.st_size > 0 ? min(Int(st.st_size) + 1, limit) : 4096)
         var filled = 0
-        while filled < bytes.count {
+        while true {
+            if filled == bytes.count {
+                guard bytes.count < limit else {
+                    throw KexbootError(.limitExceeded, "\(path): over the \(limit)-byte limit")
+                }
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit - bytes.count))
+            }
             let n = bytes.withUnsafeMutableBytes { buf in
                 Glibc.read(fd, buf.baseAddress! + filled, buf.count - filled)
             }
@@ -121,7 +128,7 @@ public struct DirectoryFileSource: FileSource {
             if n == 0 { break }
             filled += n
         }
-        if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
+        bytes.removeLast(bytes.count - filled)
         return bytes
     }
 }

@@ -19,6 +19,32 @@ int kx_loop_detach(int loop_fd);
  * for kernels built without the partition-table parser the disk uses. Bytes. */
 int kx_blkpg_add_partition(int disk_fd, int number, int64_t start, int64_t length);
 
+/* kexec_file_load(2): initrd_fd -1 means none (KEXEC_FILE_NO_INITRAMFS is added). */
+long kx_kexec_file_load(int kernel_fd, int initrd_fd, unsigned long cmdline_len, const char *cmdline, unsigned long flags);
+
+/* One kexec_load(2) segment: a buffer placed at a physical address. */
+struct kx_segment {
+    const void *buf;
+    uint64_t bufsz;
+    uint64_t mem;
+    uint64_t memsz;
+};
+
+/* kexec_load(2) with explicit segments. */
+long kx_kexec_load(uint64_t entry, unsigned long count, const struct kx_segment *segments, unsigned long flags);
+
+/* Unloads a loaded kexec image (kexec_file_load with KEXEC_FILE_UNLOAD). */
+long kx_kexec_unload(void);
+
+/* reboot(LINUX_REBOOT_CMD_KEXEC): starts the loaded kernel. Returns only on failure. */
+int kx_reboot_kexec(void);
+
+/* memfd_create(2) with MFD_CLOEXEC. */
+int kx_memfd(const char *name);
+
+extern const unsigned long kx_kexec_file_no_initramfs;
+extern const unsigned long kx_kexec_arch_default;
+
 /* makedev(3), a macro in glibc. */
 uint64_t kx_makedev(unsigned int major, unsigned int minor);
 

@@ -1,0 +1,116 @@
+import KexbootCore
+
+/// What a boot will do, decided before anything is loaded: `--dry-run` prints it, a real
+/// boot carries it out.
+public struct BootPlan: Hashable, Sendable {
+    public enum Method: String, Sendable {
+        /// The kernel checks and places the image (`kexec_file_load`).
+        case fileLoad = "kexec_file_load"
+        /// kexboot places explicit segments (`kexec_load`), for payloads the kernel does
+        /// not know (the Open Firmware shim).
+        case segments = "kexec_load"
+    }
+
+    public struct File: Hashable, Sendable {
+        public var path: String
+        public var size: UInt64
+    }
+
+    public struct Segment: Hashable, Sendable {
+        /// Physical address and size in memory; both page-aligned.
+        public var mem: UInt64
+        public var memsz: UInt64
+        /// Bytes copied to the start of the segment (the rest is zeroed).
+        public var bufsz: UInt64
+    }
+
+    public var method: Method
+    public var kernel: File
+    /// Concatenated in this order into one initramfs (cpio archives concatenate).
+    public var initrds: [File]
+    public var devicetree: File?
+    public var commandLine: String
+    public var segments: [Segment] = []
+    public var entry: UInt64?
+
+    /// The length passed to the kernel: the command line and its terminating NUL.
+    public var commandLineLength: Int { commandLine.utf8.count + 1 }
+
+    public var flags: [String] {
+        initrds.isEmpty && method == .fileLoad ? ["KEXEC_FILE_NO_INITRAMFS"] : []
+    }
+
+    public var json: JSONValue {
+        func file(_ f: File) -> JSONValue { .object([("path", .string(f.path)), ("size", .uint(f.size))]) }
+        return .object([
+            ("method", .string(method.rawValue)),
+            ("kernel", file(kernel)),
+            ("initrds", .array(initrds.map(file))),
+            ("initrd_size", .uint(initrds.reduce(0) { $0 + $1.size })),
+            ("devicetree", devicetree.map(file) ?? .null),
+            ("cmdline", .string(commandLine)),
+            ("cmdline_length", .int(commandLineLength)),
+            ("flags", .array(flags.map(JSONValue.string))),
+            ("segments", .array(segments.map { .object([("mem", .uint($0.mem)), ("memsz", .uint($0.memsz)), ("bufsz", .uint($0.bufsz))]) })),
+            ("entry", entry.map(JSONValue.uint) ?? .null),
+        ])
+    }
+
+    public static let pageSize: UInt64 = 4096
+    public static let maxSegments = 16
+
+    /// The rules `kexec_load` enforces, checked before the call so the error says which
+    /// segment is wrong: page-aligned, inside its memory size, non-overlapping, at most 16.
+    public static func validate(_ segments: [Segment]) throws {
+        guard !segments.isEmpty, segments.count <= maxSegments else {
+            throw KexbootError(.invalidArgument, "kexec_load takes 1 to \(maxSegments) segments, not \(segments.count)")
+        }
+        for (i, s) in segments.enumerated() {
+            guard s.mem % pageSize == 0, s.memsz % pageSize == 0, s.memsz > 0 else {
+                throw KexbootError(.invalidArgument, "segment \(i) (0x\(String(s.mem, radix: 16)), \(s.memsz) bytes) is not page-aligned")
+            }
+            guard s.bufsz <= s.memsz else {
+                throw KexbootError(.invalidArgument, "segment \(i) holds \(s.bufsz) bytes in \(s.memsz) bytes of memory")
+            }
+            let (_, overflow) = s.mem.addingReportingOverflow(s.memsz)
+            guard !overflow else { throw KexbootError(.invalidArgument, "segment \(i) wraps around the address space") }
+        }
+        let sorted = segments.enumerated().sorted { $0.element.mem < $1.element.mem }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where a.element.mem + a.element.memsz > b.element.mem {
+            throw KexbootError(.invalidArgument, "segments \(a.offset) and \(b.offset) overlap")
+        }
+    }
+}
+
+/// When `kexec_file_load` fails, whether to try `kexec_load` instead — as kexec-tools
+/// decides: only when the kernel lacks the call or cannot parse the image, never when it
+/// refused it for a signature or lockdown reason.
+public enum KexecFallback {
+    public enum Decision: Equatable, Sendable {
+        case tryLoad
+        /// Report the error as it is.
+        case refuse(String)
+    }
+
+    public static func decide(errno code: Int32) -> Decision {
+        switch code {
+        case ENOSYS_: return .tryLoad
+        case EINVAL_: return .tryLoad
+        case ENOEXEC_: return .tryLoad
+        case EKEYREJECTED_: return .refuse("the kernel's signature was rejected (EKEYREJECTED)")
+        case ENOKEY_: return .refuse("the kernel is not signed with a trusted key (ENOKEY)")
+        case EBADMSG_: return .refuse("the kernel's signature is malformed (EBADMSG)")
+        case EPERM_: return .refuse("kexec is not permitted: not root, or the kernel is locked down (EPERM)")
+        default: return .refuse("kexec_file_load failed (errno \(code))")
+        }
+    }
+
+    // Linux errno values (the same on every architecture kexboot runs on).
+    static let EPERM_: Int32 = 1
+    static let ENOEXEC_: Int32 = 8
+    static let EINVAL_: Int32 = 22
+    static let ENOSYS_: Int32 = 38
+    static let EBADMSG_: Int32 = 74
+    static let ENOKEY_: Int32 = 126
+    static let EKEYREJECTED_: Int32 = 129
+}

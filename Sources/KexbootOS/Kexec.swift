@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CKexboot
+import KexbootCore
+
+/// Loads a kernel for kexec and starts it, without kexec-tools.
+public enum Kexec {
+    /// Makes the plan for a kernel, its initrds and a command line: checks that every file
+    /// exists and is a non-empty regular file, and records the sizes.
+    public static func plan(kernel: String, initrds: [String], devicetree: String?, commandLine: String) throws -> BootPlan {
+        func file(_ path: String, _ what: String) throws -> BootPlan.File {
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                throw KexbootError(.notFound, "\(what) \(path) is missing", cause: Errno(errno))
+            }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw KexbootError(.invalidArgument, "\(what) \(path) is not a file") }
+            guard st.st_size > 0 else { throw KexbootError(.invalidArgument, "\(what) \(path) is empty") }
+            return BootPlan.File(path: path, size: UInt64(st.st_size))
+        }
+        return BootPlan(method: .fileLoad, kernel: try file(kernel, "kernel"),
+                        initrds: try initrds.map { try file($0, "initrd") },
+                        devicetree: try devicetree.map { try file($0, "device tree") }, commandLine: commandLine)
+    }
+
+    /// Loads the plan into the kernel (`kexec_file_load`); nothing runs yet.
+    public static func load(_ plan: BootPlan) throws {
+        guard plan.method == .fileLoad else {
+            throw KexbootError(.unsupported, "loading explicit segments needs the Open Firmware shim's payload")
+        }
+        let kernelFD = try retryingEINTR("opening \(plan.kernel.path)") { open(plan.kernel.path, O_RDONLY | O_CLOEXEC) }
+        defer { close(kernelFD) }
+        var initrdFD: Int32 = -1
+        defer { if initrdFD >= 0 { close(initrdFD) } }
+        if plan.initrds.count == 1 {
+            initrdFD = try retryingEINTR("opening \(plan.initrds[0].path)") { open(plan.initrds[0].path, O_RDONLY | O_CLOEXEC) }
+        } else if plan.initrds.count > 1 {
+            initrdFD = try concatenate(plan.initrds.map(\.path))
+        }
+        let result = plan.commandLine.withCString { cmdline in
+            kx_kexec_file_load(kernelFD, initrdFD, UInt(plan.commandLineLength), cmdline, 0)
+        }
+        guard result != 0 else { return }
+        let code = errno
+        switch KexecFallback.decide(errno: code) {
+        case .refuse(let why):
+            throw KexbootError(.ioError, why, cause: Errno(code))
+        case .tryLoad:
+            throw KexbootError(.unsupported, "kexec_file_load cannot load \(plan.kernel.path) here, and kexboot has no kexec_load loader for this kernel format", cause: Errno(code))
+        }
+    }
+
+    /// Several initrds in one memory file, one after the other (cpio archives concatenate).
+    static func concatenate(_ paths: [String]) throws -> Int32 {
+        let fd = kx_memfd("kexboot-initrd")
+        guard fd >= 0 else { throw KexbootError(.ioError, "memfd_create", cause: Errno(errno)) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for path in paths {
+            let input = open(path, O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else {
+                close(fd)
+                throw KexbootError(.notFound, "opening \(path)", cause: Errno(errno))
+            }
+            defer { close(input) }
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { close(fd); throw KexbootError(.ioError, "reading \(path)", cause: Errno(errno)) }
+                if n == 0 { break }
+                var written = 0
+                while written < n {
+                    let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + written, n - written) }
+                    if w < 0 && errno == EINTR { continue }
+                    guard w > 0 else { close(fd); throw KexbootError(.ioError, "writing the initrd", cause: Errno(errno)) }
+                    written += w
+                }
+            }
+        }
+        lseek(fd, 0, SEEK_SET)
+        return fd
+    }
+
+    public static func unload() {
+        _ = kx_kexec_unload()
+    }
+
+    /// Starts the loaded kernel. Before it: `sync`. Returns only if the kernel refused.
+    public static func execute() throws -> Never {
+        sync()
+        _ = kx_reboot_kexec()
+        throw KexbootError(.ioError, "reboot(LINUX_REBOOT_CMD_KEXEC) failed", cause: Errno(errno))
+    }
+}
