@@ -25,6 +25,7 @@ test:
 	scripts/deps.sh $(TEST_DEPS)
 	$(SWIFT) build
 	$(SWIFT) test
+	scripts/e2e.sh
 
 demo: build
 	@for dir in Configs/examples/*/; do \

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""End-to-end boots: QEMU (TCG) starts the Debian kernel with kexboot's initramfs, kexboot
+finds the disk, shows its menu and kexecs into the chosen entry. The second kernel runs a
+marker initrd that prints its /proc/cmdline, so each test checks which entry booted and
+with exactly which command line.
+
+Usage: run.py --kernel VMLINUZ --initramfs FILE [--only NAME]
+Prints one line per test and ends with "N passed, M failed".
+"""
+import argparse
+import hashlib
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+UUID = "0e2e0e2e-1111-2222-3333-444444444444"
+
+
+def sh(cmd, **kw):
+    subprocess.run(cmd, shell=True, check=True, **kw)
+
+
+def marker_initrd(path):
+    """A cpio archive whose /init prints the marker and the command line, then powers off."""
+    root = tempfile.mkdtemp()
+    os.makedirs(f"{root}/bin")
+    os.makedirs(f"{root}/proc")
+    shutil.copy("/bin/busybox", f"{root}/bin/busybox")
+    with open(f"{root}/init", "w") as f:
+        f.write("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
+                "echo \"KEXBOOT-MARKER cmdline=[$(/bin/busybox cat /proc/cmdline)]\"\n"
+                "/bin/busybox poweroff -f\n")
+    os.chmod(f"{root}/init", 0o755)
+    sh(f"cd {root} && find . | cpio -o -H newc --quiet -R 0:0 | gzip -n > {path}")
+    shutil.rmtree(root)
+
+
+def grub_cfg(missing_default=False):
+    """A Debian-style grub.cfg: search --fs-uuid, a submenu, the default inside it."""
+    default_kernel = "/vmlinuz-missing" if missing_default else "/vmlinuz"
+    return f"""set default="1>1"
+set timeout=5
+if [ x"${{feature_menuentry_id}}" = xy ]; then
+  menuentry_id_option="--id"
+else
+  menuentry_id_option=""
+fi
+export menuentry_id_option
+function load_video {{
+  insmod all_video
+}}
+menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-{UUID}' {{
+	load_video
+	insmod ext2
+	set root='hd0,gpt1'
+	if [ x$feature_platform_search_hint = xy ]; then
+	  search --no-floppy --fs-uuid --set=root --hint-bios=hd0,gpt1 {UUID}
+	else
+	  search --no-floppy --fs-uuid --set=root {UUID}
+	fi
+	echo	'Loading Linux ...'
+	linux	/vmlinuz root=UUID={UUID} ro console=ttyS0 quiet entry=first
+	initrd	/initrd.img
+}}
+submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-{UUID}' {{
+	menuentry 'Debian GNU/Linux, with Linux (normal)' $menuentry_id_option 'gnulinux-normal-{UUID}' {{
+		search --no-floppy --fs-uuid --set=root {UUID}
+		linux	/vmlinuz root=UUID={UUID} ro console=ttyS0 entry=second
+		initrd	/initrd.img
+	}}
+	menuentry 'Debian GNU/Linux, with Linux (recovery mode)' $menuentry_id_option 'gnulinux-recovery-{UUID}' {{
+		search --no-floppy --fs-uuid --set=root {UUID}
+		linux	{default_kernel} root=UUID={UUID} ro single console=ttyS0 "acpi_osi=Windows 2020" entry=default
+		initrd	/initrd.img
+	}}
+}}
+"""
+
+
+def make_disk(work, kernel, missing_default=False):
+    """A GPT disk whose only partition is an ext4 /boot with the config, kernel and marker."""
+    tree = f"{work}/boot-tree"
+    os.makedirs(f"{tree}/grub", exist_ok=True)
+    with open(f"{tree}/grub/grub.cfg", "w") as f:
+        f.write(grub_cfg(missing_default))
+    shutil.copy(kernel, f"{tree}/vmlinuz")
+    marker_initrd(f"{tree}/initrd.img")
+    disk = f"{work}/disk.img"
+    sh(f"truncate -s 64M {work}/boot.ext4 && mkfs.ext4 -q -F -U {UUID} -L boot -d {tree} {work}/boot.ext4")
+    sh(f"truncate -s 80M {disk}")
+    subprocess.run(["sfdisk", "-q", disk], input=b"label: gpt\nstart=2048, size=64M, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=boot\n", check=True)
+    sh(f"dd if={work}/boot.ext4 of={disk} bs=512 seek=2048 conv=notrunc status=none")
+    return disk
+
+
+class Guest:
+    def __init__(self, kernel, initramfs, disk, append, log):
+        self.log = open(log, "wb")
+        self.output = b""
+        self.proc = subprocess.Popen(
+            ["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot",
+             "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}",
+             "-drive", f"file={disk},if=virtio,format=raw,readonly=on"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def expect(self, text, timeout):
+        """Waits for `text` in the serial output; returns the output up to it."""
+        deadline = time.time() + timeout
+        needle = text.encode()
+        while needle not in self.output:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"timed out after {timeout}s waiting for {text!r}")
+            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    if needle in self.output:
+                        break
+                    raise AssertionError(f"QEMU ended before {text!r}")
+                self.output += chunk
+                self.log.write(chunk)
+                self.log.flush()
+        return self.output.decode(errors="replace")
+
+    def send(self, keys):
+        self.proc.stdin.write(keys.encode())
+        self.proc.stdin.flush()
+
+    def marker(self, timeout=240):
+        """The second kernel's command line, from the marker line."""
+        self.expect("KEXBOOT-MARKER", timeout)
+        deadline = time.time() + 30
+        while True:
+            out = self.output.decode(errors="replace")
+            rest = out[out.index("KEXBOOT-MARKER"):]
+            if "\n" in rest:
+                line = rest.split("\n")[0].strip()
+                return line[len("KEXBOOT-MARKER cmdline=["):line.rindex("]")]
+            if time.time() > deadline:
+                raise AssertionError("the marker line never ended")
+            ready, _, _ = select.select([self.proc.stdout], [], [], 1.0)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    raise AssertionError("QEMU ended in the middle of the marker line")
+                self.output += chunk
+                self.log.write(chunk)
+
+    def close(self):
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def test_autoboot_default_in_submenu(args, work):
+    disk = make_disk(work, args.kernel)
+    before = hashlib.sha256(open(disk, "rb").read()).hexdigest()
+    g = Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log")
+    try:
+        g.expect("kexboot 0.1", 120)
+        out = g.expect('kexboot: booting "Debian GNU/Linux, with Linux (recovery mode)"', 60)
+        assert ">*3) Advanced options for Debian GNU/Linux > Debian GNU/Linux, with Linux (recovery mode)" in out, "the default is not marked"
+        cmdline = g.marker()
+        expected = f'root=UUID={UUID} ro single console=ttyS0 "acpi_osi=Windows 2020" entry=default'
+        assert cmdline == expected, f"second kernel's command line is {cmdline!r}, not {expected!r}"
+    finally:
+        g.close()
+    assert hashlib.sha256(open(disk, "rb").read()).hexdigest() == before, "the disk image changed"
+
+
+def test_interactive_choice(args, work):
+    disk = make_disk(work, args.kernel)
+    g = Guest(args.kernel, args.initramfs, disk, "kexboot.autoboot=0", f"{work}/serial.log")
+    try:
+        g.expect("Enter to boot", 120)
+        time.sleep(1)
+        # Down from the default (3) wraps to 1, down again is 2: the second entry.
+        g.send("\x1b[B")
+        time.sleep(0.5)
+        g.send("\x1b[B")
+        time.sleep(0.5)
+        g.send("\r")
+        g.expect('kexboot: booting "Debian GNU/Linux, with Linux (normal)"', 60)
+        cmdline = g.marker()
+        assert cmdline == f"root=UUID={UUID} ro console=ttyS0 entry=second", f"command line {cmdline!r}"
+    finally:
+        g.close()
+
+
+def test_missing_kernel_then_another_entry(args, work):
+    disk = make_disk(work, args.kernel, missing_default=True)
+    g = Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log")
+    try:
+        out = g.expect("cannot boot", 150)
+        g.expect("Enter to boot", 30)
+        out = g.output.decode(errors="replace")
+        assert "/vmlinuz-missing is missing" in out, "the error does not name the missing file"
+        time.sleep(1)
+        g.send("1")
+        g.expect('kexboot: booting "Debian GNU/Linux"', 60)
+        cmdline = g.marker()
+        assert cmdline == f"root=UUID={UUID} ro console=ttyS0 quiet entry=first", f"command line {cmdline!r}"
+    finally:
+        g.close()
+
+
+TESTS = [test_autoboot_default_in_submenu, test_interactive_choice, test_missing_kernel_then_another_entry]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--initramfs", required=True)
+    parser.add_argument("--only")
+    args = parser.parse_args()
+    passed = failed = 0
+    for test in TESTS:
+        if args.only and args.only not in test.__name__:
+            continue
+        work = tempfile.mkdtemp(prefix="kexboot-e2e-")
+        start = time.time()
+        try:
+            test(args, work)
+            passed += 1
+            print(f"PASS {test.__name__} ({time.time() - start:.0f}s)", flush=True)
+            shutil.rmtree(work)
+        except Exception as e:  # noqa: BLE001 - any failure fails the test
+            failed += 1
+            print(f"FAIL {test.__name__} ({time.time() - start:.0f}s): {e}", flush=True)
+            log = f"{work}/serial.log"
+            if os.path.exists(log):
+                print("---- serial log (last 40 lines) ----")
+                print("\n".join(open(log, errors="replace").read().splitlines()[-40:]))
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
