@@ -9,7 +9,7 @@ TEST_DEPS := python3 pkg-config binutils gcc-powerpc64-linux-gnu binutils-powerp
 	libblkid-dev libudev-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux
 
-.PHONY: all build release test demo bench deps clean
+.PHONY: all build release test demo demo-parse bench deps clean
 
 all: build
 
@@ -27,7 +27,13 @@ test:
 	$(SWIFT) test
 	scripts/e2e.sh
 
-demo: build
+# Boots kexboot in QEMU on this terminal; leave with Ctrl-A X.
+demo:
+	scripts/deps.sh $(BUILD_DEPS)
+	scripts/demo.sh
+
+# Prints the menus of the example configs (no QEMU, no root).
+demo-parse: build
 	@for dir in Configs/examples/*/; do \
 	  echo "== kexboot parse $$dir $$(cat $$dir/args 2>/dev/null)"; \
 	  .build/debug/kexboot parse $$dir $$(cat $$dir/args 2>/dev/null) || exit 1; \

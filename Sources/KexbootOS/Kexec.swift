@@ -82,6 +82,29 @@ public enum Kexec {
         return fd
     }
 
+    /// Loads explicit segments with `kexec_load` (the Open Firmware shim's path): each
+    /// buffer is copied to the start of its page-aligned memory range, the rest zeroed.
+    public static func load(segments: [(bytes: [UInt8], mem: UInt64, memsz: UInt64)], entry: UInt64) throws {
+        let described = segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: UInt64($0.bytes.count)) }
+        try BootPlan.validate(described)
+        // Stable copies of the buffers for the duration of the call.
+        let buffers = segments.map { segment -> UnsafeMutableRawBufferPointer in
+            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: max(segment.bytes.count, 1), alignment: 16)
+            b.copyBytes(from: segment.bytes)
+            return b
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        var native = zip(segments, buffers).map { segment, buffer in
+            kx_segment(buf: UnsafeRawPointer(buffer.baseAddress), bufsz: UInt64(segment.bytes.count), mem: segment.mem, memsz: segment.memsz)
+        }
+        let result = native.withUnsafeMutableBufferPointer {
+            kx_kexec_load(entry, UInt($0.count), $0.baseAddress, kx_kexec_arch_default)
+        }
+        guard result == 0 else {
+            throw KexbootError(.ioError, "kexec_load of \(segments.count) segments", cause: Errno(errno))
+        }
+    }
+
     public static func unload() {
         _ = kx_kexec_unload()
     }

@@ -101,6 +101,8 @@ class Guest:
     def __init__(self, kernel, initramfs, disk, append, log):
         self.log = open(log, "wb")
         self.output = b""
+        # Where the last match ended: each expect() looks only at what came after it.
+        self.mark = 0
         self.proc = subprocess.Popen(
             ["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot",
              "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}",
@@ -108,10 +110,11 @@ class Guest:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def expect(self, text, timeout):
-        """Waits for `text` in the serial output; returns the output up to it."""
+        """Waits for `text` in the serial output after the previous match; returns the
+        whole output so far."""
         deadline = time.time() + timeout
         needle = text.encode()
-        while needle not in self.output:
+        while self.output.find(needle, self.mark) < 0:
             left = deadline - time.time()
             if left <= 0:
                 raise AssertionError(f"timed out after {timeout}s waiting for {text!r}")
@@ -119,12 +122,11 @@ class Guest:
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 65536)
                 if not chunk:
-                    if needle in self.output:
-                        break
                     raise AssertionError(f"QEMU ended before {text!r}")
                 self.output += chunk
                 self.log.write(chunk)
                 self.log.flush()
+        self.mark = self.output.find(needle, self.mark) + len(needle)
         return self.output.decode(errors="replace")
 
     def send(self, keys):

@@ -94,3 +94,17 @@ import Testing
         #expect(!r.stdout.contains("leaked"))
     }
 }
+
+@Suite struct BootCommandTests {
+    @Test func dryRunPrintsThePlanAndLoadsNothing() throws {
+        let dir = try ParseCommandTests.tree(["/vmlinuz": "kernel", "/initrd.img": "initrd"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["boot", "--kernel", dir + "/vmlinuz", "--initrd", dir + "/initrd.img", "--args", "root=/dev/vda2 quiet", "--dry-run", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"method\": \"kexec_file_load\""))
+        #expect(r.stdout.contains("\"cmdline\": \"root=/dev/vda2 quiet\""))
+        #expect(r.stdout.contains("\"cmdline_length\": 21"))
+        let missing = try CLI.run(["boot", "--kernel", dir + "/nope", "--dry-run"])
+        #expect(missing.status == 1 && missing.stderr.contains("is missing"))
+    }
+}
