@@ -103,6 +103,9 @@ class Guest:
         self.output = b""
         # Where the last match ended: each expect() looks only at what came after it.
         self.mark = 0
+        self.started = time.time()
+        # When each expected text first appeared, in seconds since QEMU started.
+        self.seen = {}
         self.proc = subprocess.Popen(
             ["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot",
              "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}",
@@ -127,6 +130,7 @@ class Guest:
                 self.log.write(chunk)
                 self.log.flush()
         self.mark = self.output.find(needle, self.mark) + len(needle)
+        self.seen.setdefault(text, time.time() - self.started)
         return self.output.decode(errors="replace")
 
     def send(self, keys):
@@ -167,12 +171,15 @@ def test_autoboot_default_in_submenu(args, work):
     before = hashlib.sha256(open(disk, "rb").read()).hexdigest()
     g = Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log")
     try:
+        g.expect("kexboot: /init started", 120)
         g.expect("kexboot 0.1", 120)
         out = g.expect('kexboot: booting "Debian GNU/Linux, with Linux (recovery mode)"', 60)
         assert ">*3) Advanced options for Debian GNU/Linux > Debian GNU/Linux, with Linux (recovery mode)" in out, "the default is not marked"
         cmdline = g.marker()
         expected = f'root=UUID={UUID} ro single console=ttyS0 "acpi_osi=Windows 2020" entry=default'
         assert cmdline == expected, f"second kernel's command line is {cmdline!r}, not {expected!r}"
+        print(f"  timing: /init at {g.seen['kexboot: /init started']:.1f}s, menu at {g.seen['kexboot 0.1']:.1f}s, "
+              f"second kernel's marker at {time.time() - g.started:.1f}s (with a 1 s countdown)", flush=True)
     finally:
         g.close()
     assert hashlib.sha256(open(disk, "rb").read()).hexdigest() == before, "the disk image changed"
