@@ -220,28 +220,18 @@ struct Reader {
         guard at >= 0, at + n <= bytes.count else { throw ELFFile.Error("truncated ELF data") }
     }
 
-    func u16(_ at: Int) throws -> UInt16 {
-        try check(at, 2)
-        let a = UInt16(bytes[at]), b = UInt16(bytes[at + 1])
-        return endian == .little ? a | b << 8 : a << 8 | b
-    }
+    func u16(_ at: Int) throws -> UInt16 { try integer(at) }
 
-    func u32(_ at: Int) throws -> UInt32 {
-        try check(at, 4)
-        var v: UInt32 = 0
-        for i in 0..<4 {
-            let byte = UInt32(bytes[at + (endian == .little ? 3 - i : i)])
-            v = v << 8 | byte
-        }
-        return v
-    }
+    func u32(_ at: Int) throws -> UInt32 { try integer(at) }
 
-    func u64(_ at: Int) throws -> UInt64 {
-        try check(at, 8)
-        var v: UInt64 = 0
-        for i in 0..<8 {
-            let byte = UInt64(bytes[at + (endian == .little ? 7 - i : i)])
-            v = v << 8 | byte
+    func u64(_ at: Int) throws -> UInt64 { try integer(at) }
+
+    private func integer<T: FixedWidthInteger & UnsignedInteger>(_ at: Int) throws -> T {
+        let size = MemoryLayout<T>.size
+        try check(at, size)
+        var v: T = 0
+        for i in 0..<size {
+            v = v << 8 | T(bytes[at + (endian == .little ? size - 1 - i : i)])
         }
         return v
     }

@@ -56,7 +56,6 @@ public enum Kexec {
     static func concatenate(_ paths: [String]) throws -> Int32 {
         let fd = kx_memfd("kexboot-initrd")
         guard fd >= 0 else { throw KexbootError(.ioError, "memfd_create", cause: Errno(errno)) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for path in paths {
             let input = open(path, O_RDONLY | O_CLOEXEC)
             guard input >= 0 else {
@@ -64,18 +63,11 @@ public enum Kexec {
                 throw KexbootError(.notFound, "opening \(path)", cause: Errno(errno))
             }
             defer { close(input) }
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { close(fd); throw KexbootError(.ioError, "reading \(path)", cause: Errno(errno)) }
-                if n == 0 { break }
-                var written = 0
-                while written < n {
-                    let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + written, n - written) }
-                    if w < 0 && errno == EINTR { continue }
-                    guard w > 0 else { close(fd); throw KexbootError(.ioError, "writing the initrd", cause: Errno(errno)) }
-                    written += w
-                }
+            do {
+                try copyAll(from: input, to: fd, what: path)
+            } catch {
+                close(fd)
+                throw error
             }
         }
         lseek(fd, 0, SEEK_SET)

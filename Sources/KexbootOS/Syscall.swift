@@ -28,3 +28,22 @@ public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
     public init(_ code: Int32) { self.code = code }
     public var description: String { errnoString(code) }
 }
+
+/// Copies everything from `input` to `output` (from their current offsets), retrying on
+/// EINTR and short writes.
+public func copyAll(from input: Int32, to output: Int32, what: @autoclosure () -> String) throws {
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n >= 0 else { throw KexbootError(.ioError, "reading \(what())", cause: Errno(errno)) }
+        if n == 0 { return }
+        var done = 0
+        while done < n {
+            let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + done, n - done) }
+            if w < 0 && errno == EINTR { continue }
+            guard w > 0 else { throw KexbootError(.ioError, "writing \(what())", cause: Errno(errno)) }
+            done += w
+        }
+    }
+}

@@ -143,20 +143,7 @@ struct EntryBooter {
         let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw KexbootError(.ioError, "creating \(target)", cause: Errno(errno)) }
         defer { close(output) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw KexbootError(.ioError, "reading \(source)", cause: Errno(errno)) }
-            if n == 0 { return }
-            var done = 0
-            while done < n {
-                let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + done, n - done) }
-                if w < 0 && errno == EINTR { continue }
-                guard w > 0 else { throw KexbootError(.ioError, "writing \(target)", cause: Errno(errno)) }
-                done += w
-            }
-        }
+        try copyAll(from: input, to: output, what: "\(source) to \(target)")
     }
 
     /// Returns only when the boot failed (the error says why).
