@@ -43,6 +43,7 @@ cp /bin/busybox "$root/bin/busybox"
 for applet in $("$root/bin/busybox" --list); do
   [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
+ln -sf ../bin/busybox "$root/sbin/modprobe"
 strip -o "$root/bin/kexboot" "$bin"
 # The shared libraries kexboot links (libblkid, libudev, libc, …) and the loader.
 for lib in $(ldd "$bin" | awk '/=>/ {print $3} !/=>/ && /^\t\// {print $1}'); do
