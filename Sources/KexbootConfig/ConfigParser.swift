@@ -47,6 +47,13 @@ public struct ConfigParser: Sendable {
                 return BLSConfig.parse(directory: path, files: files, identity: identity, env: env, platform: platform)
             }
             return BLSConfig.parse(directory: Path.directory(path), single: path, files: files, identity: identity, env: env, platform: platform)
+        case .syslinux:
+            return try SyslinuxConfig.parse(path: path, files: files, env: env)
+        case .pxelinux:
+            // Relative names resolve against the TFTP prefix: the parent of pxelinux.cfg/.
+            let directory = Path.directory(path)
+            let prefix = Path.basename(directory).lowercased() == "pxelinux.cfg" ? Path.directory(directory) : directory
+            return try SyslinuxConfig.parse(path: path, files: files, env: env, format: .pxelinux, workingDirectory: prefix)
         default:
             throw KexbootError(.unsupported, "\(path): \(chosen.rawValue) configs are not supported yet")
         }

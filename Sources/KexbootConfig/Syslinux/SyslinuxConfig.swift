@@ -1,0 +1,282 @@
+import KexbootCore
+
+/// syslinux, extlinux, isolinux (and the shared parts of pxelinux) configs.
+///
+/// Keywords are case-insensitive; `INCLUDE`/`MENU INCLUDE` nest (with a depth limit),
+/// `CONFIG` switches to another file; paths are relative to the directory of the first
+/// config (syslinux's working directory) unless absolute. `initrd=` inside `APPEND` is
+/// taken out of the command line and becomes initrds; `.c32` modules other than
+/// `mboot.c32` are left out (info); `mboot.c32` becomes a multiboot entry.
+public struct SyslinuxConfig {
+    struct Label {
+        var name: String
+        var menuLabel: String?
+        var kernel: String?
+        var kernelKeyword = "kernel"
+        var append: String?
+        var initrd: String?
+        var fdt: String?
+        var fdtdir: String?
+        var ipappend: Int?
+        var hidden = false
+        var isDefault = false
+        var localboot = false
+        var location: SourceLocation
+    }
+
+    static let maxIncludeDepth = 16
+
+    let files: any FileSource
+    let env: [String: String]
+    var diagnostics: [Diagnostic] = []
+    var labels: [Label] = []
+    var globalAppend: String?
+    var globalIPAppend: Int?
+    var defaultName: String?
+    var timeout: Int?
+    var totalTimeout: Int?
+    /// Relative names resolve against this directory.
+    var workingDirectory: String
+    var current: Int?
+    var depth = 0
+    var switchedTo: String?
+
+    init(files: any FileSource, env: [String: String], workingDirectory: String) {
+        self.files = files
+        self.env = env
+        self.workingDirectory = workingDirectory
+    }
+
+    /// Parses the config at `path` (and everything it includes).
+    public static func parse(path: String, files: any FileSource, env: [(String, String)] = [],
+                             format: ConfigFormat = .syslinux, workingDirectory: String? = nil) throws -> ParseResult {
+        let config = Path.normalize(path)
+        guard files.info(config)?.kind == .file else { throw KexbootError(.notFound, "\(config): no such file") }
+        var parser = SyslinuxConfig(files: files, env: Dictionary(env, uniquingKeysWith: { $1 }),
+                                    workingDirectory: workingDirectory ?? Path.directory(config))
+        parser.read(config, at: nil)
+        var hops = 0
+        while let next = parser.switchedTo, hops < maxIncludeDepth {
+            // CONFIG: start over with the new file (and, if given, a new directory).
+            hops += 1
+            parser.switchedTo = nil
+            parser.labels = []
+            parser.current = nil
+            parser.defaultName = nil
+            parser.read(next, at: nil)
+        }
+        return parser.result(format: format, config: config)
+    }
+
+    func resolve(_ name: String) -> String {
+        Path.join(workingDirectory, name)
+    }
+
+    mutating func read(_ path: String, at location: SourceLocation?) {
+        guard depth < Self.maxIncludeDepth else {
+            diagnostics.append(Diagnostic(.error, "\(path): includes nested more than \(Self.maxIncludeDepth) deep (a loop?); not read", at: location))
+            return
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try files.read(path)
+        } catch {
+            diagnostics.append(Diagnostic(.warning, "\(error)", at: location, file: path))
+            return
+        }
+        depth += 1
+        defer { depth -= 1 }
+        var lineNumber = 0
+        var inText = false
+        for raw in bytes.split(separator: 0x0a, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if switchedTo != nil { return }
+            let line = String(decoding: raw, as: UTF8.self).trimmingTrailingBlanks()
+            let trimmed = Substring(line).drop { $0 == " " || $0 == "\t" }
+            let here = SourceLocation(file: path, line: lineNumber, column: line.count - trimmed.count + 1)
+            let words = trimmed.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let first = words.first else { continue }
+            let keyword = first.lowercased()
+            let rest = words.count > 1 ? String(words[1]).trimmingTrailingBlanks() : ""
+            if inText {
+                if keyword == "endtext" { inText = false }
+                continue
+            }
+            if keyword.hasPrefix("#") { continue }
+            handle(keyword, rest, at: here, inText: &inText)
+        }
+    }
+
+    mutating func handle(_ keyword: String, _ rest: String, at here: SourceLocation, inText: inout Bool) {
+        func setLabel(_ body: (inout Label) -> Void) {
+            guard let i = current else {
+                diagnostics.append(Diagnostic(.warning, "'\(keyword)' outside a LABEL", at: here))
+                return
+            }
+            body(&labels[i])
+        }
+        switch keyword {
+        case "label":
+            labels.append(Label(name: rest, location: here))
+            current = labels.count - 1
+        case "kernel", "linux", "boot", "bss", "pxe", "fdimage", "comboot", "com32":
+            setLabel { $0.kernel = rest; $0.kernelKeyword = keyword }
+        case "append":
+            if current == nil { globalAppend = rest } else { setLabel { $0.append = rest } }
+        case "initrd":
+            setLabel { $0.initrd = rest }
+        case "fdt", "devicetree":
+            setLabel { $0.fdt = rest }
+        case "fdtdir", "devicetreedir":
+            setLabel { $0.fdtdir = rest }
+        case "ipappend", "sysappend":
+            let value = Int(rest) ?? 0
+            if current == nil { globalIPAppend = value } else { setLabel { $0.ipappend = value } }
+        case "localboot":
+            setLabel { $0.localboot = true }
+        case "default":
+            defaultName = rest
+        case "ontimeout":
+            if defaultName == nil { defaultName = rest }
+        case "timeout":
+            timeout = Int(rest)
+            if timeout == nil { diagnostics.append(Diagnostic(.warning, "TIMEOUT '\(rest)' is not a number", at: here)) }
+        case "totaltimeout":
+            totalTimeout = Int(rest)
+        case "include":
+            let name = rest.split(separator: " ").first.map(String.init) ?? rest
+            read(resolve(name), at: here)
+        case "config":
+            let parts = rest.split(separator: " ").map(String.init)
+            guard let name = parts.first else { return }
+            if parts.count > 1 { workingDirectory = Path.join(workingDirectory, parts[1]) }
+            switchedTo = resolve(name)
+        case "text":
+            inText = true
+        case "menu":
+            let sub = rest.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
+            let what = sub.first?.lowercased() ?? ""
+            let arg = sub.count > 1 ? String(sub[1]) : ""
+            switch what {
+            case "label": setLabel { $0.menuLabel = arg.replacingCaret() }
+            case "default": setLabel { $0.isDefault = true }
+            case "hide": setLabel { $0.hidden = true }
+            case "include":
+                let name = arg.split(separator: " ").first.map(String.init) ?? arg
+                read(resolve(name), at: here)
+            default: break  // MENU TITLE, colours, passwords, separators: display only.
+            }
+        case "ui", "prompt", "display", "say", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10",
+             "f11", "f12", "serial", "console", "font", "kbdmap", "allowoptions", "noescape", "nocomplete",
+             "implicit", "path", "endtext":
+            break
+        default:
+            diagnostics.append(Diagnostic(.info, "unknown keyword '\(keyword)'", at: here))
+        }
+    }
+
+    /// The `ip=`/`BOOTIF=` words IPAPPEND/SYSAPPEND add, from the network variables.
+    func ipappendWords(_ flags: Int) -> [String] {
+        var words: [String] = []
+        if flags & 1 != 0, let ip = env["net_default_ip"] {
+            let server = env["net_default_server"] ?? ""
+            let gateway = env["net_default_gateway"] ?? ""
+            let netmask = env["net_default_netmask"] ?? ""
+            words.append("ip=\(ip):\(server):\(gateway):\(netmask)")
+        }
+        if flags & 2 != 0, let mac = env["net_default_mac"] {
+            words.append("BOOTIF=01-" + mac.lowercased().replacingColons())
+        }
+        return words
+    }
+
+    mutating func result(format: ConfigFormat, config: String) -> ParseResult {
+        var result = ParseResult(format: format, config: config)
+        var defaultIndex: Int?
+        for label in labels {
+            let title = label.menuLabel ?? label.name
+            if label.localboot && label.kernel == nil {
+                diagnostics.append(Diagnostic(.info, "'\(title)' left out: LOCALBOOT boots the next device", at: label.location))
+                continue
+            }
+            guard let kernelName = label.kernel?.split(separator: " ").first.map(String.init), !kernelName.isEmpty else {
+                diagnostics.append(Diagnostic(.info, "'\(title)' left out: it has no kernel", at: label.location))
+                continue
+            }
+            if label.hidden {
+                diagnostics.append(Diagnostic(.info, "'\(title)' left out: MENU HIDE", at: label.location))
+                continue
+            }
+            // KERNEL may carry arguments of its own ("KERNEL vmlinuz quiet").
+            let kernelArgs = label.kernel!.split(separator: " ").dropFirst().map(String.init)
+            var appendText = label.append ?? globalAppend ?? ""
+            if appendText == "-" { appendText = "" }
+            var words = kernelArgs + appendText.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let lower = kernelName.lowercased()
+            if lower.hasSuffix(".c32") && Path.basename(lower) != "mboot.c32" {
+                diagnostics.append(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is a syslinux module", at: label.location))
+                continue
+            }
+            if label.kernelKeyword == "kernel" && [".0", ".bin", ".bs", ".bss", ".com", ".cbt", ".img"].contains(where: { lower.hasSuffix($0) }) {
+                diagnostics.append(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is not a Linux kernel", at: label.location))
+                continue
+            }
+            var option: BootOption
+            if Path.basename(lower) == "mboot.c32" {
+                // mboot.c32: KERNEL --- MODULE args --- MODULE args …
+                let parts = words.split(separator: "---", omittingEmptySubsequences: false).map(Array.init)
+                guard let head = parts.first, let hypervisor = head.first else {
+                    diagnostics.append(Diagnostic(.warning, "'\(title)': mboot.c32 without a kernel", at: label.location))
+                    continue
+                }
+                option = BootOption(id: label.name, title: title, kind: .multiboot, kernel: resource(hypervisor),
+                                    modules: parts.dropFirst().compactMap { m in
+                                        m.first.map { BootModule(resource: resource($0), args: m.dropFirst().joined(separator: " ")) }
+                                    },
+                                    args: head.dropFirst().joined(separator: " "))
+            } else {
+                var initrds: [Resource] = []
+                if let line = label.initrd {
+                    initrds += line.split(separator: ",").map { resource(String($0.drop { $0 == " " || $0 == "\t" }).trimmingTrailingBlanks()) }.filter { $0.path != workingDirectory }
+                }
+                words = words.filter { word in
+                    guard word.lowercased().hasPrefix("initrd=") else { return true }
+                    initrds += word.dropFirst(7).split(separator: ",").map { resource(String($0)) }
+                    return false
+                }
+                words += ipappendWords(label.ipappend ?? globalIPAppend ?? 0)
+                option = BootOption(id: label.name, title: title, kind: .linux, kernel: resource(kernelName),
+                                    initrds: initrds, devicetree: label.fdt.map(resource), args: words.joined(separator: " "))
+            }
+            if label.isDefault || (defaultIndex == nil && label.name == defaultName?.split(separator: " ").first.map(String.init)) {
+                if label.isDefault || defaultIndex == nil { defaultIndex = result.entries.count }
+            }
+            result.entries.append(option)
+        }
+        if let name = defaultName, defaultIndex == nil, !result.entries.isEmpty, !labels.contains(where: { $0.isDefault }) {
+            diagnostics.append(Diagnostic(.warning, "DEFAULT '\(name)' names no label; using the first entry", file: config))
+        }
+        result.defaultIndex = defaultIndex
+        if let t = timeout ?? totalTimeout {
+            // Tenths of a second, rounded up; 0 means wait.
+            result.timeout = t <= 0 ? -1 : (t + 9) / 10
+        }
+        result.diagnostics = diagnostics
+        result.finish()
+        return result
+    }
+
+    func resource(_ name: String) -> Resource {
+        if ["http://", "https://", "tftp://", "ftp://", "file://"].contains(where: { name.lowercased().hasPrefix($0) }) {
+            return .url(name)
+        }
+        return .file(device: nil, path: resolve(name))
+    }
+}
+
+extension String {
+    /// MENU LABEL marks its hotkey with `^`.
+    func replacingCaret() -> String { filter { $0 != "^" } }
+
+    func replacingColons() -> String { map { $0 == ":" ? "-" : String($0) }.joined() }
+}
