@@ -54,6 +54,10 @@ public struct ConfigParser: Sendable {
             let directory = Path.directory(path)
             let prefix = Path.basename(directory).lowercased() == "pxelinux.cfg" ? Path.directory(directory) : directory
             return try SyslinuxConfig.parse(path: path, files: files, env: env, format: .pxelinux, workingDirectory: prefix)
+        case .yaboot:
+            return try YabootConfig.parse(path: path, files: files)
+        case .kboot:
+            return try KbootConfig.parse(path: path, files: files)
         default:
             throw KexbootError(.unsupported, "\(path): \(chosen.rawValue) configs are not supported yet")
         }
