@@ -58,6 +58,8 @@ public struct ConfigParser: Sendable {
             return try YabootConfig.parse(path: path, files: files)
         case .kboot:
             return try KbootConfig.parse(path: path, files: files)
+        case .native:
+            return try NativeConfig.parse(path: path, files: files)
         default:
             throw KexbootError(.unsupported, "\(path): \(chosen.rawValue) configs are not supported yet")
         }

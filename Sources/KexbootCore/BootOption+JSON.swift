@@ -21,7 +21,7 @@ extension BootModule {
 extension BootOption {
     /// The boot-option object of parse-json.md, fields in the order the spec lists them.
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("id", .string(id)),
             ("title", .string(title)),
             ("path", .array(path.map(JSONValue.string))),
@@ -31,7 +31,11 @@ extension BootOption {
             ("devicetree", devicetree?.json ?? .null),
             ("modules", .array(modules.map(\.json))),
             ("args", .string(args)),
-        ])
+        ]
+        if !checksums.isEmpty {
+            members.append(("sha256", .object(checksums.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        }
+        return .object(members)
     }
 }
 

@@ -21,6 +21,8 @@ public struct BootOption: Hashable, Sendable {
     public var modules: [BootModule]
     /// The kernel command line exactly as the loaded kernel sees it.
     public var args: String
+    /// SHA-256 digests (lower-case hex) the files must have, by path (native configs).
+    public var checksums: [String: String] = [:]
 
     public init(
         id: String, title: String, path: [String]? = nil, kind: Kind = .linux,

@@ -133,7 +133,26 @@ struct EntryBooter {
         }
         let target = stage + "/" + name
         try copyFile(host, to: target)
+        if let expected = entry.option.checksums[path] {
+            let actual = try sha256(of: target)
+            guard actual == expected else {
+                throw KexbootError(.invalidArgument, "\(path) has SHA-256 \(actual), not the \(expected) the config pins")
+            }
+        }
         return target
+    }
+
+    func sha256(of path: String) throws -> String {
+        let file = try ReadOnlyFile(path: path)
+        var hash = SHA256()
+        var offset: UInt64 = 0
+        while offset < file.size {
+            let chunk = try file.read(at: offset, count: 1 << 20)
+            guard !chunk.isEmpty else { break }
+            hash.update(chunk)
+            offset += UInt64(chunk.count)
+        }
+        return hash.finalize()
     }
 
     func copyFile(_ source: String, to target: String) throws {

@@ -39,7 +39,7 @@ import KexbootCore
         let parser = ConfigParser(platform: testPlatform)
         #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource(["/etc/x": ""])) }
         #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource([:]), config: "/missing.cfg") }
-        #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource(["/boot/kexboot.conf": ""])) }
+        #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource(["/x/custom.ipxe": "#!ipxe\nboot"]), config: "/x/custom.ipxe") }
         let r = try parser.parse(files: MemoryFileSource(["/odd/name.txt": "menuentry a { linux /a; }"]), config: "odd/name.txt")
         #expect(r.format == .grub && r.config == "/odd/name.txt" && r.titles == ["a"])
     }

@@ -108,7 +108,8 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
     }
 
     @Test func configSwitchesFileAndDirectory() throws {
-        let r = try syslinux("label old\n kernel old\nCONFIG /isolinux/real.cfg /isolinux\nlabel never\n kernel never\n", files: [
+        // Outside a label CONFIG switches at once; what came before and after is dropped.
+        let r = try syslinux("default x\nCONFIG /isolinux/real.cfg /isolinux\nlabel never\n kernel never\n", files: [
             "/isolinux/real.cfg": "label new\n kernel vmlinuz\n",
         ])
         #expect(r.entries.map(\.id) == ["new"])
@@ -146,5 +147,31 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
         let r = try ConfigParser(platform: testPlatform).parse(files: files)
         #expect(r.format == .syslinux && r.config == "/ISOLINUX/ISOLINUX.CFG")
         #expect(r.entries[0].kernel?.path == "/live/vmlinuz")
+    }
+}
+
+@Suite struct SyslinuxMenuTests {
+    @Test func submenusAndConfigInsideALabel() throws {
+        let r = try ConfigParser(platform: testPlatform).parse(files: MemoryFileSource(["/syslinux.cfg": """
+        label top
+          kernel /top
+        menu begin tools
+          menu label ^Tools
+          label memtest
+            linux /memtest
+          menu begin deeper
+            menu title Deeper
+            label deep
+              linux /deep
+          menu end
+        menu end
+        label other
+          menu label Other menu
+          config other.cfg
+        label after
+          linux /after
+        """]))
+        #expect(r.entries.map(\.path) == [["top"], ["Tools", "memtest"], ["Tools", "Deeper", "deep"], ["after"]])
+        #expect(r.has(.info, "'Other menu' left out: it opens another menu"))
     }
 }

@@ -63,3 +63,27 @@ import Testing
         #expect(Path.join("/boot/grub", "/abs") == "/abs")
     }
 }
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func knownVectors(input: String, digest: String) {
+        #expect(SHA256.hex(Array(input.utf8)) == digest)
+    }
+
+    @Test func incrementalEqualsWholeAndAMillionAs() {
+        var h = SHA256()
+        let chunk = [UInt8](repeating: 0x61, count: 1000)
+        for _ in 0..<1000 { h.update(chunk) }
+        #expect(h.finalize() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Odd-sized pieces across block boundaries.
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var pieces = SHA256()
+        var i = 0
+        for size in [1, 63, 64, 65, 127, 200, 480] { pieces.update(data[i..<(i + size)]); i += size }
+        #expect(pieces.finalize() == SHA256.hex(data))
+    }
+}

@@ -21,6 +21,10 @@ public struct SyslinuxConfig {
         var hidden = false
         var isDefault = false
         var localboot = false
+        /// `CONFIG file` as the label's action: it opens another menu, nothing to kexec.
+        var opensConfig: String?
+        /// The MENU BEGIN submenus this label is inside, outermost first.
+        var menus: [String] = []
         var location: SourceLocation
     }
 
@@ -38,6 +42,8 @@ public struct SyslinuxConfig {
     /// Relative names resolve against this directory.
     var workingDirectory: String
     var current: Int?
+    /// Open MENU BEGIN blocks: their labels, outermost first.
+    var menuStack: [String] = []
     var depth = 0
     var switchedTo: String?
 
@@ -117,7 +123,7 @@ public struct SyslinuxConfig {
         }
         switch keyword {
         case "label":
-            labels.append(Label(name: rest, location: here))
+            labels.append(Label(name: rest, menus: menuStack, location: here))
             current = labels.count - 1
         case "kernel", "linux", "boot", "bss", "pxe", "fdimage", "comboot", "com32":
             setLabel { $0.kernel = rest; $0.kernelKeyword = keyword }
@@ -149,6 +155,11 @@ public struct SyslinuxConfig {
         case "config":
             let parts = rest.split(separator: " ").map(String.init)
             guard let name = parts.first else { return }
+            if let i = current {
+                // Inside a label, CONFIG is what choosing the label does.
+                labels[i].opensConfig = name
+                return
+            }
             if parts.count > 1 { workingDirectory = Path.join(workingDirectory, parts[1]) }
             switchedTo = resolve(name)
         case "text":
@@ -158,6 +169,17 @@ public struct SyslinuxConfig {
             let what = sub.first?.lowercased() ?? ""
             let arg = sub.count > 1 ? String(sub[1]) : ""
             switch what {
+            case "begin":
+                menuStack.append(arg.isEmpty ? "menu" : arg)
+                current = nil
+            case "end":
+                if !menuStack.isEmpty { menuStack.removeLast() }
+                current = nil
+            case "label" where current == nil && !menuStack.isEmpty:
+                menuStack[menuStack.count - 1] = arg.replacingCaret()
+            case "title" where current == nil && !menuStack.isEmpty && menuStack.last == menuStack.last?.lowercased():
+                // A submenu's title names it when it has no MENU LABEL (the tag is lower case).
+                menuStack[menuStack.count - 1] = arg.replacingCaret()
             case "label": setLabel { $0.menuLabel = arg.replacingCaret() }
             case "default": setLabel { $0.isDefault = true }
             case "hide": setLabel { $0.hidden = true }
@@ -195,6 +217,10 @@ public struct SyslinuxConfig {
         var defaultIndex: Int?
         for label in labels {
             let title = label.menuLabel ?? label.name
+            if let other = label.opensConfig, label.kernel == nil {
+                diagnostics.append(Diagnostic(.info, "'\(title)' left out: it opens another menu (\(other))", at: label.location))
+                continue
+            }
             if label.localboot && label.kernel == nil {
                 diagnostics.append(Diagnostic(.info, "'\(title)' left out: LOCALBOOT boots the next device", at: label.location))
                 continue
@@ -229,7 +255,7 @@ public struct SyslinuxConfig {
                     diagnostics.append(Diagnostic(.warning, "'\(title)': mboot.c32 without a kernel", at: label.location))
                     continue
                 }
-                option = BootOption(id: label.name, title: title, kind: .multiboot, kernel: resource(hypervisor),
+                option = BootOption(id: label.name, title: title, path: label.menus + [title], kind: .multiboot, kernel: resource(hypervisor),
                                     modules: parts.dropFirst().compactMap { m in
                                         m.first.map { BootModule(resource: resource($0), args: m.dropFirst().joined(separator: " ")) }
                                     },
@@ -245,7 +271,7 @@ public struct SyslinuxConfig {
                     return false
                 }
                 words += ipappendWords(label.ipappend ?? globalIPAppend ?? 0)
-                option = BootOption(id: label.name, title: title, kind: .linux, kernel: resource(kernelName),
+                option = BootOption(id: label.name, title: title, path: label.menus + [title], kind: .linux, kernel: resource(kernelName),
                                     initrds: initrds, devicetree: label.fdt.map(resource), args: words.joined(separator: " "))
             }
             if label.isDefault || (defaultIndex == nil && label.name == defaultName?.split(separator: " ").first.map(String.init)) {

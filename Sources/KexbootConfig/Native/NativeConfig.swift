@@ -1,0 +1,85 @@
+import KexbootCore
+
+/// kexboot's own menu format (`kexboot.conf`, documented in docs/kexboot-conf.md): one
+/// keyword per line, `entry ID` starts an entry, `sha256 PATH HEX` pins a file's digest.
+public enum NativeConfig {
+    public static func parse(path: String, files: any FileSource) throws -> ParseResult {
+        let config = Path.normalize(path)
+        let bytes = try files.read(config)
+        let directory = Path.directory(config)
+        var result = ParseResult(format: .native, config: config)
+        var defaultID: String?
+        var current: BootOption?
+        var currentLocation: SourceLocation?
+        var argLines: [String] = []
+        func finishEntry() {
+            guard var option = current else { return }
+            option.args = argLines.joined(separator: " ").words.joined(separator: " ")
+            if option.kernel == nil {
+                result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)' has no kernel; left out", at: currentLocation))
+            } else {
+                for path in option.checksums.keys where ![option.kernel?.path, option.devicetree?.path].contains(path)
+                    && !option.initrds.contains(where: { $0.path == path }) {
+                    result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)': sha256 for \(path), which the entry does not load", at: currentLocation))
+                }
+                result.entries.append(option)
+            }
+            current = nil
+            argLines = []
+        }
+        var number = 0
+        for raw in bytes.split(separator: 0x0a, omittingEmptySubsequences: false) {
+            number += 1
+            var text = String(decoding: raw, as: UTF8.self)
+            if let hash = text.firstIndex(of: "#") { text = String(text[..<hash]) }
+            let words = text.words
+            guard let keyword = words.first?.lowercased() else { continue }
+            let rest = text.drop { $0 == " " || $0 == "\t" }.dropFirst(words[0].count).drop { $0 == " " || $0 == "\t" }
+            let value = String(rest).trimmingTrailingBlanks()
+            let here = SourceLocation(file: config, line: number, column: 1)
+            func needEntry() -> Bool {
+                if current == nil { result.diagnostics.append(Diagnostic(.warning, "'\(keyword)' outside an entry", at: here)) }
+                return current != nil
+            }
+            func file(_ name: String) -> Resource { .file(device: nil, path: Path.join(directory, name)) }
+            switch keyword {
+            case "default": defaultID = value
+            case "timeout":
+                if let t = Int(value) { result.timeout = t < 0 ? -1 : t }
+                else { result.diagnostics.append(Diagnostic(.warning, "timeout '\(value)' is not a number", at: here)) }
+            case "entry":
+                finishEntry()
+                guard !value.isEmpty else {
+                    result.diagnostics.append(Diagnostic(.warning, "entry without an id", at: here))
+                    continue
+                }
+                current = BootOption(id: value, title: value)
+                currentLocation = here
+            case "title": if needEntry() { current!.title = value; current!.path = [value] }
+            case "kernel": if needEntry() { current!.kernel = file(value) }
+            case "initrd": if needEntry() { current!.initrds.append(file(value)) }
+            case "devicetree", "dtb": if needEntry() { current!.devicetree = file(value) }
+            case "args", "append": if needEntry() { argLines.append(value) }
+            case "sha256":
+                guard needEntry() else { continue }
+                guard words.count == 3, words[2].count == 64, words[2].allSatisfy(\.isHexDigit) else {
+                    result.diagnostics.append(Diagnostic(.warning, "sha256 takes a path and 64 hex digits", at: here))
+                    continue
+                }
+                current!.checksums[Path.join(directory, words[1])] = words[2].lowercased()
+            default:
+                result.diagnostics.append(Diagnostic(.warning, "unknown keyword '\(keyword)'", at: here))
+            }
+        }
+        finishEntry()
+        if let id = defaultID {
+            if let i = result.entries.firstIndex(where: { $0.id == id }) {
+                result.defaultIndex = i
+            } else if !result.entries.isEmpty {
+                result.diagnostics.append(Diagnostic(.warning, "default '\(id)' names no entry; using the first entry", file: config))
+            }
+        }
+        result.finish()
+        return result
+    }
+}
