@@ -66,7 +66,7 @@ if [ "$modules" != none ]; then
   version=$(basename "$modules")
   base=$(dirname "$(dirname "$(dirname "$modules")")")
   [ -f "$modules/modules.dep" ] || depmod -b "$base" "$version"
-  wanted="crc32c_generic crc32c_intel libcrc32c xxhash_generic virtio_pci virtio_blk virtio_scsi virtio_net sd_mod sr_mod ahci nvme e1000 e1000e ext4 xfs btrfs vfat isofs squashfs nls_cp437 nls_iso8859_1 nls_utf8"
+  wanted="crc32c_generic crc32c_intel libcrc32c xxhash_generic virtio_pci virtio_blk virtio_scsi virtio_net sd_mod sr_mod ahci nvme e1000 e1000e ext4 xfs btrfs vfat isofs squashfs nls_cp437 nls_ascii nls_iso8859_1 nls_utf8"
   for m in $wanted; do
     modprobe -d "$base" -S "$version" --show-depends "$m" 2>/dev/null | awk '$1 == "insmod" {print $2}'
   done | sort -u | while read -r ko; do

@@ -3,7 +3,7 @@
 # boot QEMU and kexec. Part of `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh qemu-system-x86 busybox-static kmod cpio gzip ncurses-base ca-certificates python3 fdisk e2fsprogs
+scripts/deps.sh qemu-system-x86 busybox-static kmod cpio gzip ncurses-base ca-certificates python3 fdisk e2fsprogs dosfstools mtools
 { read -r vmlinuz; read -r modules; } < <(initramfs/fetch-kernel.sh kernels)
 mkdir -p .build/e2e
 initramfs/build.sh --modules "$modules" --output .build/e2e/initramfs.gz > /dev/null

@@ -221,7 +221,32 @@ def test_missing_kernel_then_another_entry(args, work):
         g.close()
 
 
-TESTS = [test_autoboot_default_in_submenu, test_interactive_choice, test_missing_kernel_then_another_entry]
+def test_vfat_usb_stick_with_syslinux(args, work):
+    """A FAT-formatted stick with a syslinux.cfg (the kernel and config on vfat): the guest
+    kernel mounts vfat, which the host running the unit tests cannot."""
+    marker_initrd(f"{work}/initrd.img")
+    shutil.copy(args.kernel, f"{work}/vmlinuz")
+    with open(f"{work}/syslinux.cfg", "w") as f:
+        f.write("DEFAULT usb\nTIMEOUT 10\nLABEL usb\n  MENU LABEL Live from a USB stick\n"
+                "  KERNEL /vmlinuz\n  APPEND initrd=/initrd.img console=ttyS0 quiet entry=usb\n")
+    disk = f"{work}/stick.img"
+    sh(f"truncate -s 48M {work}/fat.img && mkfs.vfat -n STICK {work}/fat.img > /dev/null")
+    sh(f"mcopy -i {work}/fat.img {work}/vmlinuz {work}/initrd.img {work}/syslinux.cfg ::/")
+    sh(f"truncate -s 64M {disk}")
+    subprocess.run(["sfdisk", "-q", disk], input=b"label: dos\nstart=2048, size=48M, type=c, bootable\n", check=True)
+    sh(f"dd if={work}/fat.img of={disk} bs=512 seek=2048 conv=notrunc status=none")
+    g = Guest(args.kernel, args.initramfs, disk, "", f"{work}/serial.log")
+    try:
+        g.expect("Live from a USB stick", 120)
+        g.expect('kexboot: booting "Live from a USB stick"', 60)
+        cmdline = g.marker()
+        assert cmdline == "console=ttyS0 quiet entry=usb", f"command line {cmdline!r}"
+    finally:
+        g.close()
+
+
+TESTS = [test_autoboot_default_in_submenu, test_interactive_choice, test_missing_kernel_then_another_entry,
+         test_vfat_usb_stick_with_syslinux]
 
 
 def main():
