@@ -23,6 +23,17 @@ public struct ParseResult: Sendable {
         self.diagnostics = diagnostics
     }
 
+    /// Points `default` at the entry whose id is `name` (or, failing that, the first index
+    /// `otherwise` picks); a name that matches nothing is a warning and the first entry.
+    mutating func selectDefault(_ name: String?, what: String = "entry", otherwise: ((String) -> Int?)? = nil) {
+        guard let name else { return }
+        if let i = entries.firstIndex(where: { $0.id == name }) ?? otherwise?(name) {
+            defaultIndex = i
+        } else if !entries.isEmpty {
+            diagnostics.append(Diagnostic(.warning, "default '\(name)' names no \(what); using the first entry", file: config))
+        }
+    }
+
     /// Makes ids unique (`#2`, `#3` suffixes) and checks `default` against `entries`.
     mutating func finish() {
         var used: [String: Int] = [:]

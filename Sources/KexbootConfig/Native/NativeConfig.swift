@@ -72,13 +72,7 @@ public enum NativeConfig {
             }
         }
         finishEntry()
-        if let id = defaultID {
-            if let i = result.entries.firstIndex(where: { $0.id == id }) {
-                result.defaultIndex = i
-            } else if !result.entries.isEmpty {
-                result.diagnostics.append(Diagnostic(.warning, "default '\(id)' names no entry; using the first entry", file: config))
-            }
-        }
+        result.selectDefault(defaultID)
         result.finish()
         return result
     }

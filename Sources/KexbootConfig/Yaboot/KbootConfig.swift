@@ -41,13 +41,7 @@ public enum KbootConfig {
                                                  devicetree: dtb, args: args.joined(separator: " ")))
             }
         }
-        if let name = defaultName {
-            if let i = result.entries.firstIndex(where: { $0.id == name }) {
-                result.defaultIndex = i
-            } else if !result.entries.isEmpty {
-                result.diagnostics.append(Diagnostic(.warning, "default '\(name)' names no entry; using the first entry", file: config))
-            }
-        }
+        result.selectDefault(defaultName)
         result.finish()
         return result
     }

@@ -93,13 +93,7 @@ public enum YabootConfig {
                 initrds: (s.initrd ?? global.initrd).map { [resource($0)] } ?? [],
                 args: args.joined(separator: " ")))
         }
-        if let name = defaultName {
-            if let i = result.entries.firstIndex(where: { $0.id == name }) ?? images.firstIndex(where: { $0.settings.alias == name }) {
-                result.defaultIndex = i
-            } else if !result.entries.isEmpty {
-                result.diagnostics.append(Diagnostic(.warning, "default '\(name)' names no image; using the first entry", file: config))
-            }
-        }
+        result.selectDefault(defaultName, what: "image") { name in images.firstIndex { $0.settings.alias == name } }
         result.finish()
         return result
     }
