@@ -81,8 +81,8 @@ public final class DiskProber {
             device.uuid = whole.value("UUID")
             device.label = whole.value("LABEL")
             if whole.value("USAGE") == "filesystem", let fstype = device.fstype {
-                device.config = readConfig(node: devicePath, fstype: fstype, source: path,
-                                           identity: DeviceIdentity(uuid: device.uuid, label: device.label))
+                (device.config, device.configRoot) = readConfig(node: devicePath, fstype: fstype, source: path,
+                                                                identity: DeviceIdentity(uuid: device.uuid, label: device.label))
             }
             return device
         }
@@ -180,7 +180,7 @@ public final class DiskProber {
                 report(source, .warning, "\(what): the kernel has no device for it; its filesystem was not read")
                 return out
             }
-            out.config = readConfig(node: node, fstype: fstype, source: source,
+            (out.config, out.configRoot) = readConfig(node: node, fstype: fstype, source: source,
                                     identity: DeviceIdentity(uuid: out.uuid, label: out.label, partuuid: p.uuid, partlabel: p.name),
                                     what: what)
         } catch {
@@ -206,14 +206,15 @@ public final class DiskProber {
     }
 
     /// Mounts a filesystem read-only, parses the first config found, unmounts it.
+    /// The config and the directory (within the filesystem) it was read as the root of.
     private func readConfig(node: String, fstype: String, source: String, identity: DeviceIdentity,
-                            what: String = "filesystem") -> ParseResult? {
+                            what: String = "filesystem") -> (ParseResult?, String) {
         let mountPoint: String
         do {
             mountPoint = try mounts.mountReadOnly(node, fstype: fstype, name: Path.basename(node))
         } catch {
             report(source, .warning, "\(what): \(error)")
-            return nil
+            return (nil, "")
         }
         defer { mounts.unmount(mountPoint) }
         var parser = self.parser
@@ -227,14 +228,14 @@ public final class DiskProber {
         }
         for root in roots {
             do {
-                return try parser.parse(files: DirectoryFileSource(root: root))
+                return (try parser.parse(files: DirectoryFileSource(root: root)), String(root.dropFirst(mountPoint.count)))
             } catch let error as KexbootError where error.code == .notFound {
                 continue
             } catch {
                 report(source, .warning, "\(what): \(error)")
-                return nil
+                return (nil, "")
             }
         }
-        return nil
+        return (nil, "")
     }
 }

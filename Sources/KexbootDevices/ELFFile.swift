@@ -96,7 +96,7 @@ public struct ELFFile: Hashable, Sendable {
         notes = []
         guard phnum > 0 else { return }
         let minimum = elfClass == 64 ? 56 : 32
-        guard phentsize >= minimum else { throw Error("bad program header size \(phentsize)") }
+        guard phentsize >= minimum, phentsize <= 4096 else { throw Error("bad program header size \(phentsize)") }
         let (tableSize, o1) = UInt64(phentsize).multipliedReportingOverflow(by: UInt64(phnum))
         let (tableEnd, o2) = phoff.addingReportingOverflow(tableSize)
         guard !o1, !o2, tableEnd <= size else {

@@ -13,7 +13,7 @@ struct GPTCheck {
 
     /// Reads and checks the header at `lba` (512-byte sectors).
     static func header(at lba: UInt64, read: (UInt64, Int) throws -> [UInt8]) -> Header? {
-        guard let bytes = try? read(lba * 512, 512), bytes.count == 512,
+        guard lba < UInt64.max / 512, let bytes = try? read(lba * 512, 512), bytes.count == 512,
               Array(bytes[0..<8]) == Array("EFI PART".utf8) else { return nil }
         func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
@@ -48,7 +48,8 @@ struct GPTCheck {
 
     static func entriesValid(_ h: Header, read: (UInt64, Int) throws -> [UInt8]) -> Bool {
         let length = Int(h.entryCount) * Int(h.entrySize)
-        guard h.entrySize >= 128, length > 0, length <= 1 << 20,
+        guard h.entrySize >= 128, h.entrySize <= 4096, h.entryCount <= 1 << 16, h.entriesLBA < UInt64.max / 512,
+              length > 0, length <= 1 << 20,
               let bytes = try? read(h.entriesLBA * 512, length), bytes.count == length else { return false }
         return CRC32.checksum(bytes) == h.entriesCRC
     }

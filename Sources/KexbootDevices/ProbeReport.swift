@@ -18,6 +18,8 @@ public struct ProbedPartition: Sendable {
     public var label: String?
     public var payload: ELFFile?
     public var config: ParseResult?
+    /// Where in the filesystem the config's `/` is: `""`, or a btrfs subvolume like `/@`.
+    public var configRoot = ""
 }
 
 /// One disk or image.
@@ -32,6 +34,7 @@ public struct ProbedDevice: Sendable {
     public var partitions: [ProbedPartition] = []
     /// For a bare filesystem: the config found on it.
     public var config: ParseResult?
+    public var configRoot = ""
 }
 
 public struct ProbeDiagnostic: Sendable, Hashable {

@@ -109,14 +109,14 @@ public struct DirectoryFileSource: FileSource {
             throw KexbootError(.limitExceeded, "\(path): \(st.st_size) bytes is over the \(limit)-byte limit")
         }
         // Read to the end rather than trusting st_size: procfs and sysfs files say 0.
-        var bytes = [UInt8](repeating: 0, count: st.st_size > 0 ? min(Int(st.st_size) + 1, limit) : 4096)
+        var bytes = [UInt8](repeating: 0, count: st.st_size > 0 ? min(Int(st.st_size), limit) + 1 : min(4096, limit + 1))
         var filled = 0
         while true {
+            if filled > limit {
+                throw KexbootError(.limitExceeded, "\(path): over the \(limit)-byte limit")
+            }
             if filled == bytes.count {
-                guard bytes.count < limit else {
-                    throw KexbootError(.limitExceeded, "\(path): over the \(limit)-byte limit")
-                }
-                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit - bytes.count))
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count))
             }
             let n = bytes.withUnsafeMutableBytes { buf in
                 Glibc.read(fd, buf.baseAddress! + filled, buf.count - filled)

@@ -13,6 +13,8 @@ struct DiscoveredEntry {
     var option: BootOption
     /// The partition device node its config came from.
     var node: String
+    /// The directory its config treated as `/` (a btrfs subvolume such as `/@`, or "").
+    var root: String
     var where_: String
     var isDefault: Bool
 }
@@ -63,7 +65,7 @@ struct Discovery {
         let prober = DiskProber(mounts: mounts)
         for disk in disks {
             guard let node = disk.node, let device = try? prober.probe(node) else { continue }
-            func add(_ config: ParseResult?, node: String, fstype: String?, uuid: String?, label: String?, partuuid: String?, partlabel: String?, name: String) {
+            func add(_ config: ParseResult?, root: String, node: String, fstype: String?, uuid: String?, label: String?, partuuid: String?, partlabel: String?, name: String) {
                 if let fstype {
                     result.filesystems.append(DiscoveredFilesystem(node: node, fstype: fstype, uuid: uuid, label: label, partuuid: partuuid, partlabel: partlabel))
                 }
@@ -71,17 +73,17 @@ struct Discovery {
                 if result.timeout == nil { result.timeout = config.timeout }
                 let firstConfig = !result.entries.contains { $0.isDefault }
                 for (i, option) in config.entries.enumerated() {
-                    result.entries.append(DiscoveredEntry(option: option, node: node, where_: name,
+                    result.entries.append(DiscoveredEntry(option: option, node: node, root: root, where_: name,
                                                           isDefault: firstConfig && i == (config.defaultIndex ?? 0)))
                 }
             }
             if device.pttype == nil {
-                add(device.config, node: node, fstype: device.fstype, uuid: device.uuid, label: device.label, partuuid: nil, partlabel: nil, name: disk.name)
+                add(device.config, root: device.configRoot, node: node, fstype: device.fstype, uuid: device.uuid, label: device.label, partuuid: nil, partlabel: nil, name: disk.name)
             }
             let partitionNodes = SysfsDevice.partitions(of: disk.name)
             for p in device.partitions {
                 guard let name = partitionNodes[p.number] else { continue }
-                add(p.config, node: "/dev/\(name)", fstype: p.fstype, uuid: p.uuid, label: p.label, partuuid: p.partuuid,
+                add(p.config, root: p.configRoot, node: "/dev/\(name)", fstype: p.fstype, uuid: p.uuid, label: p.label, partuuid: p.partuuid,
                     partlabel: p.partlabel, name: name + (p.label.map { " \($0)" } ?? ""))
             }
         }
@@ -120,7 +122,9 @@ struct EntryBooter {
         let path = resource.path ?? "/"
         let mountPoint = try mounts.mountReadOnly(fs.node, fstype: fs.fstype, name: Path.basename(fs.node))
         defer { mounts.unmount(mountPoint) }
-        let files = DirectoryFileSource(root: mountPoint)
+        // Files on the config's own filesystem are relative to the config's root (a btrfs
+        // subvolume, say); files named by UUID or label to the top of theirs.
+        let files = DirectoryFileSource(root: resource.device == nil ? mountPoint + entry.root : mountPoint)
         guard let info = files.info(path), info.kind == .file, let host = files.hostPath(path) else {
             throw KexbootError(.notFound, "\(path) is missing on \(fs.node)")
         }

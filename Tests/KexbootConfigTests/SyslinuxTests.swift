@@ -132,6 +132,16 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
         #expect(r.entries[0].initrds.map(\.path) == ["/tftp/images/initrd.img"])
     }
 
+    @Test func alignedColumnsAndHugeTimeouts() throws {
+        let r = try syslinux("DEFAULT   linux\nTIMEOUT 9223372036854775807\nLABEL   other\n  KERNEL\t/other\nLABEL\tlinux\n  KERNEL   /vmlinuz\n")
+        #expect(r.entries.map(\.id) == ["other", "linux"])
+        #expect(r.entries[0].kernel?.path == "/other")
+        #expect(r.defaultIndex == 1)
+        #expect(r.timeout == 922337203685477581)
+        let y = try ConfigParser(platform: testPlatform).parse(files: MemoryFileSource(["/etc/yaboot.conf": "timeout=9223372036854775807\nimage=/v\n"]))
+        #expect(y.timeout == 922337203685477581)
+    }
+
     @Test func brokenInputIsDiagnostics() throws {
         let r = try syslinux("kernel before-any-label\nTIMEOUT soon\nfrobnicate x\nDEFAULT nope\nlabel a\n kernel a\n\u{0}\u{ff}garbage\n")
         #expect(r.entries.map(\.id) == ["a"])

@@ -128,6 +128,7 @@ import Testing
         ("headers past end", header64(phoff: 64, phnum: 65535), "past the end"),
         ("offset overflow", header64(phoff: UInt64.max - 8, phnum: 1), "past the end"),
         ("short entries", header64(phoff: 64, phnum: 1, phentsize: 8) + [UInt8](repeating: 0, count: 8), "program header size"),
+        ("huge entries", header64(phoff: 64, phnum: 65535, phentsize: 65535), "program header size"),
         ("segment past end", header64(phoff: 64, phnum: 1) + phdr64(type: 1, offset: 100, filesz: 1 << 40, memsz: 1 << 40), "past the end"),
         ("segment overflow", header64(phoff: 64, phnum: 1) + phdr64(type: 1, offset: UInt64.max, filesz: 2, memsz: 2), "past the end"),
         ("memsz < filesz", header64(phoff: 64, phnum: 1) + phdr64(type: 1, offset: 0, filesz: 64, memsz: 1), "smaller"),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KexbootOS
 @testable import KexbootDevices
 
 /// `kexboot probe` on real disk images made with sfdisk, mkfs and friends, attached through
@@ -198,6 +199,10 @@ import Testing
         #expect(device["fstype"] as? String == "btrfs" && device["label"] as? String == "BTR")
         let config = try #require(device["config"] as? [String: Any])
         #expect((config["entries"] as? [[String: Any]])?.first?["args"] as? String == "rootflags=subvol=@")
+        // Booting must read the entry's files from the same subvolume.
+        let mounts = try MountSet(base: dir + "/lib-mnt")
+        let probed = try DiskProber(mounts: mounts).probe(image)
+        #expect(probed.configRoot == "/@")
     }
 
     @Test func corruptPrimaryGPTUsesTheBackupAndSaysSo() throws {

@@ -55,6 +55,10 @@ import KexbootCore
         defer { cleanup() }
         let fs = DirectoryFileSource(root: root)
         #expect(throws: KexbootError.self) { try fs.read("/boot/vmlinuz-6.1", limit: 3) }
+        #expect(throws: KexbootError.self) { try fs.read("/boot/vmlinuz-6.1", limit: 5) }
+        // Exactly at the limit is allowed; procfs files (size 0 in stat) are read to the end.
+        #expect(try fs.read("/boot/vmlinuz-6.1", limit: 6) == Array("kernel".utf8))
+        #expect(try DirectoryFileSource(root: "/").read("/proc/self/cmdline", limit: 1 << 16).isEmpty == false)
         #expect(throws: KexbootError.self) { try fs.read("/boot") }
     }
 

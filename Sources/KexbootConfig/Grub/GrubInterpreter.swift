@@ -232,6 +232,11 @@ final class GrubInterpreter {
             status = 0
             return .next
         }
+        if argv.reduce(0, { $0 + $1.utf8.count }) > 4 * Self.maxValueLength {
+            diagnostics.add(.error, "'\(name)': its arguments are longer than \(4 * Self.maxValueLength) bytes; not run", at: command.location)
+            status = 1
+            return .next
+        }
         // GRUB's own commands come first, then the config's functions (Ubuntu defines a
         // `gfxmode` function; GRUB has no such command).
         if let builtin = builtins[name] {
@@ -299,7 +304,22 @@ final class GrubInterpreter {
         }
     }
 
-    func setVariable(_ name: String, _ value: String) {
+    /// The longest value a variable or an expanded word may have: a config that doubles a
+    /// string in a loop must not take the machine's memory.
+    static let maxValueLength = 1 << 20
+    var valueLimitReported = false
+
+    func capped(_ value: String) -> String {
+        guard value.utf8.count > Self.maxValueLength else { return value }
+        if !valueLimitReported {
+            valueLimitReported = true
+            diagnostics.add(.error, "a value longer than \(Self.maxValueLength) bytes was cut short", at: currentLocation)
+        }
+        return String(decoding: value.utf8.prefix(Self.maxValueLength), as: UTF8.self)
+    }
+
+    func setVariable(_ name: String, _ rawValue: String) {
+        let value = capped(rawValue)
         if name == "default" || name == "timeout" { assignedAt[name] = currentLocation }
         if context.vars[name] != nil {
             context.vars[name]!.value = value
@@ -326,6 +346,7 @@ final class GrubInterpreter {
             case .variable(let name, true):
                 current += variable(name)
                 hasCurrent = true
+                if current.utf8.count > Self.maxValueLength { current = capped(current) }
             case .variable(let name, false):
                 // GRUB's rule: the first piece joins the text before it, each later piece
                 // (or the first, after leading blanks) starts a new word; trailing blanks
@@ -340,6 +361,7 @@ final class GrubInterpreter {
                     current += String(Substring(piece))
                     hasCurrent = true
                     startsNew = true
+                    if current.utf8.count > Self.maxValueLength { current = capped(current) }
                 }
             }
         }

@@ -103,7 +103,7 @@ public struct SyslinuxConfig {
             let words = trimmed.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
             guard let first = words.first else { continue }
             let keyword = first.lowercased()
-            let rest = words.count > 1 ? String(words[1]).trimmingTrailingBlanks() : ""
+            let rest = words.count > 1 ? String(words[1].drop { $0 == " " || $0 == "\t" }).trimmingTrailingBlanks() : ""
             if inText {
                 if keyword == "endtext" { inText = false }
                 continue
@@ -285,7 +285,7 @@ public struct SyslinuxConfig {
         result.defaultIndex = defaultIndex
         if let t = timeout ?? totalTimeout {
             // Tenths of a second, rounded up; 0 means wait.
-            result.timeout = t <= 0 ? -1 : (t + 9) / 10
+            result.timeout = t <= 0 ? -1 : t / 10 + (t % 10 == 0 ? 0 : 1)
         }
         result.diagnostics = diagnostics
         result.finish()

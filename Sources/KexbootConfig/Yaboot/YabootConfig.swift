@@ -53,7 +53,7 @@ public enum YabootConfig {
             case "timeout":
                 // Tenths of a second, rounded up.
                 if let t = line.value.flatMap({ Int($0) }) {
-                    result.timeout = t <= 0 ? -1 : (t + 9) / 10
+                    result.timeout = t <= 0 ? -1 : t / 10 + (t % 10 == 0 ? 0 : 1)
                 } else {
                     result.diagnostics.append(Diagnostic(.warning, "timeout '\(line.value ?? "")' is not a number", at: line.location))
                 }
