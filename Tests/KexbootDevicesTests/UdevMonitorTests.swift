@@ -52,7 +52,10 @@ import Testing
         let monitor = try UdevMonitor(source: .kernel)
         let stream = monitor.events()
         monitor.stop()
-        for await _ in stream {}
-        #expect(UdevMonitor.Source.automatic == (FileManager.default.fileExists(atPath: "/run/udev/control") ? .udev : .kernel))
+        // The test hangs (and CI times out) if stop() does not end the stream.
+        var events = 0
+        for await _ in stream { events += 1 }
+        #expect(events == 0)
+        monitor.stop()  // a second stop is harmless
     }
 }

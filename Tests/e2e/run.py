@@ -157,6 +157,13 @@ class Guest:
                 self.output += chunk
                 self.log.write(chunk)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
     def close(self):
         try:
             self.proc.wait(timeout=60)
@@ -169,8 +176,7 @@ class Guest:
 def test_autoboot_default_in_submenu(args, work):
     disk = make_disk(work, args.kernel)
     before = hashlib.sha256(open(disk, "rb").read()).hexdigest()
-    g = Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log")
-    try:
+    with Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log") as g:
         g.expect("kexboot: /init started", 120)
         g.expect("kexboot 0.1", 120)
         out = g.expect('kexboot: booting "Debian GNU/Linux, with Linux (recovery mode)"', 60)
@@ -180,15 +186,12 @@ def test_autoboot_default_in_submenu(args, work):
         assert cmdline == expected, f"second kernel's command line is {cmdline!r}, not {expected!r}"
         print(f"  timing: /init at {g.seen['kexboot: /init started']:.1f}s, menu at {g.seen['kexboot 0.1']:.1f}s, "
               f"second kernel's marker at {time.time() - g.started:.1f}s (with a 1 s countdown)", flush=True)
-    finally:
-        g.close()
     assert hashlib.sha256(open(disk, "rb").read()).hexdigest() == before, "the disk image changed"
 
 
 def test_interactive_choice(args, work):
     disk = make_disk(work, args.kernel)
-    g = Guest(args.kernel, args.initramfs, disk, "kexboot.autoboot=0", f"{work}/serial.log")
-    try:
+    with Guest(args.kernel, args.initramfs, disk, "kexboot.autoboot=0", f"{work}/serial.log") as g:
         g.expect("Enter to boot", 120)
         time.sleep(1)
         # Down from the default (3) wraps to 1, down again is 2: the second entry.
@@ -200,14 +203,11 @@ def test_interactive_choice(args, work):
         g.expect('kexboot: booting "Debian GNU/Linux, with Linux (normal)"', 60)
         cmdline = g.marker()
         assert cmdline == f"root=UUID={UUID} ro console=ttyS0 entry=second", f"command line {cmdline!r}"
-    finally:
-        g.close()
 
 
 def test_missing_kernel_then_another_entry(args, work):
     disk = make_disk(work, args.kernel, missing_default=True)
-    g = Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log")
-    try:
+    with Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=1", f"{work}/serial.log") as g:
         out = g.expect("cannot boot", 150)
         g.expect("Enter to boot", 30)
         out = g.output.decode(errors="replace")
@@ -217,8 +217,6 @@ def test_missing_kernel_then_another_entry(args, work):
         g.expect('kexboot: booting "Debian GNU/Linux"', 60)
         cmdline = g.marker()
         assert cmdline == f"root=UUID={UUID} ro console=ttyS0 quiet entry=first", f"command line {cmdline!r}"
-    finally:
-        g.close()
 
 
 def test_vfat_usb_stick_with_syslinux(args, work):
@@ -235,14 +233,11 @@ def test_vfat_usb_stick_with_syslinux(args, work):
     sh(f"truncate -s 64M {disk}")
     subprocess.run(["sfdisk", "-q", disk], input=b"label: dos\nstart=2048, size=48M, type=c, bootable\n", check=True)
     sh(f"dd if={work}/fat.img of={disk} bs=512 seek=2048 conv=notrunc status=none")
-    g = Guest(args.kernel, args.initramfs, disk, "", f"{work}/serial.log")
-    try:
+    with Guest(args.kernel, args.initramfs, disk, "", f"{work}/serial.log") as g:
         g.expect("Live from a USB stick", 120)
         g.expect('kexboot: booting "Live from a USB stick"', 60)
         cmdline = g.marker()
         assert cmdline == "console=ttyS0 quiet entry=usb", f"command line {cmdline!r}"
-    finally:
-        g.close()
 
 
 TESTS = [test_autoboot_default_in_submenu, test_interactive_choice, test_missing_kernel_then_another_entry,
