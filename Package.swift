@@ -4,7 +4,9 @@ import PackageDescription
 // Layers (a module imports only modules below it):
 //   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev)
 //   1  KexbootCore (value types, seams), KexbootConfig (config languages)
-//   2  KexbootOS (filesystem and, later, syscalls)
+//   1  KexbootProtocol (socket messages and framing, no sockets)
+//   2  KexbootOS (syscalls, sockets), KexbootDevices (udev, blkid, probing)
+//   3  KexbootServer (the daemon), KexbootClient (the protocol's client side)
 //   5  kexboot (the multicall executable)
 let package = Package(
     name: "kexboot",
@@ -17,17 +19,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        .target(name: "CKexboot"),
+        .target(name: "CKexboot", linkerSettings: [.linkedLibrary("crypt")]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .target(name: "KexbootCore"),
         .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
         .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
         .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid", "CUdev"]),
+        .target(name: "KexbootProtocol", dependencies: ["KexbootCore"]),
+        .target(name: "KexbootServer", dependencies: ["CKexboot", "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol"]),
+        .target(name: "KexbootClient", dependencies: ["KexbootCore", "KexbootOS", "KexbootProtocol"]),
         .executableTarget(
             name: "kexboot",
             dependencies: [
-                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices",
+                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol", "KexbootServer", "KexbootClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -36,6 +41,8 @@ let package = Package(
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS"], exclude: ["Fixtures"]),
+        .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),
+        .testTarget(name: "KexbootServerTests", dependencies: ["KexbootServer", "KexbootClient", "KexbootProtocol", "KexbootOS"]),
         .testTarget(name: "kexbootTests", dependencies: ["kexboot"]),
     ],
     swiftLanguageModes: [.v6]

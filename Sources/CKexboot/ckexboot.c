@@ -95,3 +95,86 @@ int kx_reboot_kexec(void) {
 int kx_memfd(const char *name) {
     return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
 }
+
+#include <crypt.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+
+int kx_crypt_matches(const char *password, const char *hash) {
+    struct crypt_data data;
+    memset(&data, 0, sizeof data);
+    const char *out = crypt_r(password, hash, &data);
+    /* libxcrypt returns "*0"/"*1" (or NULL) for a setting it cannot use. */
+    if (out == NULL || out[0] == '*') return -1;
+    size_t a = strlen(out), b = strlen(hash);
+    if (a != b) return 0;
+    /* Compare every byte, so the time taken does not say how much matched. */
+    unsigned char diff = 0;
+    for (size_t i = 0; i < a; i++) diff |= (unsigned char)(out[i] ^ hash[i]);
+    return diff == 0;
+}
+
+int kx_link_down(const char *name) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq req;
+    memset(&req, 0, sizeof req);
+    strncpy(req.ifr_name, name, IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &req);
+    if (rc == 0 && (req.ifr_flags & IFF_UP)) {
+        req.ifr_flags &= ~IFF_UP;
+        rc = ioctl(fd, SIOCSIFFLAGS, &req);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int kx_links_up(char *buf, unsigned long size) {
+    struct ifaddrs *list;
+    if (getifaddrs(&list) != 0) return -1;
+    size_t used = 0;
+    buf[0] = 0;
+    for (struct ifaddrs *a = list; a; a = a->ifa_next) {
+        if (!(a->ifa_flags & IFF_UP) || (a->ifa_flags & IFF_LOOPBACK)) continue;
+        size_t n = strlen(a->ifa_name);
+        /* getifaddrs lists an interface once per address: keep each name once. */
+        int seen = 0;
+        for (size_t at = 0; at < used;) {
+            size_t len = strcspn(buf + at, "\n");
+            if (len == n && memcmp(buf + at, a->ifa_name, n) == 0) { seen = 1; break; }
+            at += len + 1;
+        }
+        if (seen) continue;
+        if (used + n + 2 > size) break;
+        memcpy(buf + used, a->ifa_name, n);
+        buf[used + n] = '\n';
+        used += n + 1;
+        buf[used] = 0;
+    }
+    freeifaddrs(list);
+    return (int)used;
+}
+
+int kx_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    *pid = cred.pid;
+    return 0;
+}
+
+int kx_accept(int listen_fd) {
+    return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+#include <sys/eventfd.h>
+
+int kx_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}

@@ -62,6 +62,7 @@ public final class DiskProber {
         }
         let disk = try ReadOnlyFile(path: devicePath)
         var device = ProbedDevice(source: path, size: disk.size)
+        device.node = devicePath
         let read: (UInt64, Int) throws -> [UInt8] = { try disk.read(at: $0, count: $1) }
 
         let whole: BlkidProbe
@@ -180,6 +181,7 @@ public final class DiskProber {
                 report(source, .warning, "\(what): the kernel has no device for it; its filesystem was not read")
                 return out
             }
+            out.node = node
             (out.config, out.configRoot) = readConfig(node: node, fstype: fstype, source: source,
                                     identity: DeviceIdentity(uuid: out.uuid, label: out.label, partuuid: p.uuid, partlabel: p.name),
                                     what: what)

@@ -20,6 +20,9 @@ public struct ProbedPartition: Sendable {
     public var config: ParseResult?
     /// Where in the filesystem the config's `/` is: `""`, or a btrfs subvolume like `/@`.
     public var configRoot = ""
+    /// The device node its filesystem was read through (`/dev/vda2`, `/dev/loop0p2`), when
+    /// it was read. Not part of probe-json.md: the daemon boots through it.
+    public var node: String?
 }
 
 /// One disk or image.
@@ -35,6 +38,8 @@ public struct ProbedDevice: Sendable {
     /// For a bare filesystem: the config found on it.
     public var config: ParseResult?
     public var configRoot = ""
+    /// The whole device node (the loop device for an image). Not part of probe-json.md.
+    public var node: String?
 }
 
 public struct ProbeDiagnostic: Sendable, Hashable {

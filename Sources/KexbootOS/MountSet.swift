@@ -4,16 +4,19 @@ import Glibc
 import Musl
 #endif
 import KexbootCore
+import Synchronization
 
 /// The filesystems kexboot mounted, all under one directory it owns.
 ///
 /// Mounts are read-only, `nodev,nosuid,noexec`, and never replay a journal (`noload` for
 /// ext3/4, `norecovery` for xfs, `nologreplay` for btrfs): looking at a disk must not
-/// change a byte of it. Everything is unmounted when the set is released.
-public final class MountSet {
+/// change a byte of it. Everything is unmounted when the set is released. Safe to use
+/// from several threads (the daemon probes and boots on its work queue, and unmounts
+/// everything from the event loop before kexec).
+public final class MountSet: Sendable {
     public let base: String
-    private(set) public var mountPoints: [String] = []
-    private var counter = 0
+    private let state = Mutex<(points: [String], counter: Int)>(([], 0))
+    public var mountPoints: [String] { state.withLock { $0.points } }
 
     /// The filesystems kexboot mounts.
     public static let supported: Set<String> = ["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "iso9660", "squashfs"]
@@ -51,7 +54,10 @@ public final class MountSet {
         guard Self.supported.contains(fstype) else {
             throw KexbootError(.unsupported, "\(device): kexboot does not mount \(fstype)")
         }
-        counter += 1
+        let counter = state.withLock { s -> Int in
+            s.counter += 1
+            return s.counter
+        }
         let target = "\(base)/\(counter)-\(name.filter { $0.isLetter || $0.isNumber || $0 == "-" })"
         guard mkdir(target, 0o700) == 0 || errno == EEXIST else {
             throw KexbootError(.ioError, "creating \(target): \(errnoString())")
@@ -60,7 +66,7 @@ public final class MountSet {
         var lastError: Int32 = 0
         for options in Self.optionSets(for: fstype) {
             if mount(device, target, fstype, flags, options.isEmpty ? nil : options) == 0 {
-                mountPoints.append(target)
+                state.withLock { $0.points.append(target) }
                 return target
             }
             lastError = errno
@@ -76,10 +82,14 @@ public final class MountSet {
 
     /// Unmounts one mount point made by this set.
     public func unmount(_ target: String) {
-        guard let i = mountPoints.firstIndex(of: target) else { return }
+        let known = state.withLock { s -> Bool in
+            guard let i = s.points.firstIndex(of: target) else { return false }
+            s.points.remove(at: i)
+            return true
+        }
+        guard known else { return }
         if umount2(target, 0) != 0 { umount2(target, Int32(MNT_DETACH)) }
         rmdir(target)
-        mountPoints.remove(at: i)
     }
 
     public func unmountAll() {

@@ -47,3 +47,10 @@ public func copyAll(from input: Int32, to output: Int32, what: @autoclosure () -
         }
     }
 }
+
+/// Seconds on the monotonic clock (for deadlines; never goes back).
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

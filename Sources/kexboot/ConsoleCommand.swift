@@ -3,6 +3,7 @@ import KexbootConfig
 import KexbootCore
 import KexbootDevices
 import KexbootOS
+import KexbootServer
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -89,22 +90,6 @@ struct ConsoleCommand: ParsableCommand {
         }
         menu.draw(message: nil)
         return false
-    }
-}
-
-/// The `kexboot.*` switches of the kernel command line (initramfs.md).
-struct KernelSwitches {
-    var timeout: Int?
-    var autoboot: Bool?
-    var debug = false
-
-    init(path: String) {
-        guard let text = try? DirectoryFileSource(root: "/").read(path, limit: 1 << 16) else { return }
-        for word in String(decoding: text, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-            if word.hasPrefix("kexboot.timeout=") { timeout = Int(word.dropFirst("kexboot.timeout=".count)) }
-            if word == "kexboot.autoboot=0" { autoboot = false }
-            if word == "kexboot.debug" { debug = true }
-        }
     }
 }
 

@@ -15,11 +15,11 @@ struct Kexboot: ParsableCommand {
         commandName: "kexboot",
         abstract: "A boot manager for the initramfs: finds boot configs and boots them with kexec.",
         version: KexbootVersion.string,
-        subcommands: [ParseCommand.self, ProbeCommand.self, ELFCommand.self, DevicesCommand.self, BootCommand.self, ConsoleCommand.self]
+        subcommands: [ParseCommand.self, ProbeCommand.self, ELFCommand.self, DevicesCommand.self, BootCommand.self, ConsoleCommand.self, DaemonCommand.self, CtlCommand.self]
     )
 
     /// Subcommands reachable through a link named `kexboot-NAME` (multicall, as busybox).
-    static let multicallNames: [String: String] = ["kexboot-parse": "parse", "kexboot-probe": "probe", "kexboot-elf": "elf"]
+    static let multicallNames: [String: String] = ["kexboot-parse": "parse", "kexboot-probe": "probe", "kexboot-elf": "elf", "kexboot-ctl": "ctl"]
 
     static func main() {
         LoggingSystem.bootstrap { label in
@@ -32,6 +32,7 @@ struct Kexboot: ParsableCommand {
         if let subcommand = multicallNames[invokedAs] {
             arguments.insert(subcommand, at: 0)
         }
+        arguments = CtlCommand.hoistingConnectionOptions(arguments)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -48,4 +48,20 @@ extern const unsigned long kx_kexec_arch_default;
 /* makedev(3), a macro in glibc. */
 uint64_t kx_makedev(unsigned int major, unsigned int minor);
 
+/* Whether password hashes to hash with crypt(3) (any scheme libcrypt knows: $6$, $y$...).
+ * 1 yes, 0 no, -1 when the hash is not one libcrypt can use. */
+int kx_crypt_matches(const char *password, const char *hash);
+
+/* Clears IFF_UP on a network interface (SIOCSIFFLAGS). */
+int kx_link_down(const char *name);
+
+/* The names of the interfaces that are up, other than loopback, as "a\nb\n" in buf. */
+int kx_links_up(char *buf, unsigned long size);
+
+/* SO_PEERCRED of a Unix socket: the peer's uid, gid and pid. */
+int kx_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
+/* accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. */
+int kx_accept(int listen_fd);
+/* eventfd(2) with EFD_NONBLOCK | EFD_CLOEXEC. */
+int kx_eventfd(void);
 #endif

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KexbootCore
+import KexbootOS
+import KexbootProtocol
+
+/// One client of the daemon. Reads and writes never block: what the client does not read
+/// yet waits in `output`, and a client that lets more than `maxQueued` bytes pile up is
+/// dropped rather than allowed to hold the daemon (or anyone else) back.
+final class Connection {
+    enum Transport: String { case unix, tcp }
+
+    /// What a client may do. Root on the Unix socket (or a client that authenticated) has
+    /// full access; others may list, boot the default and cancel autoboot; a TCP client
+    /// may do nothing but authenticate until it has.
+    enum Access: String { case full, restricted, none }
+
+    static let maxQueued = 8 << 20
+
+    let id: Int
+    let fd: Int32
+    let transport: Transport
+    let peer: PeerCredentials?
+    var access: Access
+    var subscribed = false
+    var closed = false
+    /// Close once `output` is written (after an oversized line).
+    var closeAfterFlush = false
+    private var framer = LineFramer()
+    private var output: [UInt8] = []
+    private var written = 0
+
+    init(id: Int, fd: Int32, transport: Transport, peer: PeerCredentials?, access: Access) {
+        self.id = id
+        self.fd = fd
+        self.transport = transport
+        self.peer = peer
+        self.access = access
+    }
+
+    var name: String {
+        switch transport {
+        case .unix: "client \(id) (uid \(peer.map { String($0.uid) } ?? "?"), pid \(peer.map { String($0.pid) } ?? "?"))"
+        case .tcp: "client \(id) (tcp)"
+        }
+    }
+
+    var wantsWrite: Bool { written < output.count }
+    var queued: Int { output.count - written }
+
+    /// Reads what is there. `nil` when the peer has gone (or the connection failed).
+    func readAvailable() -> [LineFramer.Output]? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var out: [LineFramer.Output] = []
+        // Bounded, so one chatty client cannot starve the others within a poll round.
+        for _ in 0..<16 {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n > 0 {
+                out += framer.feed(buffer[0..<n])
+                if framer.failed { return out }
+                continue
+            }
+            if n == 0 { return out.isEmpty ? nil : out }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return out }
+            return nil
+        }
+        return out
+    }
+
+    /// Queues one message. Returns false when the client has fallen too far behind.
+    func send(_ message: JSONValue) -> Bool {
+        guard !closed else { return false }
+        output.append(contentsOf: message.serialized(compact: true).utf8)
+        output.append(0x0a)
+        if queued > Connection.maxQueued { return false }
+        return flush()
+    }
+
+    /// Writes what the socket takes now. Returns false when the peer has gone.
+    @discardableResult
+    func flush() -> Bool {
+        while written < output.count {
+            let n = output.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + written, raw.count - written, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                written += n
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+            return false
+        }
+        if written == output.count {
+            output.removeAll(keepingCapacity: output.count < 1 << 16)
+            written = 0
+        } else if written > 1 << 20 {
+            output.removeFirst(written)
+            written = 0
+        }
+        return true
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(fd)
+    }
+}

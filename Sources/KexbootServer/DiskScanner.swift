@@ -1,0 +1,85 @@
+import KexbootConfig
+import KexbootCore
+import KexbootDevices
+import KexbootOS
+
+/// Probes disks and image files for the daemon, on its work queue (never on the event
+/// loop: probing reads disks and mounts filesystems). Keeps each disk's prober alive while
+/// the disk is known, because an image's loop device lives as long as its prober.
+final class DiskScanner: @unchecked Sendable {
+    struct Result: Sendable {
+        var disk: String
+        var devices: [(ServerDevice, [ServerOption])]
+        var messages: [(Diagnostic.Severity, String)]
+    }
+
+    let mounts: MountSet
+    private var probers: [String: DiskProber] = [:]
+
+    init(mounts: MountSet) {
+        self.mounts = mounts
+    }
+
+    /// Probes `path` (a block device or an image file); `disk` is the name its devices are
+    /// grouped under and `type` their device type.
+    func scan(path: String, disk: String, type: String, image: String?, filter: (ServerDevice) -> Bool) -> Result {
+        probers[disk] = nil
+        let prober = DiskProber(mounts: mounts)
+        var result = Result(disk: disk, devices: [], messages: [])
+        let probed: ProbedDevice
+        do {
+            probed = try prober.probe(path)
+        } catch {
+            result.messages.append((.error, "\(path): \(error)"))
+            return result
+        }
+        probers[disk] = prober
+        func add(id: String, node: String, size: UInt64, fstype: String?, uuid: String?, label: String?,
+                 partuuid: String?, partlabel: String?, config: ParseResult?, root: String) {
+            var device = ServerDevice(id: id, type: type, disk: disk, node: node, size: size)
+            device.image = image
+            device.fstype = fstype
+            device.uuid = uuid
+            device.label = label
+            device.partuuid = partuuid
+            device.partlabel = partlabel
+            device.root = root
+            device.config = config?.config
+            device.format = config?.format.rawValue
+            guard filter(device) else {
+                result.messages.append((.info, "\(id): left out by the config's allow/deny rules"))
+                return
+            }
+            var options: [ServerOption] = []
+            if let config {
+                for d in config.diagnostics where d.severity != .info {
+                    result.messages.append((d.severity, "\(id): \(d)"))
+                }
+                for (i, option) in config.entries.enumerated() {
+                    options.append(ServerOption(id: "\(id)#\(i)", device: id, option: option,
+                                                isDefault: i == (config.defaultIndex ?? 0), configTimeout: config.timeout))
+                }
+            }
+            result.devices.append((device, options))
+        }
+        let diskNode = probed.node ?? path
+        if probed.pttype == nil, probed.fstype != nil {
+            add(id: Path.basename(diskNode), node: diskNode, size: probed.size, fstype: probed.fstype, uuid: probed.uuid,
+                label: probed.label, partuuid: nil, partlabel: nil, config: probed.config, root: probed.configRoot)
+        }
+        for p in probed.partitions {
+            guard let node = p.node else { continue }
+            add(id: Path.basename(node), node: node, size: p.size * 512, fstype: p.fstype, uuid: p.uuid, label: p.label,
+                partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot)
+        }
+        for d in prober.diagnostics where d.severity != .info {
+            result.messages.append((d.severity, "\(d.source): \(d.message)"))
+        }
+        return result
+    }
+
+    /// Forgets a disk; an image's loop device is detached once nothing uses it.
+    func release(disk: String) {
+        probers[disk] = nil
+    }
+}

@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KexbootCore
+import KexbootOS
+
+/// Gets a boot option ready to kexec: copies its files from their filesystems into tmpfs
+/// (checking that they exist, fit, and match any SHA-256 the config pins) and makes the
+/// plan. Runs on the work queue; every mount it makes is released before it returns.
+public struct EntryBooter: Sendable {
+    /// What to boot, with where its files are.
+    public struct Request: Sendable {
+        public var title: String
+        public var kernel: Resource
+        public var initrds: [Resource]
+        public var devicetree: Resource?
+        public var args: String
+        public var checksums: [String: String]
+        /// The device the option's config came from (`nil` for an explicit boot).
+        public var device: ServerDevice?
+
+        public init(title: String, kernel: Resource, initrds: [Resource], devicetree: Resource?, args: String,
+                    checksums: [String: String] = [:], device: ServerDevice?) {
+            self.title = title
+            self.kernel = kernel
+            self.initrds = initrds
+            self.devicetree = devicetree
+            self.args = args
+            self.checksums = checksums
+            self.device = device
+        }
+
+        public init(_ option: ServerOption, device: ServerDevice) throws {
+            let o = option.option
+            guard o.kind == .linux, let kernel = o.kernel else {
+                throw KexbootError(.unsupported, "\(o.kind.rawValue) entries cannot be booted yet")
+            }
+            self.init(title: o.title, kernel: kernel, initrds: o.initrds, devicetree: o.devicetree, args: o.args,
+                      checksums: o.checksums, device: device)
+        }
+    }
+
+    let mounts: MountSet
+    let stage: String
+
+    public init(mounts: MountSet, stage: String) {
+        self.mounts = mounts
+        self.stage = stage
+    }
+
+    func device(for resource: Resource, request: Request, devices: [ServerDevice]) throws -> ServerDevice? {
+        switch resource {
+        case .url(let url):
+            throw KexbootError(.unsupported, "\(url): network files are not supported yet")
+        case .file(nil, _):
+            return request.device
+        case .file(let identity?, _):
+            guard let d = devices.first(where: { $0.matches(identity) }) else {
+                throw KexbootError(.notFound, "no filesystem \(identity) was found")
+            }
+            return d
+        }
+    }
+
+    /// Copies `resource` to `stage/name` and returns that path. A file with no device in an
+    /// explicit request is a path on the daemon's own filesystem.
+    func fetch(_ resource: Resource, as name: String, request: Request, devices: [ServerDevice]) throws -> String {
+        let path = resource.path ?? "/"
+        let host: String
+        let size: Int64
+        var mountPoint: String?
+        defer { if let mountPoint { mounts.unmount(mountPoint) } }
+        if let fs = try device(for: resource, request: request, devices: devices) {
+            guard let fstype = fs.fstype else { throw KexbootError(.notFound, "\(fs.node) has no filesystem") }
+            let point = try mounts.mountReadOnly(fs.node, fstype: fstype, name: Path.basename(fs.node))
+            mountPoint = point
+            // Files on the config's own filesystem are relative to the config's root (a
+            // btrfs subvolume, say); files named by UUID or label to the top of theirs.
+            let files = DirectoryFileSource(root: resource.device == nil ? point + fs.root : point)
+            guard let info = files.info(path), info.kind == .file, let h = files.hostPath(path) else {
+                throw KexbootError(.notFound, "\(path) is missing on \(fs.id)")
+            }
+            host = h
+            size = Int64(info.size)
+        } else {
+            var st = stat()
+            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                throw KexbootError(.notFound, "\(path) is missing")
+            }
+            host = path
+            size = Int64(st.st_size)
+        }
+        var space = statvfs()
+        if statvfs(stage, &space) == 0 {
+            let free = Int64(space.f_bavail) * Int64(space.f_frsize)
+            guard size + (1 << 20) < free else {
+                throw KexbootError(.limitExceeded, "\(path) (\(size) bytes) does not fit in \(stage) (\(free) bytes free)")
+            }
+        }
+        let target = stage + "/" + name
+        try copyFile(host, to: target)
+        if let expected = request.checksums[path] {
+            let actual = try sha256(of: target)
+            guard actual == expected.lowercased() else {
+                throw KexbootError(.invalidArgument, "\(path) has SHA-256 \(actual), not the \(expected) the config pins")
+            }
+        }
+        return target
+    }
+
+    /// Fetches every file and makes the plan.
+    public func prepare(_ request: Request, devices: [ServerDevice]) throws -> BootPlan {
+        _ = mkdir(stage, 0o700)
+        let kernel = try fetch(request.kernel, as: "kernel", request: request, devices: devices)
+        var initrds: [String] = []
+        for (i, initrd) in request.initrds.enumerated() {
+            initrds.append(try fetch(initrd, as: "initrd-\(i)", request: request, devices: devices))
+        }
+        let dtb = try request.devicetree.map { try fetch($0, as: "dtb", request: request, devices: devices) }
+        return try Kexec.plan(kernel: kernel, initrds: initrds, devicetree: dtb, commandLine: request.args)
+    }
+
+    /// Removes the fetched files (after a dry run, or a boot that failed).
+    public func clean() {
+        for name in ["kernel", "dtb"] { unlink(stage + "/" + name) }
+        var i = 0
+        while unlink(stage + "/initrd-\(i)") == 0 { i += 1 }
+    }
+
+    func sha256(of path: String) throws -> String {
+        let file = try ReadOnlyFile(path: path)
+        var hash = SHA256()
+        var offset: UInt64 = 0
+        while offset < file.size {
+            let chunk = try file.read(at: offset, count: 1 << 20)
+            guard !chunk.isEmpty else { break }
+            hash.update(chunk)
+            offset += UInt64(chunk.count)
+        }
+        return hash.finalize()
+    }
+
+    func copyFile(_ source: String, to target: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw KexbootError(.ioError, "opening \(source)", cause: Errno(errno)) }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw KexbootError(.ioError, "creating \(target)", cause: Errno(errno)) }
+        defer { close(output) }
+        try copyAll(from: input, to: output, what: "\(source) to \(target)")
+    }
+}
+
+extension Resource {
+    /// Reads the form a client gives: `(uuid:…)/boot/vmlinuz`, a URL, or a plain path
+    /// (on the device of the option being edited, or the daemon's own filesystem).
+    public init(parsing text: String) {
+        if text.contains("://") {
+            self = .url(text)
+        } else if text.hasPrefix("("), let close = text.firstIndex(of: ")") {
+            let device = String(text[text.index(after: text.startIndex)..<close])
+            var path = String(text[text.index(after: close)...])
+            if !path.hasPrefix("/") { path = "/" + path }
+            self = .file(device: device.isEmpty ? nil : device, path: path)
+        } else {
+            self = .file(device: nil, path: text)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+import KexbootCore
+import KexbootOS
+import KexbootProtocol
+
+extension Server {
+    typealias Reply = (Result<JSONValue, RequestError>) -> Void
+
+    func boot(option: ServerOption, automatic: Bool, reply: ((Result<JSONValue, KexbootError>) -> Void)?) {
+        guard let device = registry.device(option.device) else {
+            reply?(.failure(KexbootError(.notFound, "\(option.device) is gone")))
+            return
+        }
+        do {
+            let request = try EntryBooter.Request(option, device: device)
+            boot(request, optionID: option.id, automatic: automatic, reply: reply)
+        } catch let error as KexbootError {
+            bootFailed(optionID: option.id, title: option.option.title, error: error, automatic: automatic)
+            reply?(.failure(error))
+        } catch {
+            reply?(.failure(KexbootError(.ioError, "\(error)")))
+        }
+    }
+
+    /// Fetches, plans and (unless in a dry run) kexecs. In a dry run the plan is announced
+    /// exactly as a real boot announces itself, and the daemon carries on.
+    func boot(_ request: EntryBooter.Request, optionID: String?, automatic: Bool, reply: ((Result<JSONValue, KexbootError>) -> Void)?) {
+        guard !booting else {
+            reply?(.failure(KexbootError(.invalidArgument, "another boot is under way")))
+            return
+        }
+        booting = true
+        stopTimers()
+        if pendingAutobootOption != nil { autoboot = .done }
+        log(.info, "preparing \"\(request.title)\"")
+        let devices = registry.devices
+        let dryRun = settings.dryRun
+        nonisolated(unsafe) let reply = reply
+        work.async { [booter, loop] in
+            let outcome: Result<BootPlan, KexbootError>
+            do {
+                let plan = try booter.prepare(request, devices: devices)
+                if !dryRun { try Kexec.load(plan) }
+                outcome = .success(plan)
+            } catch let error as KexbootError {
+                outcome = .failure(error)
+            } catch {
+                outcome = .failure(KexbootError(.ioError, "\(error)"))
+            }
+            // Once loaded (or in a dry run, once planned), the copies are not needed.
+            if dryRun || (try? outcome.get()) == nil { booter.clean() }
+            loop.execute { [self] in
+                switch outcome {
+                case .success(let plan):
+                    let data = JSONValue.object([
+                        ("option", .optional(optionID)), ("title", .string(request.title)), ("dry_run", .bool(dryRun)),
+                        ("plan", plan.json),
+                    ])
+                    announce("kexboot: booting \"\(request.title)\"")
+                    if dryRun { announce(plan.json.serialized(compact: true)) }
+                    broadcast("boot-started", data)
+                    reply?(.success(data))
+                    if dryRun {
+                        booting = false
+                    } else {
+                        execute()
+                    }
+                case .failure(let error):
+                    booting = false
+                    bootFailed(optionID: optionID, title: request.title, error: error, automatic: automatic)
+                    reply?(.failure(error))
+                }
+            }
+        }
+    }
+
+    func bootFailed(optionID: String?, title: String, error: KexbootError, automatic: Bool) {
+        log(.error, "cannot boot \"\(title)\": \(error)")
+        broadcast("boot-failed", .object([("option", .optional(optionID)), ("title", .string(title)), ("error", .string("\(error)"))]))
+        if automatic, let id = optionID, let option = registry.option(id) {
+            autobootFailed(option)
+        } else if automatic, let id = optionID {
+            tried.insert(id)
+            autoboot = .idle
+            reconsiderAutoboot()
+        }
+    }
+
+    /// The point of no return: clients are told and let go, every mount kexboot made is
+    /// released, links go down, and the loaded kernel starts.
+    func execute() {
+        for c in connections.values {
+            // Give each client a moment to read the boot-started event.
+            var waited = 0
+            while c.wantsWrite && waited < 20 {
+                var p = pollfd(fd: c.fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, 50)
+                if !c.flush() { break }
+                waited += 1
+            }
+            c.close()
+        }
+        connections.removeAll()
+        for fd in listeners.keys { close(fd) }
+        listeners.removeAll()
+        if let socketPath { unlink(socketPath) }
+        monitor?.stop()
+        sync()
+        let done = Semaphore()
+        work.async { [scanner, mounts, images] in
+            mounts.unmountAll()
+            for image in images { scanner.release(disk: image) }
+            done.signal()
+        }
+        done.wait()
+        let stuck = Links.downAll()
+        if !stuck.isEmpty { fputs("kexboot-daemon: could not take \(stuck.joined(separator: ", ")) down\n", stderr) }
+        do {
+            try Kexec.execute()
+        } catch {
+            // The loaded kernel could not start. Nothing is left to serve: let /init
+            // start the daemon again.
+            fputs("kexboot-daemon: kexec failed: \(error)\n", stderr)
+            exit(1)
+        }
+    }
+}

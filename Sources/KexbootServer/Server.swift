@@ -1,0 +1,282 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+import KexbootConfig
+import KexbootCore
+import KexbootDevices
+import KexbootOS
+internal import CKexboot
+import KexbootProtocol
+
+/// The daemon: owns discovery, the option registry, autoboot and booting, and serves
+/// protocol v1 (docs/protocol.md) to any number of clients.
+///
+/// Everything mutable here is confined to the event loop's thread (`loop`); disk I/O runs
+/// on `work`, whose results come back through `loop.execute`. That is the isolation an
+/// actor would give, without an executor hop per socket read.
+public final class Server: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var socket = "/run/kexboot.sock"
+        public var listen: String?
+        public var dryRun = false
+        public var images: [String] = []
+        /// Probe the machine's disks (and follow hotplug). Off when images are given,
+        /// unless asked for.
+        public var scanDisks = true
+        public var configPath: String?
+        public var noAutoboot = false
+        /// Where the `kexboot.*` switches are read from.
+        public var cmdline = "/proc/cmdline"
+        public var runDirectory = "/run/kexboot"
+        public var version = "0"
+        public init() {}
+    }
+
+    enum AutobootState: Equatable {
+        case idle
+        /// Counting down to `option`; `seconds` left.
+        case counting(option: String, seconds: Int, timer: Int)
+        /// The countdown ended but the settle window is still open.
+        case settling(option: String, timer: Int)
+        /// Waiting for a key (timeout -1).
+        case waiting(option: String)
+        case cancelled
+        case disabled
+        /// Autoboot started a boot (it does not start another unless that one fails).
+        case done
+    }
+
+    let settings: Settings
+    public let loop = EventLoop()
+    let work = WorkQueue()
+    var config: DaemonConfig
+    let switches: KernelSwitches
+    var registry = Registry()
+    let scanner: DiskScanner
+    let booter: EntryBooter
+    let mounts: MountSet
+    var connections: [Int32: Connection] = [:]
+    var listeners: [Int32: Connection.Transport] = [:]
+    var nextConnection = 0
+    var logLines: [String] = []
+    var autoboot = AutobootState.idle
+    var tried: Set<String> = []
+    var booting = false
+    let started = EventLoop.now()
+    /// Image files attached as disks.
+    var images: [String] = []
+    var monitor: UdevMonitor?
+    var socketPath: String?
+    public private(set) var tcpPort: UInt16?
+
+    public init(settings: Settings) throws {
+        self.settings = settings
+        switches = KernelSwitches(path: settings.cmdline)
+        if let path = settings.configPath {
+            if let bytes = try? DirectoryFileSource(root: "/").read(path, limit: 1 << 20) {
+                config = DaemonConfig(text: String(decoding: bytes, as: UTF8.self), path: path)
+            } else {
+                config = DaemonConfig(text: "", path: path)
+            }
+        } else {
+            config = DaemonConfig()
+        }
+        _ = mkdir(settings.runDirectory, 0o700)
+        mounts = try MountSet(base: settings.runDirectory + "/mnt")
+        scanner = DiskScanner(mounts: mounts)
+        booter = EntryBooter(mounts: mounts, stage: settings.runDirectory + "/boot")
+    }
+
+    // MARK: starting and stopping
+
+    /// Opens the sockets and starts discovery. Throws when a socket cannot be opened.
+    public func start() throws {
+        for d in config.diagnostics { log(.error, "\(d)") }
+        var group: gid_t?
+        if let name = config.socketGroup {
+            if let gid = gid_t(name) {
+                group = gid
+            } else if let entry = getgrnam(name) {
+                group = entry.pointee.gr_gid
+            } else {
+                log(.error, "socket-group: no group \(name); the socket stays root-only")
+            }
+        }
+        let unixFD = try Socket.listen(.unix(settings.socket), mode: group == nil ? 0o600 : 0o660, group: group)
+        socketPath = settings.socket
+        addListener(unixFD, .unix)
+        if let listen = settings.listen ?? config.listen {
+            guard config.token != nil else {
+                throw KexbootError(.invalidArgument, "--listen \(listen): the config sets no token, and a TCP listener without one would let anyone boot anything")
+            }
+            guard let address = Socket.Address.parseTCP(listen) else {
+                throw KexbootError(.invalidArgument, "--listen \(listen): not HOST:PORT")
+            }
+            let fd = try Socket.listen(address)
+            tcpPort = Socket.localPort(fd)
+            addListener(fd, .tcp)
+            log(.info, "listening on \(address) (TCP, token required)")
+        }
+        if settings.noAutoboot || !config.autoboot || switches.autoboot == false { autoboot = .disabled }
+        log(.info, "kexboot \(settings.version) daemon on \(settings.socket)\(settings.dryRun ? " (dry run)" : "")")
+        for image in settings.images { attach(image: image, reply: nil) }
+        if settings.scanDisks { startDiskDiscovery() }
+    }
+
+    /// Runs the event loop until `stop()`.
+    public func run() {
+        loop.run()
+        shutdown()
+    }
+
+    public func stop() {
+        loop.execute { [self] in loop.stop() }
+    }
+
+    /// Releases every socket, mount and loop device.
+    func shutdown() {
+        for c in connections.values { c.flush(); c.close() }
+        connections.removeAll()
+        for fd in listeners.keys { close(fd) }
+        listeners.removeAll()
+        if let socketPath { unlink(socketPath) }
+        monitor?.stop()
+        let done = Semaphore()
+        work.async { [scanner, mounts, images] in
+            for image in images { scanner.release(disk: image) }
+            mounts.unmountAll()
+            done.signal()
+        }
+        done.wait()
+    }
+
+    // MARK: logging
+
+    public enum Level: String { case debug, info, notice, warning, error }
+
+    func log(_ level: Level, _ message: String) {
+        let line = "\(level.rawValue): \(message)"
+        logLines.append(line)
+        if logLines.count > 1000 { logLines.removeFirst(logLines.count - 1000) }
+        let order: [Level] = [.debug, .info, .notice, .warning, .error]
+        let threshold = Level(rawValue: switches.debug ? "debug" : config.logLevel) ?? .info
+        if order.firstIndex(of: level)! >= order.firstIndex(of: threshold)! {
+            fputs("kexboot-daemon: \(line)\n", stderr)
+        }
+        if level != .debug {
+            broadcast("status", .object([("level", .string(level == .notice ? "info" : level.rawValue)), ("message", .string(message))]))
+        }
+    }
+
+    /// What a real boot prints on the console, kept the same in a dry run.
+    func announce(_ text: String) {
+        fputs(text + "\n", stdout)
+        fflush(stdout)
+    }
+
+    // MARK: connections
+
+    func addListener(_ fd: Int32, _ transport: Connection.Transport) {
+        listeners[fd] = transport
+        loop.register(fd, events: Int16(POLLIN)) { [self] _ in accept(on: fd, transport) }
+    }
+
+    func accept(on listener: Int32, _ transport: Connection.Transport) {
+        for _ in 0..<64 {
+            let fd = kx_accept(listener)
+            guard fd >= 0 else { return }
+            var access: Connection.Access
+            var peer: PeerCredentials?
+            switch transport {
+            case .unix:
+                peer = try? PeerCredentials(socket: fd)
+                access = peer?.uid == 0 ? .full : .restricted
+            case .tcp:
+                access = .none
+            }
+            nextConnection += 1
+            let connection = Connection(id: nextConnection, fd: fd, transport: transport, peer: peer, access: access)
+            connections[fd] = connection
+            loop.register(fd, events: Int16(POLLIN)) { [self] revents in service(connection, revents) }
+            log(.debug, "\(connection.name) connected with \(access.rawValue) access")
+            send(connection, ProtocolV1.hello(server: settings.version, capabilities: ProtocolV1.requests,
+                                              access: access.rawValue, authRequired: access != .full))
+        }
+    }
+
+    func service(_ c: Connection, _ revents: Int16) {
+        if revents & Int16(POLLOUT) != 0 {
+            guard c.flush() else { return drop(c, "write failed") }
+            if c.closeAfterFlush && !c.wantsWrite { return drop(c, nil) }
+        }
+        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+            guard let frames = c.readAvailable() else { return drop(c, nil) }
+            for frame in frames where !c.closed {
+                switch frame {
+                case .line(let line):
+                    if line.isEmpty { continue }
+                    handle(line, from: c)
+                case .oversized:
+                    send(c, ProtocolV1.error(id: .null, .tooLarge, "a line is limited to \(ProtocolV1.maxLine) bytes; closing"))
+                    c.closeAfterFlush = true
+                    if !c.wantsWrite { return drop(c, "sent an oversized line") }
+                }
+            }
+        }
+        if !c.closed { loop.update(c.fd, events: Int16(POLLIN) | (c.wantsWrite ? Int16(POLLOUT) : 0)) }
+    }
+
+    func drop(_ c: Connection, _ why: String?) {
+        guard !c.closed else { return }
+        if let why { log(.info, "\(c.name): \(why); disconnected") }
+        loop.unregister(c.fd)
+        connections[c.fd] = nil
+        c.close()
+    }
+
+    func send(_ c: Connection, _ message: JSONValue) {
+        guard !c.closed else { return }
+        guard c.send(message) else {
+            return drop(c, c.queued > Connection.maxQueued ? "too slow (more than \(Connection.maxQueued) bytes unread)" : "write failed")
+        }
+        loop.update(c.fd, events: Int16(POLLIN) | (c.wantsWrite ? Int16(POLLOUT) : 0))
+    }
+
+    func broadcast(_ event: String, _ data: JSONValue) {
+        let message = ProtocolV1.event(event, data)
+        for c in connections.values where c.subscribed && c.access != .none {
+            send(c, message)
+        }
+    }
+
+    func broadcast(_ events: [(String, JSONValue)]) {
+        for (name, data) in events { broadcast(name, data) }
+    }
+}
+
+/// A one-shot wait for another thread.
+final class Semaphore: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var done = false
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    func signal() {
+        pthread_mutex_lock(&mutex)
+        done = true
+        pthread_cond_signal(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func wait() {
+        pthread_mutex_lock(&mutex)
+        while !done { pthread_cond_wait(&condition, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+}
