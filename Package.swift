@@ -40,9 +40,10 @@ let package = Package(
         .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
-        .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS"], exclude: ["Fixtures"]),
+        .target(name: "KexbootTestSupport", path: "Tests/Support"),
+        .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),
-        .testTarget(name: "KexbootServerTests", dependencies: ["KexbootServer", "KexbootClient", "KexbootProtocol", "KexbootOS"]),
+        .testTarget(name: "KexbootServerTests", dependencies: ["KexbootServer", "KexbootClient", "KexbootProtocol", "KexbootOS", "KexbootTestSupport"]),
         .testTarget(name: "kexbootTests", dependencies: ["kexboot"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import KexbootTestSupport
 import Foundation
 import Testing
 @testable import KexbootDevices

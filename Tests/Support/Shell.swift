@@ -1,13 +1,14 @@
 import Foundation
 
 /// Runs real tools (compilers, sfdisk, mkfs, losetup) for tests that need real artifacts.
-enum Shell {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     @discardableResult
-    static func run(_ command: String, input: String? = nil) throws -> String {
+    public static func run(_ command: String, input: String? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", command]
@@ -38,11 +39,10 @@ enum Shell {
         return output
     }
 
-    static func temporaryDirectory(_ tag: String) throws -> String {
+    public static func temporaryDirectory(_ tag: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kx-\(tag)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 }

@@ -1,0 +1,6 @@
+import Foundation
+import KexbootTestSupport
+
+extension Shell {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+}

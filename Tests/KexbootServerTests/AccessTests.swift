@@ -1,0 +1,121 @@
+import Foundation
+import KexbootClient
+import KexbootCore
+import KexbootOS
+import KexbootServer
+import KexbootTestSupport
+import Testing
+
+/// Who may do what: peer credentials on the Unix socket, a password for other users, a
+/// token on TCP.
+@Suite(.serialized) struct AccessTests {
+    /// Runs a python3 client as `nobody` that sends each request line and prints each
+    /// response line (errors as their code).
+    func asNobody(_ socket: String, _ requests: [String]) throws -> [JSONValue] {
+        let script = """
+            import socket, sys, json
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1])
+            f = s.makefile("rwb")
+            print(f.readline().decode().strip())
+            for line in sys.stdin:
+                f.write(line.encode()); f.flush()
+                while True:
+                    m = json.loads(f.readline())
+                    if m.get("type") == "response":
+                        print(json.dumps(m)); break
+            """
+        let dir = (socket as NSString).deletingLastPathComponent
+        try script.write(toFile: "\(dir)/client.py", atomically: true, encoding: .utf8)
+        let out = try Shell.run("setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 \(dir)/client.py \(socket)",
+                                input: requests.joined(separator: "\n") + "\n")
+        return try out.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+    }
+
+    @Test func aNonRootClientIsRestrictedUntilItAuthenticates() throws {
+        let dir = try Shell.temporaryDirectory("access-unix")
+        try Shell.run("chmod 755 \(dir)")
+        let hash = try Shell.run("openssl passwd -6 -salt kexboottest 'open sesame'").trimmingCharacters(in: .whitespacesAndNewlines)
+        let daemon = try Daemon(dir: dir, images: [], config: "settle = 0\nsocket-group = 65534\npassword = \(hash)\n", autoboot: false)
+        defer { daemon.stop() }
+        #expect(try Shell.run("stat -c %a \(daemon.socket)").hasPrefix("660"))
+        let replies = try asNobody(daemon.socket, [
+            #"{"id":1,"request":"list"}"#,
+            #"{"id":2,"request":"rescan"}"#,
+            #"{"id":3,"request":"boot","params":{"kernel":"/etc/passwd"}}"#,
+            #"{"id":4,"request":"config-set","params":{"key":"timeout","value":"1"}}"#,
+            #"{"id":5,"request":"cancel-autoboot"}"#,
+            #"{"id":6,"request":"authenticate","params":{"password":"wrong"}}"#,
+            #"{"id":7,"request":"rescan"}"#,
+            #"{"id":8,"request":"authenticate","params":{"password":"open sesame"}}"#,
+            #"{"id":9,"request":"rescan"}"#,
+        ])
+        #expect(replies[0]["access"] == .string("restricted"))
+        #expect(replies[0]["auth_required"] == .bool(true))
+        func code(_ i: Int) -> JSONValue? { replies[i]["ok"] == .bool(true) ? .string("ok") : replies[i]["error"]?["code"] }
+        #expect(code(1) == .string("ok"))
+        #expect(code(2) == .string("unauthorized"))
+        #expect(code(3) == .string("unauthorized"))
+        #expect(code(4) == .string("unauthorized"))
+        #expect(code(5) == .string("ok"))
+        #expect(code(6) == .string("unauthorized"))
+        #expect(code(7) == .string("unauthorized"))
+        #expect(code(8) == .string("ok"))
+        #expect(code(9) == .string("ok"))
+        // The setting the refused client tried to change is unchanged.
+        #expect(try daemon.client().call("config-get", [("key", .string("timeout"))])["timeout"] == .null)
+    }
+
+    @Test func withoutASocketGroupOtherUsersCannotConnect() throws {
+        let dir = try Shell.temporaryDirectory("access-mode")
+        try Shell.run("chmod 755 \(dir)")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        #expect(try Shell.run("stat -c %a \(daemon.socket)").hasPrefix("600"))
+        #expect(throws: Shell.Failure.self) { _ = try asNobody(daemon.socket, []) }
+    }
+
+    @Test func theTCPListenerRefusesEverythingButATokenFirst() throws {
+        let dir = try Shell.temporaryDirectory("access-tcp")
+        let token = "correct-horse-battery-staple"
+        let daemon = try Daemon(dir: dir, images: [], config: "settle = 0\ntoken = \(token)\n", autoboot: false, listen: "127.0.0.1:0")
+        defer { daemon.stop() }
+        let port = try #require(daemon.server.tcpPort)
+        let c = try Client(.tcp(host: "127.0.0.1", port: port))
+        #expect(c.hello["access"] == .string("none"))
+        for request in ["list", "status", "subscribe", "boot", "cancel-autoboot"] {
+            #expect { try c.call(request) } throws: { ($0 as? Client.Failure)?.code == "unauthorized" }
+        }
+        #expect { try c.call("authenticate", [("token", .string("guess"))]) } throws: { ($0 as? Client.Failure)?.code == "unauthorized" }
+        #expect(try c.call("authenticate", [("token", .string(token))])["access"] == .string("full"))
+        #expect(try c.call("list")["devices"] != nil)
+    }
+
+    @Test func aTCPListenerWithoutATokenIsRefused() throws {
+        let dir = try Shell.temporaryDirectory("access-notoken")
+        #expect(throws: KexbootError.self) { _ = try Daemon(dir: dir, images: [], autoboot: false, listen: "127.0.0.1:0") }
+    }
+
+    @Test func configSetValidatesAndPersistsKeepingComments() throws {
+        let dir = try Shell.temporaryDirectory("access-config")
+        let daemon = try Daemon(dir: dir, images: [], config: "# my settings\nsettle = 0\ntimeout = 7 \n", autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        #expect { try c.call("config-set", [("key", .string("timeout")), ("value", .string("soon"))]) } throws: {
+            ($0 as? Client.Failure)?.code == "invalid-params"
+        }
+        #expect { try c.call("config-set", [("key", .string("colour")), ("value", .string("red"))]) } throws: {
+            ($0 as? Client.Failure)?.code == "not-found"
+        }
+        let set = try c.call("config-set", [("key", .string("timeout")), ("value", .int(3))])
+        #expect(set["persisted"] == .bool(true))
+        #expect(set["timeout"] == .int(3))
+        let order = try c.call("config-set", [("key", .string("boot-order")), ("value", .string("usb, uuid:1234, any"))])
+        #expect(order["boot-order"] == .string("usb, uuid:1234, any"))
+        let text = try String(contentsOfFile: "\(dir)/kexboot.conf", encoding: .utf8)
+        #expect(text == "# my settings\nsettle = 0\ntimeout = 3\nboot-order = usb, uuid:1234, any\n")
+        // Secrets are never shown.
+        try c.call("config-set", [("key", .string("password")), ("value", .string("$6$salt$abc"))])
+        #expect(try c.call("config-get")["password"] == .bool(true))
+    }
+}

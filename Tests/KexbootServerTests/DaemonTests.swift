@@ -1,0 +1,263 @@
+import Foundation
+import KexbootClient
+import KexbootCore
+import KexbootOS
+import KexbootProtocol
+import KexbootServer
+import KexbootTestSupport
+import Testing
+
+/// The daemon in dry-run mode against real disk images on real loop devices.
+@Suite(.serialized) struct DaemonTests {
+    static let kernelFiles = ["/boot/vmlinuz": "kernel bytes\n", "/boot/initrd.img": "initrd bytes\n"]
+
+    func image(_ dir: String, _ name: String, label: String, default index: Int, entries: [(String, String)], kernel: String = "/boot/vmlinuz") throws -> String {
+        var files = Self.kernelFiles
+        files["/boot/grub/grub.cfg"] = DiskImage.grubConfig(default: index, entries: entries, kernel: kernel)
+        return try DiskImage.gptExt4(in: dir, name: name, label: label, files: files)
+    }
+
+    func options(_ list: JSONValue) -> [JSONValue] { list["options"]?.arrayValue ?? [] }
+
+    @Test func listShowsTheDevicesAndOptionsOfAnImage() throws {
+        let dir = try Shell.temporaryDirectory("daemon-list")
+        let disk = try image(dir, "a", label: "ALPHA", default: 1, entries: [("One", "root=/dev/one"), ("Two", "root=/dev/two quiet")])
+        let before = try DiskImage.sha256(disk)
+        let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
+        let list = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        let devices = list["devices"]?.arrayValue ?? []
+        #expect(devices.count == 1)
+        #expect(devices.first?["label"] == .string("ALPHA"))
+        #expect(devices.first?["image"] == .string(disk))
+        #expect(devices.first?["format"] == .string("grub"))
+        let opts = options(list)
+        #expect(opts.map { $0["title"]?.stringValue } == ["One", "Two"])
+        #expect(opts.map { $0["default"] } == [.bool(false), .bool(true)])
+        #expect(list["default"] == opts[1]["id"])
+        #expect(opts[1]["args"] == .string("root=/dev/two quiet"))
+        daemon.stop()
+        #expect(try DiskImage.sha256(disk) == before)
+        #expect(try !Shell.run("losetup -a").contains(disk))
+    }
+
+    @Test func bootingAnOptionAnnouncesItsPlan() throws {
+        let dir = try Shell.temporaryDirectory("daemon-boot")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "root=/dev/one"), ("Two", "root=/dev/two quiet")])
+        let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
+        defer { daemon.stop() }
+        let list = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        let second = try #require(options(list)[1]["id"]?.stringValue)
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        let result = try daemon.client().call("boot", [("option", .string(second))])
+        #expect(result["title"] == .string("Two"))
+        #expect(result["dry_run"] == .bool(true))
+        #expect(result["plan"]?["cmdline"] == .string("root=/dev/two quiet"))
+        #expect(result["plan"]?["kernel"]?["size"]?.intValue == 13)
+        #expect(result["plan"]?["initrds"]?.arrayValue?.count == 1)
+        let event = try #require(try watcher.waitForEvent("boot-started"))
+        #expect(event["option"] == .string(second))
+        #expect(event["plan"] == result["plan"])
+    }
+
+    @Test func aMissingKernelIsABootFailureNotACrash() throws {
+        let dir = try Shell.temporaryDirectory("daemon-missing")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("Gone", "x")], kernel: "/boot/vmlinuz-gone")
+        let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
+        defer { daemon.stop() }
+        let list = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        let id = try #require(options(list)[0]["id"]?.stringValue)
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        #expect {
+            try daemon.client().call("boot", [("option", .string(id))])
+        } throws: { ($0 as? Client.Failure)?.message.contains("/boot/vmlinuz-gone is missing") == true }
+        let failed = try #require(try watcher.waitForEvent("boot-failed"))
+        #expect(failed["option"] == .string(id))
+        // Still serving.
+        #expect(try daemon.client().call("status")["booting"] == .bool(false))
+    }
+
+    @Test func autobootBootsTheConfigDefaultAfterTheTimeout() throws {
+        let dir = try Shell.temporaryDirectory("daemon-autoboot")
+        let disk = try image(dir, "a", label: "ALPHA", default: 1, entries: [("One", "root=/dev/one"), ("Two", "root=/dev/two")])
+        let daemon = try Daemon(dir: dir, images: [], cmdline: "quiet kexboot.timeout=1\n")
+        defer { daemon.stop() }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        try daemon.client().call("attach-image", [("path", .string(disk))])
+        let counting = try #require(try watcher.waitForEvent("autoboot") { $0["state"] == .string("counting") })
+        #expect(counting["title"] == .string("Two"))
+        #expect(counting["seconds"] == .int(1))
+        let started = try #require(try watcher.waitForEvent("boot-started"))
+        #expect(started["title"] == .string("Two"))
+        #expect(started["plan"]?["cmdline"] == .string("root=/dev/two"))
+    }
+
+    @Test func cancelStopsTheCountdown() throws {
+        let dir = try Shell.temporaryDirectory("daemon-cancel")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "root=/dev/one")])
+        let daemon = try Daemon(dir: dir, images: [], cmdline: "kexboot.timeout=2")
+        defer { daemon.stop() }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        try daemon.client().call("attach-image", [("path", .string(disk))])
+        _ = try #require(try watcher.waitForEvent("autoboot") { $0["state"] == .string("counting") })
+        let result = try daemon.client().call("cancel-autoboot")
+        #expect(result["cancelled"] == .bool(true))
+        #expect(try watcher.waitForEvent("autoboot")?["state"] == .string("cancelled"))
+        // Past the moment it would have booted, nothing has.
+        #expect(try watcher.waitForEvent("boot-started", timeout: 3) == nil)
+        #expect(try daemon.client().call("status")["autoboot"]?["state"] == .string("cancelled"))
+    }
+
+    @Test func aHigherPriorityDeviceAddedDuringTheCountdownWins() throws {
+        let dir = try Shell.temporaryDirectory("daemon-priority")
+        let slow = try image(dir, "slow", label: "SLOW", default: 0, entries: [("Slow default", "from=slow")])
+        let fast = try image(dir, "fast", label: "FAST", default: 0, entries: [("Fast default", "from=fast")])
+        let daemon = try Daemon(dir: dir, images: [slow], config: "settle = 0\nboot-order = label:FAST, any\n", cmdline: "kexboot.timeout=3")
+        defer { daemon.stop() }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        // Whether the first countdown event came before subscribing or not, the pending
+        // autoboot is SLOW's.
+        _ = try daemon.waitForList { $0["autoboot"]?["title"] == .string("Slow default") }
+        try daemon.client().call("attach-image", [("path", .string(fast))])
+        let switched = try #require(try watcher.waitForEvent("autoboot") { $0["title"] == .string("Fast default") })
+        #expect(switched["state"] == .string("counting"))
+        #expect(switched["seconds"] == .int(3))
+        let started = try #require(try watcher.waitForEvent("boot-started"))
+        #expect(started["title"] == .string("Fast default"))
+    }
+
+    @Test func aFailedAutobootTriesTheNextCandidateOnce() throws {
+        let dir = try Shell.temporaryDirectory("daemon-fallback")
+        let broken = try image(dir, "broken", label: "BROKEN", default: 0, entries: [("Broken", "x")], kernel: "/boot/nothing")
+        let good = try image(dir, "good", label: "GOOD", default: 0, entries: [("Good", "y")])
+        let daemon = try Daemon(dir: dir, images: [broken, good], config: "settle = 0\nboot-order = label:BROKEN, label:GOOD\n",
+                                cmdline: "kexboot.timeout=1")
+        defer { daemon.stop() }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        let failed = try #require(try watcher.waitForEvent("boot-failed"))
+        #expect(failed["title"] == .string("Broken"))
+        let started = try #require(try watcher.waitForEvent("boot-started"))
+        #expect(started["title"] == .string("Good"))
+        // Each candidate once: nothing more is tried.
+        #expect(try watcher.waitForEvent("boot-started", timeout: 2.5) == nil)
+    }
+
+    @Test func imagesComeAndGoWhileFiftyClientsWatch() throws {
+        let dir = try Shell.temporaryDirectory("daemon-fifty")
+        let a = try image(dir, "a", label: "AAA", default: 0, entries: [("A", "a")])
+        let b = try image(dir, "b", label: "BBB", default: 0, entries: [("B1", "b"), ("B2", "b2")])
+        let sums = try [a, b].map(DiskImage.sha256)
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        let clients = try (0..<50).map { _ in try daemon.client() }
+        for c in clients { try c.call("subscribe") }
+        let control = try daemon.client()
+        for _ in 0..<2 {
+            try control.call("attach-image", [("path", .string(a))])
+            try control.call("attach-image", [("path", .string(b))])
+            try control.call("detach-image", [("path", .string(a))])
+            try control.call("detach-image", [("path", .string(b))])
+        }
+        // A setting changed last is the end marker: its status event comes after the rest.
+        try control.call("config-set", [("key", .string("log-level")), ("value", .string("info"))])
+        // Every client sees the same sequence of device and option events.
+        var sequences: [[String]] = []
+        for c in clients {
+            var seen: [String] = []
+            while let e = try c.nextEvent(timeout: 10) {
+                guard let name = e["event"]?.stringValue else { continue }
+                if name == "status" {
+                    if e["data"]?["message"]?.stringValue?.contains("set log-level") == true { break }
+                    continue
+                }
+                seen.append(name)
+            }
+            sequences.append(seen)
+        }
+        let first = sequences[0]
+        #expect(first.filter { $0 == "device-added" }.count == 4)
+        #expect(first.filter { $0 == "device-removed" }.count == 4)
+        #expect(first.filter { $0 == "option-added" }.count == 6)
+        #expect(sequences.allSatisfy { $0 == first })
+        #expect(try control.call("list")["devices"]?.arrayValue?.isEmpty == true)
+        daemon.stop()
+        #expect(try [a, b].map(DiskImage.sha256) == sums)
+    }
+
+    @Test func malformedAndUnknownRequestsGetErrorsAndTheConnectionStays() throws {
+        let dir = try Shell.temporaryDirectory("daemon-malformed")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        try c.sendLine("this is not json")
+        #expect(try c.readMessage(timeout: 10)?["error"]?["code"] == .string("malformed"))
+        try c.sendLine("{\"id\":9,\"request\":\"reboot-now\"}")
+        let unknown = try c.readMessage(timeout: 10)
+        #expect(unknown?["id"] == .int(9))
+        #expect(unknown?["error"]?["code"] == .string("unknown-request"))
+        try c.sendLine("{\"id\":10,\"request\":\"list\",\"params\":{\"bogus\":1}}")
+        #expect(try c.readMessage(timeout: 10)?["error"]?["code"] == .string("invalid-params"))
+        try c.sendRaw([0xff, 0xfe, 0x0a])
+        #expect(try c.readMessage(timeout: 10)?["error"]?["code"] == .string("malformed"))
+        #expect(try c.call("status")["version"] == .string("test"))
+    }
+
+    @Test func anOversizedLineIsAnsweredAndClosed() throws {
+        let dir = try Shell.temporaryDirectory("daemon-oversized")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        let big = [UInt8](repeating: UInt8(ascii: "x"), count: ProtocolV1.maxLine + 10)
+        try? c.sendRaw(big)
+        #expect(try c.readMessage(timeout: 10)?["error"]?["code"] == .string("too-large"))
+        #expect(throws: Client.Failure.self) { _ = try c.readMessage(timeout: 10) }
+        // Others are unaffected.
+        #expect(try daemon.client().call("status")["clients"] != nil)
+    }
+
+    @Test func requestsSentOneByteAtATimeAndManyAtOnce() throws {
+        let dir = try Shell.temporaryDirectory("daemon-framing")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        for byte in Array("{\"id\":\"slow\",\"request\":\"status\"}\n".utf8) {
+            try c.sendRaw([byte])
+            usleep(1000)
+        }
+        let slow = try c.readMessage(timeout: 10)
+        #expect(slow?["id"] == .string("slow"))
+        #expect(slow?["ok"] == .bool(true))
+        var batch = ""
+        for i in 0..<200 { batch += "{\"id\":\(i),\"request\":\"status\"}\n" }
+        try c.sendRaw(Array(batch.utf8))
+        for i in 0..<200 {
+            let r = try c.readMessage(timeout: 10)
+            #expect(r?["id"] == .int(i))
+        }
+    }
+
+    @Test func aClientThatNeverReadsIsDroppedWithoutHoldingUpOthers() throws {
+        let dir = try Shell.temporaryDirectory("daemon-slow")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let lazy = try daemon.client()
+        // Ask for far more than the socket buffer and the 8 MiB queue hold, never reading.
+        let request = Array("{\"id\":1,\"request\":\"config-get\"}\n".utf8)
+        var sent = 0
+        var flood: [UInt8] = []
+        for _ in 0..<2000 { flood += request }
+        let busy = try daemon.client()
+        while sent < 40 {
+            do { try lazy.sendRaw(flood) } catch { break }
+            sent += 1
+            // The daemon keeps answering everyone else meanwhile.
+            #expect(try busy.call("status", timeout: 10)["version"] == .string("test"))
+        }
+        let log = try busy.call("log", [("lines", .int(50))])
+        #expect(log["lines"]?.arrayValue?.contains { $0.stringValue?.contains("too slow") == true } == true)
+    }
+}
