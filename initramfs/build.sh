@@ -58,6 +58,10 @@ for t in l/linux v/vt100 v/vt220 x/xterm x/xterm-256color; do
 done
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+echo "root:x:0:" > "$root/etc/group"
+# The daemon's settings: the commented example, every line at its default.
+mkdir -p "$root/etc/kexboot"
+[ -f "$repo/Configs/kexboot.conf" ] && cp "$repo/Configs/kexboot.conf" "$root/etc/kexboot/kexboot.conf"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 

@@ -101,13 +101,16 @@ public final class Client {
     public func readMessage(timeout: Double) throws -> JSONValue? {
         let deadline = timeout.isInfinite ? Double.infinity : monotonicSeconds() + max(0, timeout)
         while lines.isEmpty {
-            let left = deadline - monotonicSeconds()
-            if left <= 0 && !deadline.isInfinite { return nil }
+            // Poll at least once, so a zero timeout still picks up what has arrived.
+            let left = deadline.isInfinite ? -1 : max(0, deadline - monotonicSeconds())
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ms: Int32 = deadline.isInfinite ? -1 : Int32(min(left * 1000, 3_600_000).rounded(.up))
+            let ms: Int32 = left < 0 ? -1 : Int32(min(left * 1000, 3_600_000).rounded(.up))
             let r = poll(&p, 1, ms)
             if r < 0 && errno == EINTR { continue }
-            if r == 0 { continue }
+            if r == 0 {
+                if deadline.isInfinite || monotonicSeconds() < deadline { continue }
+                return nil
+            }
             var buffer = [UInt8](repeating: 0, count: 65536)
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }

@@ -1,122 +1,174 @@
 import ArgumentParser
-import KexbootConfig
+import KexbootClient
 import KexbootCore
-import KexbootDevices
 import KexbootOS
-import KexbootServer
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
 
-/// The simple console menu the initramfs runs until the daemon and ncurses menu land:
-/// finds every disk's entries, counts down to the default, boots with kexec.
+/// The plain console menu the initramfs runs (until the ncurses menu lands): a client of
+/// the daemon that lists its options, shows the autoboot countdown, and asks the daemon to
+/// boot what is chosen. It works over any serial line: plain lines, no cursor addressing.
 struct ConsoleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
-        abstract: "Find boot entries on every disk and offer them on the console (the initramfs menu)."
+        abstract: "Show the daemon's boot options on the console and boot the one chosen."
     )
 
-    @Option(help: "Seconds before the default boots (default: kexboot.timeout=, then the config's).")
-    var timeout: Int?
+    @Option(help: "The daemon's socket.")
+    var socket = "/run/kexboot.sock"
 
-    @Flag(help: "Never boot without a key press (also kexboot.autoboot=0).")
-    var noAutoboot = false
-
-    @Flag(help: "Print the plan instead of booting.")
-    var dryRun = false
-
-    @Option(help: "The kernel command line to read kexboot.* switches from.")
-    var cmdline = "/proc/cmdline"
+    @Option(help: "Seconds to wait for the daemon to start listening.")
+    var wait: Double = 10
 
     func run() throws {
-        let switches = KernelSwitches(path: cmdline)
-        let mounts = try MountSet(base: "/run/kexboot/mnt")
-        let discovery = Discovery.run(mounts: mounts)
-        if switches.debug { discovery.messages.forEach { print("kexboot: \($0)") } }
-        var menu = ConsoleMenu(entries: discovery.entries)
-        let booter = EntryBooter(mounts: mounts, filesystems: discovery.filesystems, stage: "/run/kexboot/boot")
-        var countdown: Int? = timeout ?? switches.timeout ?? discovery.timeout ?? 10
-        if noAutoboot || switches.autoboot == false || (countdown ?? 0) < 0 { countdown = nil }
+        let client = try connect()
+        try client.call("subscribe")
+        var menu = ConsoleMenu()
+        menu.update(try client.call("list"))
         let terminal = RawTerminal()
         defer { terminal.restore() }
-        menu.draw(message: discovery.entries.isEmpty ? "No boot entries found." : nil)
+        menu.draw(message: menu.entries.isEmpty ? "Looking for boot options..." : nil)
         while true {
-            if let seconds = countdown, let entry = menu.defaultEntry {
-                if seconds <= 0 {
-                    countdown = nil
-                    terminal.restore()
-                    let error = booter.boot(entry, dryRun: dryRun)
-                    terminal.makeRaw()
-                    menu.draw(message: "kexboot: cannot boot \"\(entry.option.title)\": \(error)")
-                    continue
-                }
-                print("\rBooting \"\(entry.option.title)\" in \(seconds) s; press a key to stop.   ", terminator: "")
-                fflush(stdout)
-                if let key = terminal.readKey(timeoutMs: 1000) {
-                    countdown = nil
-                    print("")
-                    if handle(key, menu: &menu, booter: booter, terminal: terminal) { return }
-                } else {
-                    countdown = seconds - 1
-                }
+            // Events first (some may have arrived with the last response).
+            while let event = try client.nextEvent(timeout: 0) {
+                if try handle(event, menu: &menu, client: client) { menu.draw(message: menu.message) }
+            }
+            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { return }
+            guard fds[0].revents != 0 else { continue }
+            guard let key = terminal.readKey(timeoutMs: 0) else {
+                if fds[0].revents & Int16(POLLHUP) != 0 { return }
                 continue
             }
-            guard let key = terminal.readKey(timeoutMs: -1) else { return }
-            if handle(key, menu: &menu, booter: booter, terminal: terminal) { return }
+            if menu.countdown != nil {
+                // Any key stops the countdown; the key itself still counts.
+                _ = try? client.call("cancel-autoboot")
+                menu.countdown = nil
+            }
+            switch key {
+            case .up: menu.move(-1)
+            case .down: menu.move(1)
+            case .quit: return
+            case .digit(let d):
+                guard d >= 1 && d <= menu.entries.count else { break }
+                menu.selected = d - 1
+                fallthrough
+            case .enter:
+                guard let entry = menu.selectedEntry else { break }
+                terminal.restore()
+                do {
+                    try client.call("boot", [("option", .string(entry.id))], timeout: 3600)
+                } catch let failure as Client.Failure {
+                    if failure.code == "connection" { return }
+                    menu.message = "kexboot: cannot boot \"\(entry.title)\": \(failure.message)"
+                }
+                terminal.makeRaw()
+            case .other:
+                break
+            }
+            menu.draw(message: menu.message)
         }
     }
 
-    /// Returns true when the menu should end (the user asked for a shell).
-    private func handle(_ key: RawTerminal.Key, menu: inout ConsoleMenu, booter: EntryBooter, terminal: RawTerminal) -> Bool {
-        switch key {
-        case .up: menu.move(-1)
-        case .down: menu.move(1)
-        case .digit(let d):
-            guard d >= 1 && d <= menu.entries.count else { return false }
-            menu.selected = d - 1
-            fallthrough
-        case .enter:
-            guard let entry = menu.selectedEntry else { return false }
-            terminal.restore()
-            let error = booter.boot(entry, dryRun: dryRun)
-            terminal.makeRaw()
-            menu.draw(message: "kexboot: cannot boot \"\(entry.option.title)\": \(error)")
-            return false
-        case .quit:
-            return true
-        case .other:
-            break
+    /// The daemon may still be starting: retry for a while.
+    func connect() throws -> Client {
+        let deadline = monotonicSeconds() + wait
+        while true {
+            do {
+                return try Client(.unix(socket))
+            } catch {
+                if monotonicSeconds() > deadline {
+                    writeError("kexboot console: \(error)")
+                    throw ExitCode(3)
+                }
+                usleep(100_000)
+            }
         }
-        menu.draw(message: nil)
-        return false
+    }
+
+    /// Returns true when the menu should be drawn again.
+    func handle(_ event: JSONValue, menu: inout ConsoleMenu, client: Client) throws -> Bool {
+        let data = event["data"] ?? .null
+        switch event["event"]?.stringValue {
+        case "option-added", "option-removed", "device-removed":
+            menu.update(try client.call("list"))
+            return true
+        case "autoboot":
+            let state = data["state"]?.stringValue
+            if state == "counting", let seconds = data["seconds"]?.intValue {
+                menu.countdown = (data["title"]?.stringValue ?? "?", seconds)
+                print("\rBooting \"\(menu.countdown!.title)\" in \(seconds) s; press a key to stop.   ", terminator: "")
+                fflush(stdout)
+                return false
+            }
+            menu.countdown = nil
+            return false
+        case "boot-failed":
+            menu.message = "kexboot: cannot boot \"\(data["title"]?.stringValue ?? "?")\": \(data["error"]?.stringValue ?? "?")"
+            return true
+        default:
+            return false
+        }
     }
 }
 
 /// The menu's state and how it is drawn: plain lines, fit for a serial console.
 struct ConsoleMenu {
-    var entries: [DiscoveredEntry]
-    var selected: Int
-
-    init(entries: [DiscoveredEntry]) {
-        self.entries = entries
-        selected = entries.firstIndex { $0.isDefault } ?? 0
+    struct Entry {
+        var id: String
+        var title: String
+        var path: String
+        var device: String
+        var isDefault: Bool
     }
 
-    var defaultEntry: DiscoveredEntry? { entries.first { $0.isDefault } ?? entries.first }
-    var selectedEntry: DiscoveredEntry? { entries.indices.contains(selected) ? entries[selected] : nil }
+    var entries: [Entry] = []
+    var selected = 0
+    var countdown: (title: String, seconds: Int)?
+    var message: String?
+    private var drawnOnce = false
+
+    /// Takes the daemon's `list` result; keeps the selection on the same option.
+    mutating func update(_ list: JSONValue) {
+        let previous = selectedEntry?.id
+        let defaultID = list["default"]?.stringValue
+        var labels: [String: String] = [:]
+        for d in list["devices"]?.arrayValue ?? [] {
+            guard let id = d["id"]?.stringValue else { continue }
+            labels[id] = id + (d["label"]?.stringValue.map { " \($0)" } ?? "")
+        }
+        entries = (list["options"]?.arrayValue ?? []).compactMap { o in
+            guard let id = o["id"]?.stringValue, let device = o["device"]?.stringValue else { return nil }
+            return Entry(id: id, title: o["title"]?.stringValue ?? id,
+                         path: (o["path"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " > "),
+                         device: labels[device] ?? device, isDefault: id == defaultID)
+        }
+        if let autoboot = list["autoboot"], autoboot["state"] == .string("counting"), let seconds = autoboot["seconds"]?.intValue {
+            countdown = (autoboot["title"]?.stringValue ?? "?", seconds)
+        }
+        if let previous, let i = entries.firstIndex(where: { $0.id == previous }), drawnOnce {
+            selected = i
+        } else {
+            selected = entries.firstIndex { $0.isDefault } ?? 0
+        }
+    }
+
+    var selectedEntry: Entry? { entries.indices.contains(selected) ? entries[selected] : nil }
 
     mutating func move(_ delta: Int) {
         guard !entries.isEmpty else { return }
         selected = (selected + delta + entries.count) % entries.count
     }
 
-    func draw(message: String?) {
+    mutating func draw(message: String?) {
+        drawnOnce = true
         var out = "\r\nkexboot \(KexbootVersion.string) boot menu\r\n"
         for (i, e) in entries.enumerated() {
             let mark = i == selected ? ">" : " "
             let star = e.isDefault ? "*" : " "
-            out += "\(mark)\(star)\(i + 1)) \(e.option.path.joined(separator: " > "))   [\(e.where_)]\r\n"
+            out += "\(mark)\(star)\(i + 1)) \(e.path)   [\(e.device)]\r\n"
         }
         if let message { out += message + "\r\n" }
         out += "Up/Down or a number to choose, Enter to boot, q for a shell.\r\n"
