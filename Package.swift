@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),
         .testTarget(name: "KexbootServerTests", dependencies: ["KexbootServer", "KexbootClient", "KexbootProtocol", "KexbootOS", "KexbootTestSupport"]),
-        .testTarget(name: "kexbootTests", dependencies: ["kexboot"]),
+        .testTarget(name: "kexbootTests", dependencies: ["kexboot", "KexbootTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
