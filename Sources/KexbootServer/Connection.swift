@@ -29,6 +29,18 @@ final class Connection {
     var closed = false
     /// Close once `output` is written (after an oversized line).
     var closeAfterFlush = false
+    /// Lines read but not handled yet (while the connection is paused).
+    var pendingLines: [[UInt8]] = []
+    /// Set after a failed authentication: nothing more is read or handled until the
+    /// answer goes out a second later, so guesses cannot be pipelined.
+    var paused = false
+    var failedAuthentications = 0
+    /// The peer has shut down its side for writing; answers still due are sent first.
+    var readClosed = false
+    /// A line longer than the limit arrived after `pendingLines`.
+    var oversized = false
+    /// Requests read whose response has not been sent (every line gets exactly one).
+    var inFlight = 0
     private var framer = LineFramer()
     private var output: [UInt8] = []
     private var written = 0
@@ -51,24 +63,29 @@ final class Connection {
     var wantsWrite: Bool { written < output.count }
     var queued: Int { output.count - written }
 
-    /// Reads what is there. `nil` when the peer has gone (or the connection failed).
-    func readAvailable() -> [LineFramer.Output]? {
+    /// Reads what is there into `pendingLines`. Returns false when the peer will send no
+    /// more (end of file, or the connection failed).
+    func readAvailable() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        var out: [LineFramer.Output] = []
         // Bounded, so one chatty client cannot starve the others within a poll round.
         for _ in 0..<16 {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n > 0 {
-                out += framer.feed(buffer[0..<n])
-                if framer.failed { return out }
+                for frame in framer.feed(buffer[0..<n]) {
+                    switch frame {
+                    case .line(let line): if !line.isEmpty { pendingLines.append(line) }
+                    case .oversized: oversized = true
+                    }
+                }
+                if framer.failed { return false }
                 continue
             }
-            if n == 0 { return out.isEmpty ? nil : out }
+            if n == 0 { return false }
             if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return out }
-            return nil
+            if errno == EAGAIN || errno == EWOULDBLOCK { return true }
+            return false
         }
-        return out
+        return true
     }
 
     /// Queues one message. Returns false when the client has fallen too far behind.

@@ -23,7 +23,7 @@ public struct DaemonConfig: Sendable {
     public var timeout: Int?
     /// Seconds from the daemon's start before autoboot may fire, so slower devices (USB,
     /// network) can still present a default of higher priority.
-    public var settle: Double = 3
+    public var settle = 3
     public var bootOrder = BootOrder()
     public var allow: BootOrder?
     public var deny: BootOrder?
@@ -118,7 +118,7 @@ public struct DaemonConfig: Sendable {
         case "autoboot": autoboot = try bool()
         case "timeout": timeout = value.isEmpty ? nil : try seconds()
         case "settle":
-            guard let s = Double(value), s >= 0, s <= 600 else { throw KexbootError(.invalidArgument, "settle: \(value) is not a number of seconds") }
+            guard let s = Int(value), s >= 0, s <= 600 else { throw KexbootError(.invalidArgument, "settle: \(value) is not a whole number of seconds (0 to 600)") }
             settle = s
         case "boot-order": bootOrder = value.isEmpty ? BootOrder() : try BootOrder(parsing: value)
         case "allow": allow = value.isEmpty ? nil : try BootOrder(parsing: value)
@@ -168,7 +168,7 @@ public struct DaemonConfig: Sendable {
         switch key {
         case "autoboot": .bool(autoboot)
         case "timeout": .optional(timeout)
-        case "settle": .string(settle == settle.rounded() ? String(Int(settle)) : String(settle))
+        case "settle": .int(settle)
         case "boot-order": .string(bootOrder.description)
         case "allow": .optional(allow?.description)
         case "deny": .optional(deny?.description)

@@ -21,8 +21,11 @@ final class DiskScanner: @unchecked Sendable {
     }
 
     /// Probes `path` (a block device or an image file); `disk` is the name its devices are
-    /// grouped under and `type` their device type.
-    func scan(path: String, disk: String, type: String, image: String?, filter: (ServerDevice) -> Bool) -> Result {
+    /// grouped under and `type` their device type. An image's devices are named
+    /// `imageName` and `imageName:N` (partition N), so their ids survive a rescan that
+    /// lands on another loop device; a disk's are the kernel's names.
+    func scan(path: String, disk: String, type: String, image: String?, imageName: String? = nil,
+              filter: (ServerDevice) -> Bool) -> Result {
         probers[disk] = nil
         let prober = DiskProber(mounts: mounts)
         var result = Result(disk: disk, devices: [], messages: [])
@@ -30,7 +33,7 @@ final class DiskScanner: @unchecked Sendable {
         do {
             probed = try prober.probe(path)
         } catch {
-            result.messages.append((.error, "\(path): \(error)"))
+            result.messages.append((.error, "\(error)"))
             return result
         }
         probers[disk] = prober
@@ -64,12 +67,12 @@ final class DiskScanner: @unchecked Sendable {
         }
         let diskNode = probed.node ?? path
         if probed.pttype == nil, probed.fstype != nil {
-            add(id: Path.basename(diskNode), node: diskNode, size: probed.size, fstype: probed.fstype, uuid: probed.uuid,
+            add(id: imageName ?? Path.basename(diskNode), node: diskNode, size: probed.size, fstype: probed.fstype, uuid: probed.uuid,
                 label: probed.label, partuuid: nil, partlabel: nil, config: probed.config, root: probed.configRoot)
         }
         for p in probed.partitions {
             guard let node = p.node else { continue }
-            add(id: Path.basename(node), node: node, size: p.size * 512, fstype: p.fstype, uuid: p.uuid, label: p.label,
+            add(id: imageName.map { "\($0):\(p.number)" } ?? Path.basename(node), node: node, size: p.size * 512, fstype: p.fstype, uuid: p.uuid, label: p.label,
                 partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot)
         }
         for d in prober.diagnostics where d.severity != .info {

@@ -87,8 +87,17 @@ public struct Registry {
     public func option(_ id: String) -> ServerOption? { options.first { $0.id == id } }
     public func options(of device: String) -> [ServerOption] { options.filter { $0.device == device } }
 
-    /// Adds or replaces a device with its options; returns what changed as events.
+    /// Adds or replaces a device with its options; returns what changed as events (none
+    /// when only the device node changed, as when an image is attached again).
     public mutating func set(_ device: ServerDevice, options new: [ServerOption]) -> [(String, JSONValue)] {
+        if let i = devices.firstIndex(where: { $0.id == device.id }) {
+            var old = devices[i]
+            old.node = device.node
+            if old == device, options(of: device.id).map(\.json) == new.map(\.json) {
+                devices[i] = device
+                return []
+            }
+        }
         var events = remove(device: device.id)
         devices.append(device)
         events.append(("device-added", device.json))

@@ -81,7 +81,7 @@ extension Server {
             broadcast("autoboot", autobootJSON)
             return
         }
-        let settleLeft = config.settle - (EventLoop.now() - started)
+        let settleLeft = Double(config.settle) - (EventLoop.now() - started)
         if settleLeft > 0 {
             autoboot = .settling(option: option, timer: loop.schedule(after: settleLeft) { [self] in fire() })
             broadcast("autoboot", autobootJSON)

@@ -18,7 +18,21 @@ extension Server {
     /// Probes an image file as a disk, on the work queue; `reply` gets the outcome.
     func attach(image path: String, reply: ((Result<Int, KexbootError>) -> Void)?) {
         if !images.contains(path) { images.append(path) }
-        scan(path: path, disk: path, type: "disk", image: path, reply: reply)
+        nonisolated(unsafe) let reply = reply
+        scan(path: path, disk: path, type: "disk", image: path) { [self] result in
+            // An image that cannot be read is not kept: a rescan would only fail again.
+            if case .failure = result, registry.devices(onDisk: path).isEmpty { images.removeAll { $0 == path } }
+            reply?(result)
+        }
+    }
+
+    /// The name an image's devices are called by: its file name, made unique.
+    func imageName(_ path: String) -> String {
+        let base = Path.basename(path)
+        let others = images.filter { $0 != path && Path.basename($0) == base }
+        guard !others.isEmpty, let index = images.firstIndex(of: path) else { return base }
+        let sameBefore = images[..<index].filter { Path.basename($0) == base }.count
+        return sameBefore == 0 ? base : "\(base)~\(sameBefore + 1)"
     }
 
     func detach(image path: String) -> Bool {
@@ -43,8 +57,9 @@ extension Server {
             return true
         }
         nonisolated(unsafe) let reply = reply
+        let name = image.map(imageName)
         work.async { [scanner, loop] in
-            let result = scanner.scan(path: path, disk: disk, type: type, image: image, filter: filter)
+            let result = scanner.scan(path: path, disk: disk, type: type, image: image, imageName: name, filter: filter)
             loop.execute { [self] in
                 apply(result)
                 let failed = result.devices.isEmpty ? result.messages.first { $0.0 == .error } : nil
@@ -72,7 +87,10 @@ extension Server {
             log(severity == .error ? .error : severity == .warning ? .warning : .info, message)
         }
         for (device, options) in result.devices {
-            broadcast(registry.set(device, options: options))
+            let events = registry.set(device, options: options)
+            // A rescan that found the same thing says nothing.
+            guard !events.isEmpty else { continue }
+            broadcast(events)
             log(.info, "\(device.id): \(options.count) boot option\(options.count == 1 ? "" : "s")\(device.config.map { " from \($0)" } ?? "")")
         }
         reconsiderAutoboot()

@@ -161,11 +161,21 @@ extension Server {
             log(.info, "\(c.name) authenticated")
             send(c, ProtocolV1.result(id: id, .object([("access", .string("full"))])))
         } else {
-            log(.warning, "\(c.name): authentication failed")
-            // A second before the answer makes guessing slow; the loop does not wait.
+            c.failedAuthentications += 1
+            log(.warning, "\(c.name): authentication failed (\(c.failedAuthentications))")
+            // The connection reads nothing more for a second, then gets the answer: guesses
+            // cannot be pipelined, and the loop does not wait. Five wrong guesses end it.
+            c.paused = true
+            watch(c)
             loop.schedule(after: 1) { [self] in
                 guard !c.closed else { return }
+                c.paused = false
                 send(c, ProtocolV1.error(id: id, .unauthorized, "wrong \(c.transport == .tcp ? "token" : "password")"))
+                if c.failedAuthentications >= 5 {
+                    c.closeAfterFlush = true
+                    log(.warning, "\(c.name): too many failed authentications")
+                }
+                process(c)
             }
         }
     }
@@ -209,8 +219,11 @@ extension Server {
             return send(c, ProtocolV1.error(id: id, .notFound, request.string("option").map { "no option \($0)" } ?? "there is no default option"))
         }
         if pendingAutobootOption != nil {
+            // Someone chose: the countdown is over, and stays over if this boot fails.
             stopTimers()
-            autoboot = .done
+            autoboot = .cancelled
+            log(.info, "autoboot cancelled: \(c.name) chose \(option.id)")
+            broadcast("autoboot", autobootJSON)
         }
         boot(option: option, automatic: false, reply: reply)
     }
@@ -257,7 +270,7 @@ extension Server {
                 stopTimers()
                 autoboot = .disabled
                 broadcast("autoboot", autobootJSON)
-            } else if key == "autoboot", config.autoboot, autoboot == .disabled, !settings.noAutoboot {
+            } else if key == "autoboot", config.autoboot, autoboot == .disabled, !settings.noAutoboot, switches.autoboot != false {
                 autoboot = .idle
             }
             if key != "autoboot", pendingAutobootOption != nil {

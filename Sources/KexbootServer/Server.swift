@@ -199,7 +199,7 @@ public final class Server: @unchecked Sendable {
             nextConnection += 1
             let connection = Connection(id: nextConnection, fd: fd, transport: transport, peer: peer, access: access)
             connections[fd] = connection
-            loop.register(fd, events: Int16(POLLIN)) { [self] revents in service(connection, revents) }
+            watch(connection)
             log(.debug, "\(connection.name) connected with \(access.rawValue) access")
             send(connection, ProtocolV1.hello(server: settings.version, capabilities: ProtocolV1.requests,
                                               access: access.rawValue, authRequired: access != .full))
@@ -209,23 +209,46 @@ public final class Server: @unchecked Sendable {
     func service(_ c: Connection, _ revents: Int16) {
         if revents & Int16(POLLOUT) != 0 {
             guard c.flush() else { return drop(c, "write failed") }
-            if c.closeAfterFlush && !c.wantsWrite { return drop(c, nil) }
         }
-        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-            guard let frames = c.readAvailable() else { return drop(c, nil) }
-            for frame in frames where !c.closed {
-                switch frame {
-                case .line(let line):
-                    if line.isEmpty { continue }
-                    handle(line, from: c)
-                case .oversized:
-                    send(c, ProtocolV1.error(id: .null, .tooLarge, "a line is limited to \(ProtocolV1.maxLine) bytes; closing"))
-                    c.closeAfterFlush = true
-                    if !c.wantsWrite { return drop(c, "sent an oversized line") }
-                }
-            }
+        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !c.readClosed, !c.paused {
+            if !c.readAvailable() { c.readClosed = true }
         }
-        if !c.closed { loop.update(c.fd, events: Int16(POLLIN) | (c.wantsWrite ? Int16(POLLOUT) : 0)) }
+        process(c)
+    }
+
+    /// Handles the lines waiting on a connection (unless it is paused), then decides
+    /// what to wait for next.
+    func process(_ c: Connection) {
+        while !c.closed, !c.paused, !c.pendingLines.isEmpty {
+            c.inFlight += 1
+            handle(c.pendingLines.removeFirst(), from: c)
+        }
+        guard !c.closed else { return }
+        if c.oversized, c.pendingLines.isEmpty, !c.paused {
+            c.oversized = false
+            c.inFlight += 1
+            send(c, ProtocolV1.error(id: .null, .tooLarge, "a line is limited to \(ProtocolV1.maxLine) bytes; closing"))
+            c.closeAfterFlush = true
+        }
+        guard !c.closed else { return }
+        // Half-closed: answer what was asked, then close.
+        if c.readClosed, c.inFlight == 0, c.pendingLines.isEmpty { c.closeAfterFlush = true }
+        if c.closeAfterFlush, !c.wantsWrite { return drop(c, nil) }
+        watch(c)
+    }
+
+    /// Registers for what the connection waits on. A connection that reads nothing now
+    /// (paused, or half-closed) is left out of poll entirely unless it has output, so a
+    /// hung-up peer cannot make poll spin.
+    func watch(_ c: Connection) {
+        var events: Int16 = 0
+        if !c.readClosed && !c.paused { events |= Int16(POLLIN) }
+        if c.wantsWrite { events |= Int16(POLLOUT) }
+        if events == 0 {
+            loop.unregister(c.fd)
+        } else {
+            loop.register(c.fd, events: events) { [self] revents in service(c, revents) }
+        }
     }
 
     func drop(_ c: Connection, _ why: String?) {
@@ -238,10 +261,13 @@ public final class Server: @unchecked Sendable {
 
     func send(_ c: Connection, _ message: JSONValue) {
         guard !c.closed else { return }
+        if message["type"] == .string("response") { c.inFlight -= 1 }
         guard c.send(message) else {
             return drop(c, c.queued > Connection.maxQueued ? "too slow (more than \(Connection.maxQueued) bytes unread)" : "write failed")
         }
-        loop.update(c.fd, events: Int16(POLLIN) | (c.wantsWrite ? Int16(POLLOUT) : 0))
+        if c.readClosed, c.inFlight == 0, c.pendingLines.isEmpty { c.closeAfterFlush = true }
+        if c.closeAfterFlush, !c.wantsWrite { return drop(c, nil) }
+        watch(c)
     }
 
     func broadcast(_ event: String, _ data: JSONValue) {

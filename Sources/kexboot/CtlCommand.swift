@@ -92,7 +92,9 @@ struct CtlConnection: ParsableArguments {
                 throw ExitCode(CtlExit.unauthorized)
             }
             try call(client, "authenticate", [("token", .string(token))])
-        } else if let password = password ?? getenv("KEXBOOT_PASSWORD").map({ String(cString: $0) }) {
+        } else if client.hello["access"] != .string("full"),
+                  let password = password ?? getenv("KEXBOOT_PASSWORD").map({ String(cString: $0) }) {
+            // Root already has full access; a password is only for everyone else.
             try call(client, "authenticate", [("password", .string(password))])
         }
         return client

@@ -91,6 +91,37 @@ import Testing
         #expect(try c.call("list")["devices"] != nil)
     }
 
+    @Test func pipelinedGuessesAreAnsweredInOrderAndFiveEndTheConnection() throws {
+        let dir = try Shell.temporaryDirectory("access-guess")
+        let token = "0123456789abcdef0123"
+        let daemon = try Daemon(dir: dir, images: [], config: "settle = 0\ntoken = \(token)\n", autoboot: false, listen: "127.0.0.1:0")
+        defer { daemon.stop() }
+        let port = try #require(daemon.server.tcpPort)
+        let c = try Client(.tcp(host: "127.0.0.1", port: port))
+        // Two wrong guesses, the right token and a request, all in one write: the right
+        // token is not looked at before the wrong ones have been answered.
+        var batch = ""
+        for (i, t) in ["guess-one", "guess-two", token].enumerated() {
+            batch += #"{"id":\#(i + 1),"request":"authenticate","params":{"token":"\#(t)"}}"# + "\n"
+        }
+        batch += #"{"id":4,"request":"status"}"# + "\n"
+        try c.sendRaw(Array(batch.utf8))
+        var answers: [(JSONValue?, JSONValue?)] = []
+        for _ in 0..<4 {
+            let m = try #require(try c.readMessage(timeout: 30))
+            answers.append((m["id"], m["ok"] == .bool(true) ? .string("ok") : m["error"]?["code"]))
+        }
+        #expect(answers.map(\.0) == [.int(1), .int(2), .int(3), .int(4)])
+        #expect(answers.map(\.1) == [.string("unauthorized"), .string("unauthorized"), .string("ok"), .string("ok")])
+
+        let d = try Client(.tcp(host: "127.0.0.1", port: port))
+        var guesses = ""
+        for i in 1...6 { guesses += #"{"id":\#(i),"request":"authenticate","params":{"token":"nope-\#(i)"}}"# + "\n" }
+        try d.sendRaw(Array(guesses.utf8))
+        for i in 1...5 { #expect(try d.readMessage(timeout: 30)?["id"] == .int(i)) }
+        #expect(throws: Client.Failure.self) { _ = try d.readMessage(timeout: 30) }
+    }
+
     @Test func aTCPListenerWithoutATokenIsRefused() throws {
         let dir = try Shell.temporaryDirectory("access-notoken")
         #expect(throws: KexbootError.self) { _ = try Daemon(dir: dir, images: [], autoboot: false, listen: "127.0.0.1:0") }

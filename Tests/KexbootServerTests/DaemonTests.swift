@@ -111,6 +111,82 @@ import Testing
         #expect(try daemon.client().call("status")["autoboot"]?["state"] == .string("cancelled"))
     }
 
+    @Test func kexbootAutoboot0HoldsEvenWhenTheConfigIsChanged() throws {
+        let dir = try Shell.temporaryDirectory("daemon-switch")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "x")])
+        let daemon = try Daemon(dir: dir, images: [disk], cmdline: "kexboot.autoboot=0 kexboot.timeout=1")
+        defer { daemon.stop() }
+        _ = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        let c = try daemon.client()
+        try c.call("config-set", [("key", .string("autoboot")), ("value", .bool(true))])
+        #expect(try c.call("status")["autoboot"]?["state"] == .string("disabled"))
+    }
+
+    @Test func choosingAnOptionDuringTheCountdownEndsItVisibly() throws {
+        let dir = try Shell.temporaryDirectory("daemon-choose")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "x"), ("Two", "y")])
+        let daemon = try Daemon(dir: dir, images: [disk], cmdline: "kexboot.timeout=30")
+        defer { daemon.stop() }
+        let list = try daemon.waitForList { $0["autoboot"]?["state"] == .string("counting") }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        try daemon.client().call("boot", [("option", options(list)[1]["id"]!)])
+        #expect(try watcher.waitForEvent("autoboot")?["state"] == .string("cancelled"))
+        #expect(try watcher.waitForEvent("boot-started")?["title"] == .string("Two"))
+    }
+
+    @Test func aRescanKeepsIdsAndSaysNothingWhenNothingChanged() throws {
+        let dir = try Shell.temporaryDirectory("daemon-rescan")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "x")])
+        // Another loop device held while the daemon starts, released before the rescan:
+        // the image lands on a different loop device the second time.
+        let holder = try DiskImage.gptExt4(in: dir, name: "holder", label: "HOLD", files: ["/x": "x"])
+        let held = try Shell.run("losetup -r -f --show \(holder)").trimmingCharacters(in: .whitespacesAndNewlines)
+        let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
+        defer { daemon.stop() }
+        let before = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        try Shell.run("losetup -d \(held)")
+        let c = try daemon.client()
+        try c.call("subscribe")
+        #expect(try c.call("rescan")["devices"] == .int(1))
+        let after = try c.call("list")
+        #expect(options(after).map { $0["id"] } == options(before).map { $0["id"] })
+        #expect(options(after).first?["id"] == .string("a.img:1#0"))
+        var names: [String] = []
+        while let e = try c.nextEvent(timeout: 0.2) { names.append(e["event"]?.stringValue ?? "") }
+        #expect(!names.contains { $0.hasPrefix("device-") || $0.hasPrefix("option-") })
+    }
+
+    @Test func anImageThatCannotBeReadIsNotKept() throws {
+        let dir = try Shell.temporaryDirectory("daemon-noimage")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        #expect { try c.call("attach-image", [("path", .string("\(dir)/nope.img"))]) } throws: {
+            guard let f = $0 as? Client.Failure else { return false }
+            return f.code == "failed" && f.message.components(separatedBy: "nope.img").count == 2
+        }
+        #expect { try c.call("detach-image", [("path", .string("\(dir)/nope.img"))]) } throws: { ($0 as? Client.Failure)?.code == "not-found" }
+    }
+
+    @Test func aClientThatClosesItsSendingSideStillGetsItsAnswers() throws {
+        let dir = try Shell.temporaryDirectory("daemon-halfclose")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "x")])
+        let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
+        defer { daemon.stop() }
+        _ = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        let c = try daemon.client()
+        try c.sendLine(#"{"id":1,"request":"rescan"}"#)
+        try c.sendLine(#"{"id":2,"request":"boot","params":{"option":"a.img:1#0"}}"#)
+        shutdown(c.fd, Int32(SHUT_WR))
+        var ids: [JSONValue?] = []
+        while true {
+            guard let m = try? c.readMessage(timeout: 30) else { break }
+            if m["type"] == .string("response") { ids.append(m["id"]) }
+        }
+        #expect(ids == [.int(1), .int(2)])
+    }
+
     @Test func aHigherPriorityDeviceAddedDuringTheCountdownWins() throws {
         let dir = try Shell.temporaryDirectory("daemon-priority")
         let slow = try image(dir, "slow", label: "SLOW", default: 0, entries: [("Slow default", "from=slow")])

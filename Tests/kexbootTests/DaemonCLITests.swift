@@ -58,7 +58,7 @@ import Testing
         let list = try daemon.ctl(["list"])
         #expect(list.status == 0)
         #expect(list.stdout.contains("label CLIBOOT"))
-        #expect(list.stdout.contains("* loop"))
+        #expect(list.stdout.contains("* disk.img:1#0"))
         #expect(list.stdout.contains("Quiet"))
         let id = try #require(list.stdout.split(separator: "\n").first { $0.contains("Quiet") }?.split(separator: " ").first { $0.contains("#") })
 
