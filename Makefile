@@ -44,6 +44,7 @@ bench: release
 	scripts/deps.sh $(BENCH_DEPS)
 	bench/parse-bench.sh .build/release/kexboot
 	bench/probe-bench.sh .build/release/kexboot
+	python3 bench/daemon-bench.py .build/release/kexboot
 	python3 bench/boot-bench.py
 
 clean:

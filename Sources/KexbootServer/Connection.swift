@@ -88,10 +88,18 @@ final class Connection {
         return true
     }
 
+    /// The poll events the connection is registered for (0: not registered).
+    var watched: Int16 = 0
+
     /// Queues one message. Returns false when the client has fallen too far behind.
     func send(_ message: JSONValue) -> Bool {
+        send(line: message.serialized(compact: true))
+    }
+
+    /// Queues one message already serialized (one line, without its newline).
+    func send(line: String) -> Bool {
         guard !closed else { return false }
-        output.append(contentsOf: message.serialized(compact: true).utf8)
+        output.append(contentsOf: line.utf8)
         output.append(0x0a)
         if queued > Connection.maxQueued { return false }
         return flush()

@@ -22,7 +22,8 @@ public struct DaemonConfig: Sendable {
     /// Seconds; `nil` means the boot config's own timeout, else 10.
     public var timeout: Int?
     /// Seconds from the daemon's start before autoboot may fire, so slower devices (USB,
-    /// network) can still present a default of higher priority.
+    /// network) can still present a default of higher priority. Only a candidate that the
+    /// boot order does not rank first waits: nothing can beat one that it does.
     public var settle = 3
     public var bootOrder = BootOrder()
     public var allow: BootOrder?

@@ -80,6 +80,8 @@ public struct ServerOption: Sendable {
 public struct Registry {
     public private(set) var devices: [ServerDevice] = []
     public private(set) var options: [ServerOption] = []
+    /// Changes whenever anything in the registry does (for caching what is derived).
+    public private(set) var generation = 0
 
     public init() {}
 
@@ -90,6 +92,7 @@ public struct Registry {
     /// Adds or replaces a device with its options; returns what changed as events (none
     /// when only the device node changed, as when an image is attached again).
     public mutating func set(_ device: ServerDevice, options new: [ServerOption]) -> [(String, JSONValue)] {
+        generation += 1
         if let i = devices.firstIndex(where: { $0.id == device.id }) {
             var old = devices[i]
             old.node = device.node
@@ -111,6 +114,7 @@ public struct Registry {
     /// Removes a device and its options.
     public mutating func remove(device id: String) -> [(String, JSONValue)] {
         guard devices.contains(where: { $0.id == id }) else { return [] }
+        generation += 1
         var events: [(String, JSONValue)] = []
         for o in options where o.device == id {
             events.append(("option-removed", .object([("id", .string(o.id)), ("device", .string(id))])))

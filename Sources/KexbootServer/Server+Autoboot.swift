@@ -81,8 +81,11 @@ extension Server {
             broadcast("autoboot", autobootJSON)
             return
         }
+        // Only a device the boot order ranks higher could still win; when the candidate
+        // matches the first rule, nothing can, and there is nothing to wait for.
+        let rank = registry.option(option).flatMap { registry.device($0.device) }.flatMap { config.bootOrder.priority(of: $0) } ?? 0
         let settleLeft = Double(config.settle) - (EventLoop.now() - started)
-        if settleLeft > 0 {
+        if rank > 0, settleLeft > 0 {
             autoboot = .settling(option: option, timer: loop.schedule(after: settleLeft) { [self] in fire() })
             broadcast("autoboot", autobootJSON)
             return

@@ -45,12 +45,13 @@ extension Server {
         switch request.name {
         case "list":
             guard params([]) else { return }
-            ok(.object([
-                ("devices", .array(registry.devices.map(\.json))),
-                ("options", .array(registry.options.map(\.json))),
-                ("default", .optional(currentDefault?.id)),
-                ("autoboot", autobootJSON),
-            ]))
+            if listCache?.generation != registry.generation {
+                let devices = JSONValue.array(registry.devices.map(\.json)).serialized(compact: true)
+                let options = JSONValue.array(registry.options.map(\.json)).serialized(compact: true)
+                listCache = (registry.generation, #"{"devices":"# + devices + #","options":"# + options)
+            }
+            send(c, id: id, rawResult: listCache!.text + #","default":"# + JSONValue.optional(currentDefault?.id).serialized(compact: true)
+                    + #","autoboot":"# + autobootJSON.serialized(compact: true) + "}")
         case "status":
             guard params([]) else { return }
             ok(.object([

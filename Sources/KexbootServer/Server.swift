@@ -61,6 +61,8 @@ public final class Server: @unchecked Sendable {
     var listeners: [Int32: Connection.Transport] = [:]
     var nextConnection = 0
     var logLines: [String] = []
+    /// The devices and options of `list`, serialized, for `registry.generation`.
+    var listCache: (generation: Int, text: String)?
     var autoboot = AutobootState.idle
     var tried: Set<String> = []
     var booting = false
@@ -244,11 +246,15 @@ public final class Server: @unchecked Sendable {
         var events: Int16 = 0
         if !c.readClosed && !c.paused { events |= Int16(POLLIN) }
         if c.wantsWrite { events |= Int16(POLLOUT) }
+        guard events != c.watched else { return }
         if events == 0 {
             loop.unregister(c.fd)
-        } else {
+        } else if c.watched == 0 {
             loop.register(c.fd, events: events) { [self] revents in service(c, revents) }
+        } else {
+            loop.update(c.fd, events: events)
         }
+        c.watched = events
     }
 
     func drop(_ c: Connection, _ why: String?) {
@@ -260,9 +266,19 @@ public final class Server: @unchecked Sendable {
     }
 
     func send(_ c: Connection, _ message: JSONValue) {
+        send(c, line: message.serialized(compact: true), isResponse: message["type"] == .string("response"))
+    }
+
+    /// A response whose result is already serialized (the `list` result is cached).
+    func send(_ c: Connection, id: JSONValue, rawResult: String) {
+        send(c, line: #"{"type":"response","id":"# + id.serialized(compact: true) + #","ok":true,"result":"# + rawResult + "}",
+             isResponse: true)
+    }
+
+    func send(_ c: Connection, line: String, isResponse: Bool) {
         guard !c.closed else { return }
-        if message["type"] == .string("response") { c.inFlight -= 1 }
-        guard c.send(message) else {
+        if isResponse { c.inFlight -= 1 }
+        guard c.send(line: line) else {
             return drop(c, c.queued > Connection.maxQueued ? "too slow (more than \(Connection.maxQueued) bytes unread)" : "write failed")
         }
         if c.readClosed, c.inFlight == 0, c.pendingLines.isEmpty { c.closeAfterFlush = true }
@@ -271,9 +287,9 @@ public final class Server: @unchecked Sendable {
     }
 
     func broadcast(_ event: String, _ data: JSONValue) {
-        let message = ProtocolV1.event(event, data)
+        let line = ProtocolV1.event(event, data).serialized(compact: true)
         for c in connections.values where c.subscribed && c.access != .none {
-            send(c, message)
+            send(c, line: line, isResponse: false)
         }
     }
 

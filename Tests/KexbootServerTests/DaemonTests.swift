@@ -206,6 +206,38 @@ import Testing
         #expect(started["title"] == .string("Fast default"))
     }
 
+    @Test func theSettleWindowLetsASlowerBetterDeviceWin() throws {
+        let dir = try Shell.temporaryDirectory("daemon-settle")
+        let slow = try image(dir, "slow", label: "SLOW", default: 0, entries: [("Slow default", "from=slow")])
+        let fast = try image(dir, "fast", label: "FAST", default: 0, entries: [("Fast default", "from=fast")])
+        // timeout 0: SLOW's default would boot at once, but FAST ranks higher and the
+        // settle window is still open.
+        let daemon = try Daemon(dir: dir, images: [slow], config: "settle = 20\nboot-order = label:FAST, any\n", cmdline: "kexboot.timeout=0")
+        defer { daemon.stop() }
+        _ = try daemon.waitForList { $0["autoboot"]?["state"] == .string("settling") }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        try daemon.client().call("attach-image", [("path", .string(fast))])
+        let started = try #require(try watcher.waitForEvent("boot-started"))
+        #expect(started["title"] == .string("Fast default"))
+    }
+
+    @Test func aCandidateTheBootOrderRanksFirstDoesNotWaitForTheSettleWindow() throws {
+        let dir = try Shell.temporaryDirectory("daemon-nosettle")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "x")])
+        let daemon = try Daemon(dir: dir, images: [], config: "settle = 600\n", cmdline: "kexboot.timeout=0")
+        defer { daemon.stop() }
+        let watcher = try daemon.client()
+        try watcher.call("subscribe")
+        try daemon.client().call("attach-image", [("path", .string(disk))])
+        var states: [String] = []
+        while let e = try watcher.nextEvent(timeout: 30) {
+            if e["event"] == .string("autoboot") { states.append(e["data"]?["state"]?.stringValue ?? "") }
+            if e["event"] == .string("boot-started") { break }
+        }
+        #expect(states == ["counting", "booting"])
+    }
+
     @Test func aFailedAutobootTriesTheNextCandidateOnce() throws {
         let dir = try Shell.temporaryDirectory("daemon-fallback")
         let broken = try image(dir, "broken", label: "BROKEN", default: 0, entries: [("Broken", "x")], kernel: "/boot/nothing")
