@@ -35,7 +35,12 @@ extension Server {
         }
         booting = true
         stopTimers()
-        if pendingAutobootOption != nil { autoboot = .done }
+        if pendingAutobootOption != nil {
+            // Someone chose: the countdown is over, and stays over if this boot fails.
+            autoboot = .cancelled
+            log(.info, "autoboot cancelled: \"\(request.title)\" was chosen")
+            broadcast("autoboot", autobootJSON)
+        }
         log(.info, "preparing \"\(request.title)\"")
         let devices = registry.devices
         let dryRun = settings.dryRun

@@ -21,23 +21,34 @@ extension Server {
         nonisolated(unsafe) let reply = reply
         scan(path: path, disk: path, type: "disk", image: path) { [self] result in
             // An image that cannot be read is not kept: a rescan would only fail again.
-            if case .failure = result, registry.devices(onDisk: path).isEmpty { images.removeAll { $0 == path } }
+            if case .failure = result, registry.devices(onDisk: path).isEmpty {
+                images.removeAll { $0 == path }
+                imageNames[path] = nil
+            }
             reply?(result)
         }
     }
 
-    /// The name an image's devices are called by: its file name, made unique.
+    /// The name an image's devices are called by: its file name, or `NAME~2`, `NAME~3`
+    /// when another attached image has that name. Kept for as long as the image is.
     func imageName(_ path: String) -> String {
+        if let name = imageNames[path] { return name }
         let base = Path.basename(path)
-        let others = images.filter { $0 != path && Path.basename($0) == base }
-        guard !others.isEmpty, let index = images.firstIndex(of: path) else { return base }
-        let sameBefore = images[..<index].filter { Path.basename($0) == base }.count
-        return sameBefore == 0 ? base : "\(base)~\(sameBefore + 1)"
+        let taken = Set(imageNames.values)
+        var name = base
+        var n = 1
+        while taken.contains(name) {
+            n += 1
+            name = "\(base)~\(n)"
+        }
+        imageNames[path] = name
+        return name
     }
 
     func detach(image path: String) -> Bool {
         guard let i = images.firstIndex(of: path) else { return false }
         images.remove(at: i)
+        imageNames[path] = nil
         removeDisk(path)
         return true
     }

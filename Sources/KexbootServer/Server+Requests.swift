@@ -173,6 +173,9 @@ extension Server {
                 c.paused = false
                 send(c, ProtocolV1.error(id: id, .unauthorized, "wrong \(c.transport == .tcp ? "token" : "password")"))
                 if c.failedAuthentications >= 5 {
+                    // Whatever else it sent goes unanswered: the connection ends here.
+                    c.pendingLines.removeAll()
+                    c.oversized = false
                     c.closeAfterFlush = true
                     log(.warning, "\(c.name): too many failed authentications")
                 }
@@ -218,13 +221,6 @@ extension Server {
         let optionID = request.string("option") ?? currentDefault?.id
         guard let optionID, let option = registry.option(optionID) else {
             return send(c, ProtocolV1.error(id: id, .notFound, request.string("option").map { "no option \($0)" } ?? "there is no default option"))
-        }
-        if pendingAutobootOption != nil {
-            // Someone chose: the countdown is over, and stays over if this boot fails.
-            stopTimers()
-            autoboot = .cancelled
-            log(.info, "autoboot cancelled: \(c.name) chose \(option.id)")
-            broadcast("autoboot", autobootJSON)
         }
         boot(option: option, automatic: false, reply: reply)
     }

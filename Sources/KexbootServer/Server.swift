@@ -67,8 +67,9 @@ public final class Server: @unchecked Sendable {
     var tried: Set<String> = []
     var booting = false
     let started = EventLoop.now()
-    /// Image files attached as disks.
+    /// Image files attached as disks, and the names their devices go by.
     var images: [String] = []
+    var imageNames: [String: String] = [:]
     var monitor: UdevMonitor?
     var socketPath: String?
     public private(set) var tcpPort: UInt16?

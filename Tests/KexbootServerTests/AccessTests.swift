@@ -116,7 +116,10 @@ import Testing
 
         let d = try Client(.tcp(host: "127.0.0.1", port: port))
         var guesses = ""
-        for i in 1...6 { guesses += #"{"id":\#(i),"request":"authenticate","params":{"token":"nope-\#(i)"}}"# + "\n" }
+        for i in 1...5 { guesses += #"{"id":\#(i),"request":"authenticate","params":{"token":"nope-\#(i)"}}"# + "\n" }
+        // The right token after five wrong ones comes too late.
+        guesses += #"{"id":6,"request":"authenticate","params":{"token":"\#(token)"}}"# + "\n"
+        guesses += #"{"id":7,"request":"status"}"# + "\n"
         try d.sendRaw(Array(guesses.utf8))
         for i in 1...5 { #expect(try d.readMessage(timeout: 30)?["id"] == .int(i)) }
         #expect(throws: Client.Failure.self) { _ = try d.readMessage(timeout: 30) }

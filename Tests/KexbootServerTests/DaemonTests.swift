@@ -122,7 +122,8 @@ import Testing
         #expect(try c.call("status")["autoboot"]?["state"] == .string("disabled"))
     }
 
-    @Test func choosingAnOptionDuringTheCountdownEndsItVisibly() throws {
+    @Test(arguments: [false, true])
+    func choosingDuringTheCountdownEndsItVisibly(explicitKernel: Bool) throws {
         let dir = try Shell.temporaryDirectory("daemon-choose")
         let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "x"), ("Two", "y")])
         let daemon = try Daemon(dir: dir, images: [disk], cmdline: "kexboot.timeout=30")
@@ -130,9 +131,35 @@ import Testing
         let list = try daemon.waitForList { $0["autoboot"]?["state"] == .string("counting") }
         let watcher = try daemon.client()
         try watcher.call("subscribe")
-        try daemon.client().call("boot", [("option", options(list)[1]["id"]!)])
+        if explicitKernel {
+            try daemon.client().call("boot", [("kernel", .string("/boot/vmlinuz")), ("device", .string("a.img:1")), ("title", .string("Two"))])
+        } else {
+            try daemon.client().call("boot", [("option", options(list)[1]["id"]!)])
+        }
         #expect(try watcher.waitForEvent("autoboot")?["state"] == .string("cancelled"))
         #expect(try watcher.waitForEvent("boot-started")?["title"] == .string("Two"))
+    }
+
+    @Test func imagesWithTheSameFileNameKeepDistinctIds() throws {
+        let dir = try Shell.temporaryDirectory("daemon-names")
+        var paths: [String] = []
+        for sub in ["a", "b", "c"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
+            paths.append(try image("\(dir)/\(sub)", "disk", label: sub.uppercased(), default: 0, entries: [(sub, sub)]))
+        }
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        try c.call("attach-image", [("path", .string(paths[0]))])
+        try c.call("attach-image", [("path", .string(paths[1]))])
+        try c.call("detach-image", [("path", .string(paths[0]))])
+        try c.call("attach-image", [("path", .string(paths[2]))])
+        let devices = try c.call("list")["devices"]?.arrayValue ?? []
+        #expect(devices.count == 2)
+        #expect(Set(devices.compactMap { $0["id"]?.stringValue }) == ["disk.img~2:1", "disk.img:1"])
+        #expect(devices.first { $0["id"] == .string("disk.img~2:1") }?["label"] == .string("B"))
+        try c.call("rescan")
+        #expect(Set((try c.call("list")["devices"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }) == ["disk.img~2:1", "disk.img:1"])
     }
 
     @Test func aRescanKeepsIdsAndSaysNothingWhenNothingChanged() throws {
