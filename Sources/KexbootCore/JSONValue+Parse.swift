@@ -101,6 +101,9 @@ private struct JSONReader {
     mutating func object(depth: Int) throws(JSONValue.ParseError) -> JSONValue {
         offset += 1
         var members: [(String, JSONValue)] = []
+        // Where each key is, once there are enough members for a linear search to cost:
+        // a hostile line with 100,000 keys must not take quadratic time.
+        var index: [String: Int]?
         skipSpace()
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
             offset += 1
@@ -115,9 +118,13 @@ private struct JSONReader {
             offset += 1
             skipSpace()
             let value = try value(depth: depth + 1)
-            if let existing = members.firstIndex(where: { $0.0 == key }) {
+            if index == nil, members.count >= 8 {
+                index = Dictionary(members.enumerated().map { ($0.element.0, $0.offset) }, uniquingKeysWith: { a, _ in a })
+            }
+            if let existing = index.map({ $0[key] }) ?? members.firstIndex(where: { $0.0 == key }) {
                 members[existing].1 = value
             } else {
+                index?[key] = members.count
                 members.append((key, value))
             }
             skipSpace()

@@ -18,12 +18,17 @@ final class Connection {
     /// may do nothing but authenticate until it has.
     enum Access: String { case full, restricted, none }
 
-    static let maxQueued = 8 << 20
+    /// The most output a client may leave unread: generous for clients with full
+    /// access (a big `list`), small for the others, so many idle strangers cannot pile up
+    /// the daemon's memory.
+    var maxQueued: Int { access == .full ? 8 << 20 : 1 << 20 }
 
     let id: Int
     let fd: Int32
     let transport: Transport
     let peer: PeerCredentials?
+    /// Who failed authentications are counted against: the uid, or the TCP peer's address.
+    let throttleKey: String
     var access: Access
     var subscribed = false
     var closed = false
@@ -45,12 +50,13 @@ final class Connection {
     private var output: [UInt8] = []
     private var written = 0
 
-    init(id: Int, fd: Int32, transport: Transport, peer: PeerCredentials?, access: Access) {
+    init(id: Int, fd: Int32, transport: Transport, peer: PeerCredentials?, access: Access, throttleKey: String) {
         self.id = id
         self.fd = fd
         self.transport = transport
         self.peer = peer
         self.access = access
+        self.throttleKey = throttleKey
     }
 
     var name: String {
@@ -101,7 +107,7 @@ final class Connection {
         guard !closed else { return false }
         output.append(contentsOf: line.utf8)
         output.append(0x0a)
-        if queued > Connection.maxQueued { return false }
+        if queued > maxQueued { return false }
         return flush()
     }
 

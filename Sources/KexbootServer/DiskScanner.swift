@@ -15,6 +15,9 @@ final class DiskScanner: @unchecked Sendable {
 
     let mounts: MountSet
     private var probers: [String: DiskProber] = [:]
+    /// The device node each device id has now, by disk. A rescan may move an image to
+    /// another loop device; a boot queued behind it must use the new node.
+    private var nodes: [String: [String: String]] = [:]
 
     init(mounts: MountSet) {
         self.mounts = mounts
@@ -26,7 +29,7 @@ final class DiskScanner: @unchecked Sendable {
     /// lands on another loop device; a disk's are the kernel's names.
     func scan(path: String, disk: String, type: String, image: String?, imageName: String? = nil,
               filter: (ServerDevice) -> Bool) -> Result {
-        probers[disk] = nil
+        release(disk: disk)
         let prober = DiskProber(mounts: mounts)
         var result = Result(disk: disk, devices: [], messages: [])
         let probed: ProbedDevice
@@ -78,11 +81,24 @@ final class DiskScanner: @unchecked Sendable {
         for d in prober.diagnostics where d.severity != .info {
             result.messages.append((d.severity, "\(d.source): \(d.message)"))
         }
+        nodes[disk] = Dictionary(result.devices.map { ($0.0.id, $0.0.node) }, uniquingKeysWith: { a, _ in a })
         return result
     }
 
     /// Forgets a disk; an image's loop device is detached once nothing uses it.
     func release(disk: String) {
         probers[disk] = nil
+        nodes[disk] = nil
+    }
+
+    /// `devices` with the nodes they have now; a device whose disk was released or
+    /// rescanned without it is left out.
+    func current(_ devices: [ServerDevice]) -> [ServerDevice] {
+        devices.compactMap { d in
+            guard let node = nodes[d.disk]?[d.id] else { return nil }
+            var d = d
+            d.node = node
+            return d
+        }
     }
 }

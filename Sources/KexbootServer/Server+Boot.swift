@@ -45,9 +45,18 @@ extension Server {
         let devices = registry.devices
         let dryRun = settings.dryRun
         nonisolated(unsafe) let reply = reply
-        work.async { [booter, loop] in
+        work.async { [booter, loop, scanner] in
             let outcome: Result<BootPlan, KexbootError>
             do {
+                // Scans queued before this job may have moved devices to other nodes.
+                let devices = scanner.current(devices)
+                var request = request
+                if let device = request.device {
+                    guard let now = devices.first(where: { $0.id == device.id }) else {
+                        throw KexbootError(.notFound, "\(device.id) is gone")
+                    }
+                    request.device = now
+                }
                 let plan = try booter.prepare(request, devices: devices)
                 if !dryRun { try Kexec.load(plan) }
                 outcome = .success(plan)
@@ -98,17 +107,15 @@ extension Server {
     /// The point of no return: clients are told and let go, every mount kexboot made is
     /// released, links go down, and the loaded kernel starts.
     func execute() {
-        for c in connections.values {
-            // Give each client a moment to read the boot-started event.
-            var waited = 0
-            while c.wantsWrite && waited < 20 {
-                var p = pollfd(fd: c.fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 50)
-                if !c.flush() { break }
-                waited += 1
-            }
-            c.close()
+        // Give the clients one second, all together, to take the boot-started event.
+        let deadline = EventLoop.now() + 1
+        var waiting = connections.values.filter { $0.flush() && $0.wantsWrite }
+        while !waiting.isEmpty, EventLoop.now() < deadline {
+            var fds = waiting.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
+            _ = poll(&fds, nfds_t(fds.count), Int32(max(1, (deadline - EventLoop.now()) * 1000)))
+            waiting = waiting.filter { $0.flush() && $0.wantsWrite }
         }
+        for c in connections.values { c.close() }
         connections.removeAll()
         for fd in listeners.keys { close(fd) }
         listeners.removeAll()

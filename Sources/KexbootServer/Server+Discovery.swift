@@ -24,6 +24,8 @@ extension Server {
             if case .failure = result, registry.devices(onDisk: path).isEmpty {
                 images.removeAll { $0 == path }
                 imageNames[path] = nil
+                // Its loop device too (a probe can fail after attaching it).
+                work.async { [scanner] in scanner.release(disk: path) }
             }
             reply?(result)
         }
@@ -54,6 +56,7 @@ extension Server {
     }
 
     func removeDisk(_ disk: String) {
+        diskGenerations[disk, default: 0] += 1
         for id in registry.devices(onDisk: disk) { broadcast(registry.remove(device: id)) }
         work.async { [scanner] in scanner.release(disk: disk) }
         reconsiderAutoboot()
@@ -69,10 +72,14 @@ extension Server {
         }
         nonisolated(unsafe) let reply = reply
         let name = image.map(imageName)
+        diskGenerations[disk, default: 0] += 1
+        let generation = diskGenerations[disk]!
         work.async { [scanner, loop] in
             let result = scanner.scan(path: path, disk: disk, type: type, image: image, imageName: name, filter: filter)
             loop.execute { [self] in
-                apply(result)
+                // A disk removed (or scanned again) since this scan started: its result
+                // is out of date. (A removal queued its release behind this scan.)
+                if diskGenerations[disk] == generation { apply(result) }
                 let failed = result.devices.isEmpty ? result.messages.first { $0.0 == .error } : nil
                 if let failed {
                     reply?(.failure(KexbootError(.ioError, failed.1)))
@@ -85,11 +92,6 @@ extension Server {
 
     /// Puts a disk's probe into the registry: its devices replace those it had.
     func apply(_ result: DiskScanner.Result) {
-        // A disk detached while it was being probed stays gone.
-        if result.disk.hasPrefix("/"), !images.contains(result.disk) {
-            work.async { [scanner] in scanner.release(disk: result.disk) }
-            return
-        }
         let fresh = Set(result.devices.map(\.0.id))
         for id in registry.devices(onDisk: result.disk) where !fresh.contains(id) {
             broadcast(registry.remove(device: id))

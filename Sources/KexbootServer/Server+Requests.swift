@@ -25,6 +25,9 @@ extension Server {
             if let first = unknown.first { fail(.invalidParams, "unknown parameter \"\(first)\""); return false }
             return true
         }
+        if c.access == .none, request.name != "authenticate" {
+            return fail(.unauthorized, "authenticate with the token first")
+        }
         guard ProtocolV1.requests.contains(request.name) else {
             return fail(.unknownRequest, "no request \"\(request.name)\" (known: \(ProtocolV1.requests.joined(separator: ", ")))")
         }
@@ -135,8 +138,25 @@ extension Server {
         return id == currentDefault?.id
     }
 
+    /// Checks a password (Unix socket) or token (TCP). Wrong guesses are slowed per uid or
+    /// TCP peer, not per connection, so opening more connections does not guess faster:
+    /// each failure holds that peer's next attempt for a second (five seconds after ten
+    /// failures), and the answer comes only then. Five wrong guesses end a connection.
     func authenticate(_ request: Request, _ c: Connection) {
         let id = request.id
+        let now = EventLoop.now()
+        if let throttle = authThrottle[c.throttleKey], throttle.until > now {
+            // Another guess from this peer is still being held: this one waits its turn.
+            c.paused = true
+            watch(c)
+            loop.schedule(after: throttle.until - now) { [self] in
+                guard !c.closed else { return }
+                c.paused = false
+                authenticate(request, c)
+                process(c)
+            }
+            return
+        }
         let good: Bool
         switch c.transport {
         case .tcp:
@@ -159,28 +179,33 @@ extension Server {
         }
         if good {
             c.access = .full
+            authThrottle[c.throttleKey] = nil
             log(.info, "\(c.name) authenticated")
             send(c, ProtocolV1.result(id: id, .object([("access", .string("full"))])))
-        } else {
-            c.failedAuthentications += 1
-            log(.warning, "\(c.name): authentication failed (\(c.failedAuthentications))")
-            // The connection reads nothing more for a second, then gets the answer: guesses
-            // cannot be pipelined, and the loop does not wait. Five wrong guesses end it.
-            c.paused = true
-            watch(c)
-            loop.schedule(after: 1) { [self] in
-                guard !c.closed else { return }
-                c.paused = false
-                send(c, ProtocolV1.error(id: id, .unauthorized, "wrong \(c.transport == .tcp ? "token" : "password")"))
-                if c.failedAuthentications >= 5 {
-                    // Whatever else it sent goes unanswered: the connection ends here.
-                    c.pendingLines.removeAll()
-                    c.oversized = false
-                    c.closeAfterFlush = true
-                    log(.warning, "\(c.name): too many failed authentications")
-                }
-                process(c)
+            return
+        }
+        c.failedAuthentications += 1
+        let failures = (authThrottle[c.throttleKey]?.failures ?? 0) + 1
+        let delay: Double = failures > 10 ? 5 : 1
+        if authThrottle.count > 4096 { authThrottle = authThrottle.filter { $0.value.until > now } }
+        authThrottle[c.throttleKey] = (failures, now + delay)
+        log(.warning, "\(c.name): authentication failed (\(failures) from \(c.throttleKey))")
+        // The connection reads nothing more until the answer goes out: guesses cannot be
+        // pipelined, and the loop does not wait.
+        c.paused = true
+        watch(c)
+        loop.schedule(after: delay) { [self] in
+            guard !c.closed else { return }
+            c.paused = false
+            send(c, ProtocolV1.error(id: id, .unauthorized, "wrong \(c.transport == .tcp ? "token" : "password")"))
+            if c.failedAuthentications >= 5 {
+                // Whatever else it sent goes unanswered: the connection ends here.
+                c.pendingLines.removeAll()
+                c.oversized = false
+                c.closeAfterFlush = true
+                log(.warning, "\(c.name): too many failed authentications")
             }
+            process(c)
         }
     }
 

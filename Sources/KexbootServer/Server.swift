@@ -61,6 +61,12 @@ public final class Server: @unchecked Sendable {
     var listeners: [Int32: Connection.Transport] = [:]
     var nextConnection = 0
     var logLines: [String] = []
+    /// Failed authentications by uid or TCP peer: how many, and until when that peer's
+    /// next attempt waits.
+    var authThrottle: [String: (failures: Int, until: Double)] = [:]
+    /// Bumped whenever a disk is scanned or removed: a scan's result applies only if no
+    /// newer event about its disk came after it was started.
+    var diskGenerations: [String: Int] = [:]
     /// The devices and options of `list`, serialized, for `registry.generation`.
     var listCache: (generation: Int, text: String)?
     var autoboot = AutobootState.idle
@@ -186,26 +192,60 @@ public final class Server: @unchecked Sendable {
         loop.register(fd, events: Int16(POLLIN)) { [self] _ in accept(on: fd, transport) }
     }
 
+    /// At most this many clients at once; more are accepted and closed at once.
+    static let maxConnections = 256
+    /// At most this many TCP clients that have not authenticated yet…
+    static let maxUnauthenticated = 16
+    /// …and each gets this long to do it.
+    static let authenticationDeadline = 10.0
+
     func accept(on listener: Int32, _ transport: Connection.Transport) {
         for _ in 0..<64 {
             let fd = kx_accept(listener)
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                if errno == EMFILE || errno == ENFILE {
+                    // The listener stays readable while the table is full: stop polling it
+                    // for a moment instead of spinning (and let the other clients be served).
+                    log(.warning, "out of file descriptors; not accepting for 100 ms")
+                    loop.unregister(listener)
+                    loop.schedule(after: 0.1) { [self] in
+                        if listeners[listener] != nil {
+                            loop.register(listener, events: Int16(POLLIN)) { [self] _ in accept(on: listener, transport) }
+                        }
+                    }
+                }
+                return
+            }
+            let unauthenticated = connections.values.filter { $0.access == .none }.count
+            guard connections.count < Server.maxConnections, transport == .unix || unauthenticated < Server.maxUnauthenticated else {
+                Glibc.close(fd)
+                log(.warning, "refused a \(transport.rawValue) client: too many connections")
+                continue
+            }
             var access: Connection.Access
             var peer: PeerCredentials?
+            let key: String
             switch transport {
             case .unix:
                 peer = try? PeerCredentials(socket: fd)
                 access = peer?.uid == 0 ? .full : .restricted
+                key = "uid \(peer.map { String($0.uid) } ?? "?")"
             case .tcp:
                 access = .none
+                key = "host \(Socket.peerHost(fd) ?? "?")"
             }
             nextConnection += 1
-            let connection = Connection(id: nextConnection, fd: fd, transport: transport, peer: peer, access: access)
+            let connection = Connection(id: nextConnection, fd: fd, transport: transport, peer: peer, access: access, throttleKey: key)
             connections[fd] = connection
             watch(connection)
             log(.debug, "\(connection.name) connected with \(access.rawValue) access")
             send(connection, ProtocolV1.hello(server: settings.version, capabilities: ProtocolV1.requests,
                                               access: access.rawValue, authRequired: access != .full))
+            if access == .none {
+                loop.schedule(after: Server.authenticationDeadline) { [self] in
+                    if !connection.closed, connection.access == .none { drop(connection, "did not authenticate in time") }
+                }
+            }
         }
     }
 
@@ -280,7 +320,7 @@ public final class Server: @unchecked Sendable {
         guard !c.closed else { return }
         if isResponse { c.inFlight -= 1 }
         guard c.send(line: line) else {
-            return drop(c, c.queued > Connection.maxQueued ? "too slow (more than \(Connection.maxQueued) bytes unread)" : "write failed")
+            return drop(c, c.queued > c.maxQueued ? "too slow (more than \(c.maxQueued) bytes unread)" : "write failed")
         }
         if c.readClosed, c.inFlight == 0, c.pendingLines.isEmpty { c.closeAfterFlush = true }
         if c.closeAfterFlush, !c.wantsWrite { return drop(c, nil) }

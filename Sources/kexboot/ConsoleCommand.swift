@@ -39,7 +39,7 @@ struct ConsoleCommand: ParsableCommand {
             guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { return }
             guard fds[0].revents != 0 else { continue }
             guard let key = terminal.readKey(timeoutMs: 0) else {
-                if fds[0].revents & Int16(POLLHUP) != 0 { return }
+                if terminal.ended || fds[0].revents & Int16(POLLHUP | POLLNVAL) != 0 { return }
                 continue
             }
             if menu.countdown != nil {
@@ -208,8 +208,13 @@ final class RawTerminal {
         var fds = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
         guard poll(&fds, 1, timeoutMs) > 0 else { return nil }
         var b: UInt8 = 0
-        return read(0, &b, 1) == 1 ? b : nil
+        let n = read(0, &b, 1)
+        if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) { ended = true }
+        return n == 1 ? b : nil
     }
+
+    /// Standard input has ended (or failed): no key will ever come.
+    private(set) var ended = false
 
     /// `nil` on timeout, or when standard input has ended.
     func readKey(timeoutMs: Int32) -> Key? {

@@ -63,3 +63,17 @@ import Testing
         #expect(v["s"]?.intValue == nil)
     }
 }
+
+@Suite struct JSONParseScaleTests {
+    /// 100,000 distinct keys: linear, not quadratic (this took minutes before).
+    @Test func manyKeysParseAndKeepOrder() throws {
+        let keys = (0..<100_000).map { "k\($0)" }
+        let text = "{" + keys.map { "\"\($0)\":0" }.joined(separator: ",") + ",\"k5\":1,\"k99999\":2}"
+        let value = try JSONValue.parse(text)
+        let members = try #require(value.objectMembers)
+        #expect(members.count == 100_000)
+        #expect(members[5].0 == "k5" && members[5].1 == .int(1))
+        #expect(members[99_999].1 == .int(2))
+        #expect(members.first?.0 == "k0")
+    }
+}

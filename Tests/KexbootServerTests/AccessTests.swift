@@ -2,7 +2,7 @@ import Foundation
 import KexbootClient
 import KexbootCore
 import KexbootOS
-import KexbootServer
+@testable import KexbootServer
 import KexbootTestSupport
 import Testing
 
@@ -123,6 +123,27 @@ import Testing
         try d.sendRaw(Array(guesses.utf8))
         for i in 1...5 { #expect(try d.readMessage(timeout: 30)?["id"] == .int(i)) }
         #expect(throws: Client.Failure.self) { _ = try d.readMessage(timeout: 30) }
+    }
+
+    @Test func unauthenticatedTCPClientsAreLimitedAndCountedTogether() throws {
+        let dir = try Shell.temporaryDirectory("access-limit")
+        let daemon = try Daemon(dir: dir, images: [], config: "settle = 0\ntoken = 0123456789abcdef0123\n", autoboot: false, listen: "127.0.0.1:0")
+        defer { daemon.stop() }
+        let port = try #require(daemon.server.tcpPort)
+        // Before authenticating, even a request that does not exist is just "unauthorized".
+        let first = try Client(.tcp(host: "127.0.0.1", port: port))
+        #expect { try first.call("no-such-request") } throws: { ($0 as? Client.Failure)?.code == "unauthorized" }
+        var held = [first]
+        for _ in 1..<Server.maxUnauthenticated { held.append(try Client(.tcp(host: "127.0.0.1", port: port))) }
+        // One more stranger is turned away; root on the Unix socket is not.
+        #expect(throws: (any Error).self) { _ = try Client(.tcp(host: "127.0.0.1", port: port), timeout: 5) }
+        #expect(try daemon.client().call("status")["clients"]?.intValue == Server.maxUnauthenticated + 1)
+        // Wrong guesses on two connections from the same host count against that host.
+        #expect { try held[0].call("authenticate", [("token", .string("wrong-1"))]) } throws: { ($0 as? Client.Failure)?.code == "unauthorized" }
+        #expect { try held[1].call("authenticate", [("token", .string("wrong-2"))]) } throws: { ($0 as? Client.Failure)?.code == "unauthorized" }
+        let log = try daemon.client().call("log", [("lines", .int(20))])["lines"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(log.contains { $0.contains("authentication failed (2 from host 127.0.0.1)") })
+        #expect(try held[2].call("authenticate", [("token", .string("0123456789abcdef0123"))])["access"] == .string("full"))
     }
 
     @Test func aTCPListenerWithoutATokenIsRefused() throws {

@@ -184,6 +184,54 @@ import Testing
         #expect(!names.contains { $0.hasPrefix("device-") || $0.hasPrefix("option-") })
     }
 
+    @Test func aBootQueuedBehindARescanUsesTheNodesTheRescanFound() throws {
+        let dir = try Shell.temporaryDirectory("daemon-stale")
+        func disk(_ name: String, kernelSize: Int) throws -> String {
+            try DiskImage.gptExt4(in: dir, name: name, label: name.uppercased(), files: [
+                "/boot/vmlinuz": String(repeating: "k", count: kernelSize), "/boot/initrd.img": "i",
+                "/boot/grub/grub.cfg": DiskImage.grubConfig(default: 0, entries: [(name, "from=\(name)")]),
+            ])
+        }
+        let c = try disk("c", kernelSize: 12_288), b = try disk("b", kernelSize: 4096)
+        let holder = try DiskImage.gptExt4(in: dir, name: "holder", label: "HOLD", files: ["/x": "x"])
+        let held = try Shell.run("losetup -r -f --show \(holder)").trimmingCharacters(in: .whitespacesAndNewlines)
+        let daemon = try Daemon(dir: dir, images: [c, b], autoboot: false)
+        defer { daemon.stop() }
+        _ = try daemon.waitForList { ($0["options"]?.arrayValue ?? []).count == 2 }
+        // Free a loop device below theirs, so the rescan moves them.
+        try Shell.run("losetup -d \(held)")
+        let client = try daemon.client()
+        try client.sendLine(#"{"id":1,"request":"rescan"}"#)
+        try client.sendLine(#"{"id":2,"request":"boot","params":{"option":"c.img:1#0"}}"#)
+        var boot: JSONValue?
+        while boot == nil, let m = try client.readMessage(timeout: 60) {
+            if m["id"] == .int(2) { boot = m }
+        }
+        #expect(boot?["result"]?["plan"]?["kernel"]?["size"]?.intValue == 12_288)
+    }
+
+    @Test func anAmbivalentImageIsNotKeptAndNeitherIsItsLoopDevice() throws {
+        let dir = try Shell.temporaryDirectory("daemon-ambivalent")
+        // An ext4 filesystem with a FAT boot sector written over its first sector: libblkid
+        // sees two filesystems and will not choose.
+        try Shell.run("cd \(dir) && truncate -s 16M amb.img && mkfs.ext4 -q -F amb.img && truncate -s 16M fat.img"
+            + " && mkfs.vfat fat.img >/dev/null && dd if=fat.img of=amb.img bs=512 count=1 conv=notrunc status=none"
+            + " && blkid -p amb.img 2>&1 | grep -qi ambivalent")
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        #expect(throws: Client.Failure.self) { try c.call("attach-image", [("path", .string("\(dir)/amb.img"))]) }
+        try c.call("status")
+        var attached = try Shell.run("losetup -a")
+        var tries = 0
+        while attached.contains("\(dir)/amb.img") && tries < 50 {
+            usleep(100_000)
+            attached = try Shell.run("losetup -a")
+            tries += 1
+        }
+        #expect(!attached.contains("\(dir)/amb.img"))
+    }
+
     @Test func anImageThatCannotBeReadIsNotKept() throws {
         let dir = try Shell.temporaryDirectory("daemon-noimage")
         let daemon = try Daemon(dir: dir, images: [], autoboot: false)

@@ -104,6 +104,16 @@ import Testing
         #expect(events.stdout.contains("\"title\":\"Plain\""))
     }
 
+    @Test func theConsoleEndsWhenItsInputEnds() throws {
+        let dir = try Shell.temporaryDirectory("cli-console")
+        try "".write(toFile: "\(dir)/cmdline", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(dir: dir, arguments: ["--dry-run", "--no-autoboot", "--image", "/dev/null"])
+        defer { daemon.stop() }
+        // `timeout` turns a console that spins on end-of-file into exit 124.
+        let r = try CLI.run(["-c", "timeout 20 \(CLI.binary) console --socket \(daemon.socket) < /dev/null > /dev/null; echo $?"], executable: "/bin/sh")
+        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
     @Test func ctlWithoutADaemonSaysSoAndExits3() throws {
         let r = try CLI.run(["ctl", "--socket", "/nonexistent/kexboot.sock", "list"])
         #expect(r.status == 3)
