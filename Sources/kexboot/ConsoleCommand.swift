@@ -32,8 +32,13 @@ struct ConsoleCommand: ParsableCommand {
         menu.draw(message: menu.entries.isEmpty ? "Looking for boot options..." : nil)
         while true {
             // Events first (some may have arrived with the last response).
-            while let event = try client.nextEvent(timeout: 0) {
-                if try handle(event, menu: &menu, client: client) { menu.draw(message: menu.message) }
+            do {
+                while let event = try client.nextEvent(timeout: 0) {
+                    if try handle(event, menu: &menu, client: client) { menu.draw(message: menu.message) }
+                }
+            } catch {
+                daemonGone(menu)
+                return
             }
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)]
             guard poll(&fds, 2, -1) >= 0 || errno == EINTR else { return }
@@ -61,7 +66,10 @@ struct ConsoleCommand: ParsableCommand {
                 do {
                     try client.call("boot", [("option", .string(entry.id))], timeout: 3600)
                 } catch let failure as Client.Failure {
-                    if failure.code == "connection" { return }
+                    if failure.code == "connection" {
+                        daemonGone(menu)
+                        return
+                    }
                     menu.message = "kexboot: cannot boot \"\(entry.title)\": \(failure.message)"
                 }
                 terminal.makeRaw()
@@ -70,6 +78,16 @@ struct ConsoleCommand: ParsableCommand {
             }
             menu.draw(message: menu.message)
         }
+    }
+
+    /// The daemon closed the connection. Right after a boot started that is the kexec
+    /// under way: stay quiet until the new kernel takes over. Otherwise the menu ends and
+    /// /init starts the daemon again.
+    func daemonGone(_ menu: ConsoleMenu) {
+        if menu.kexecStarted {
+            while true { pause() }
+        }
+        print("\r\nkexboot: the daemon went away.\r")
     }
 
     /// The daemon may still be starting: retry for a while.
@@ -105,6 +123,12 @@ struct ConsoleCommand: ParsableCommand {
             }
             menu.countdown = nil
             return false
+        case "boot-started":
+            // The daemon's own line follows; after a real boot it lets go of its clients.
+            menu.countdown = nil
+            menu.kexecStarted = data["dry_run"] != .bool(true)
+            print("\r")
+            return false
         case "boot-failed":
             menu.message = "kexboot: cannot boot \"\(data["title"]?.stringValue ?? "?")\": \(data["error"]?.stringValue ?? "?")"
             return true
@@ -128,6 +152,8 @@ struct ConsoleMenu {
     var selected = 0
     var countdown: (title: String, seconds: Int)?
     var message: String?
+    /// The daemon announced a real boot: the kexec follows.
+    var kexecStarted = false
     private var drawnOnce = false
 
     /// Takes the daemon's `list` result; keeps the selection on the same option.
