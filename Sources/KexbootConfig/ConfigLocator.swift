@@ -65,7 +65,9 @@ public enum ConfigLocator {
         return prefixes
     }
 
-    /// The format of a config named explicitly: from its name, then its first line.
+    /// The format of a config named explicitly: from its first line (`#!ipxe`), its name,
+    /// then — for a name that says nothing, as configs fetched by URL often have — its
+    /// first keyword. GRUB when nothing tells.
     public static func detect(path: String, head: [UInt8]) -> ConfigFormat {
         let firstLine = String(decoding: head.prefix { $0 != 0x0a }, as: UTF8.self).lowercased()
         if firstLine.hasPrefix("#!ipxe") { return .ipxe }
@@ -78,7 +80,32 @@ public enum ConfigLocator {
         case "yaboot.conf": return .yaboot
         case "kboot.conf": return .kboot
         case "kexboot.conf": return .native
-        default: return .grub
+        case "grub.cfg": return .grub
+        default: return sniff(head) ?? .grub
         }
+    }
+
+    /// The format the first keyword of a config belongs to.
+    static func sniff(_ head: [UInt8]) -> ConfigFormat? {
+        let text = String(decoding: head, as: UTF8.self)
+        for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let word = line.prefix { $0 != " " && $0 != "\t" && $0 != "=" }.lowercased()
+            switch word {
+            case "default", "label", "prompt", "timeout", "menu", "kernel", "append", "ui", "include", "say",
+                 "serial", "implicit", "ontimeout", "totaltimeout", "display", "localboot", "ipappend", "sysappend":
+                // `default=x` is yaboot's or kboot's; `DEFAULT x` is syslinux's.
+                if word == "default" || word == "timeout", line.dropFirst(word.count).drop(while: { $0 == " " }).hasPrefix("=") { return nil }
+                return .syslinux
+            case "menuentry", "submenu", "set", "if", "insmod", "search", "function", "source", "load_env", "export":
+                return .grub
+            case "entry":
+                return .native
+            default:
+                return nil
+            }
+        }
+        return nil
     }
 }

@@ -29,7 +29,7 @@ public struct ConfigParser: Sendable {
             } else if info.kind == .directory {
                 chosen = .bls
             } else {
-                let head = (try? files.read(path, limit: 64 << 20).prefix(256)).map(Array.init) ?? []
+                let head = (try? files.read(path, limit: 64 << 20).prefix(4096)).map(Array.init) ?? []
                 chosen = ConfigLocator.detect(path: path, head: head)
             }
         } else {

@@ -92,9 +92,11 @@ final class DiskScanner: @unchecked Sendable {
     }
 
     /// `devices` with the nodes they have now; a device whose disk was released or
-    /// rescanned without it is left out.
+    /// rescanned without it is left out. Devices not on a disk (configs added by URL)
+    /// are kept as they are.
     func current(_ devices: [ServerDevice]) -> [ServerDevice] {
         devices.compactMap { d in
+            if d.directory != nil { return d }
             guard let node = nodes[d.disk]?[d.id] else { return nil }
             var d = d
             d.node = node

@@ -72,7 +72,14 @@ public struct EntryBooter: Sendable {
         let size: Int64
         var mountPoint: String?
         defer { if let mountPoint { mounts.unmount(mountPoint) } }
-        if let fs = try device(for: resource, request: request, devices: devices) {
+        if let fs = try device(for: resource, request: request, devices: devices), let directory = fs.directory {
+            let files = DirectoryFileSource(root: directory)
+            guard let info = files.info(path), info.kind == .file, let h = files.hostPath(path) else {
+                throw KexbootError(.notFound, "\(path) is missing in \(directory)")
+            }
+            host = h
+            size = Int64(info.size)
+        } else if let fs = try device(for: resource, request: request, devices: devices) {
             guard let fstype = fs.fstype else { throw KexbootError(.notFound, "\(fs.node) has no filesystem") }
             let point = try mounts.mountReadOnly(fs.node, fstype: fstype, name: Path.basename(fs.node))
             mountPoint = point

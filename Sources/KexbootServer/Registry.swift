@@ -24,6 +24,9 @@ public struct ServerDevice: Sendable, Equatable {
     public var format: String?
     /// The directory the config treated as `/` (a btrfs subvolume such as `/@`, or "").
     public var root: String = ""
+    /// For a config added by URL: the directory on the daemon's own filesystem its
+    /// relative files resolve in (a `file://` URL's directory). Nothing is mounted.
+    public var directory: String?
 
     public init(id: String, type: String, disk: String, node: String, size: UInt64) {
         self.id = id

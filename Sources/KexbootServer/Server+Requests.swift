@@ -108,7 +108,13 @@ extension Server {
         case "add-url":
             guard params(["url"]) else { return }
             guard let url = request.string("url"), url.contains("://") else { return fail(.invalidParams, "\"url\": a URL") }
-            fail(.unsupported, "\(url): fetching boot configs over the network is not available in this build yet")
+            addURL(url) { result in
+                switch result {
+                case .success(let data): ok(data)
+                case .failure(let e):
+                    fail(e.code == .unsupported ? .unsupported : e.code == .notFound ? .notFound : e.code == .invalidArgument ? .invalidParams : .failed, "\(e)")
+                }
+            }
         case "config-get":
             guard params(["key"]) else { return }
             if let key = request.string("key") {

@@ -76,6 +76,10 @@ public final class Server: @unchecked Sendable {
     /// Image files attached as disks, and the names their devices go by.
     var images: [String] = []
     var imageNames: [String: String] = [:]
+    /// Configs added by URL (`add-url`, `kexboot.url=`) and the device ids they got.
+    var urls: [String] = []
+    var urlIDs: [String: String] = [:]
+    var nextURL = 0
     var monitor: UdevMonitor?
     var socketPath: String?
     public private(set) var tcpPort: UInt16?
@@ -131,6 +135,7 @@ public final class Server: @unchecked Sendable {
         if settings.noAutoboot || !config.autoboot || switches.autoboot == false { autoboot = .disabled }
         log(.info, "kexboot \(settings.version) daemon on \(settings.socket)\(settings.dryRun ? " (dry run)" : "")")
         for image in settings.images { attach(image: image, reply: nil) }
+        if let url = switches.url { addURL(url) { _ in } }
         if settings.scanDisks { startDiskDiscovery() }
     }
 

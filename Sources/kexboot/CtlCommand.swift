@@ -285,7 +285,8 @@ enum Ctl {
         func run() throws {
             let client = try connection.open()
             let result = try connection.call(client, "add-url", [("url", .string(url))])
-            if connection.json { connection.printJSON(result) }
+            if connection.json { return connection.printJSON(result) }
+            print("\(result["device"]?.stringValue ?? "?"): \(result["options"]?.intValue ?? 0) options from \(url)")
         }
     }
 

@@ -44,3 +44,22 @@ import KexbootCore
         #expect(r.format == .grub && r.config == "/odd/name.txt" && r.titles == ["a"])
     }
 }
+
+@Suite struct ConfigSniffTests {
+    @Test(arguments: [
+        ("# pxelinux\n\nDEFAULT install\nLABEL install\n", ConfigFormat.syslinux),
+        ("  label x\n  kernel /v\n", .syslinux),
+        ("set default=0\nmenuentry 'x' {\n", .grub),
+        ("\nentry debian\n  kernel /v\n", .native),
+        ("default=linux\nimage=/vmlinuz\n", .grub),
+        ("", .grub),
+    ])
+    func aConfigWithANameThatSaysNothingIsKnownByItsFirstKeyword(text: String, format: ConfigFormat) {
+        #expect(ConfigLocator.detect(path: "/tftpboot/boot.cfg", head: Array(text.utf8)) == format)
+    }
+
+    @Test func theNameStillComesFirst() {
+        #expect(ConfigLocator.detect(path: "/boot/grub/grub.cfg", head: Array("DEFAULT x\n".utf8)) == .grub)
+        #expect(ConfigLocator.detect(path: "/x/pxelinux.cfg/default", head: Array("menuentry\n".utf8)) == .pxelinux)
+    }
+}

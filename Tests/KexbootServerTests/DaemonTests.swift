@@ -232,6 +232,48 @@ import Testing
         #expect(!attached.contains("\(dir)/amb.img"))
     }
 
+    @Test func aConfigAddedByFileURLBootsFromItsDirectory() throws {
+        let dir = try Shell.temporaryDirectory("daemon-url")
+        try FileManager.default.createDirectory(atPath: "\(dir)/net/images", withIntermediateDirectories: true)
+        try String(repeating: "v", count: 5000).write(toFile: "\(dir)/net/images/vmlinuz", atomically: true, encoding: .utf8)
+        try "i".write(toFile: "\(dir)/net/images/initrd.img", atomically: true, encoding: .utf8)
+        try "DEFAULT install\nLABEL rescue\n  KERNEL images/vmlinuz\n  APPEND rescue\nLABEL install\n  KERNEL images/vmlinuz\n  INITRD images/initrd.img\n  APPEND auto=true\n"
+            .write(toFile: "\(dir)/net/pxelinux.cfg", atomically: true, encoding: .utf8)
+        let daemon = try Daemon(dir: dir, images: [], autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        let added = try c.call("add-url", [("url", .string("file://\(dir)/net/pxelinux.cfg"))])
+        #expect(added["options"] == .int(2))
+        let list = try c.call("list")
+        #expect(list["devices"]?.arrayValue?.first?["type"] == .string("network"))
+        #expect(list["default"] == .string("url1#1"))
+        let boot = try c.call("boot", [("option", .string("url1#1"))])
+        #expect(boot["plan"]?["kernel"]?["size"]?.intValue == 5000)
+        #expect(boot["plan"]?["cmdline"] == .string("auto=true"))
+        // The config goes away: a rescan takes its options with it.
+        try FileManager.default.removeItem(atPath: "\(dir)/net/pxelinux.cfg")
+        try c.call("rescan")
+        #expect(try c.call("list")["options"]?.arrayValue?.isEmpty == true)
+        #expect { try c.call("add-url", [("url", .string("tftp://10.0.2.2/pxelinux.cfg/default"))]) } throws: {
+            ($0 as? Client.Failure)?.code == "unsupported"
+        }
+    }
+
+    @Test func denyRulesKeepDevicesOut() throws {
+        let dir = try Shell.temporaryDirectory("daemon-deny")
+        let kept = try image(dir, "kept", label: "KEPT", default: 0, entries: [("Kept", "x")])
+        let denied = try image(dir, "denied", label: "SECRET", default: 0, entries: [("Denied", "y")])
+        let daemon = try Daemon(dir: dir, images: [denied, kept], config: "settle = 0\ndeny = label:SECRET\n", autoboot: false)
+        defer { daemon.stop() }
+        let list = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        try daemon.client().call("rescan")
+        let after = try daemon.client().call("list")
+        #expect(after["devices"]?.arrayValue?.compactMap { $0["label"]?.stringValue } == ["KEPT"])
+        #expect(options(list).compactMap { $0["title"]?.stringValue } == ["Kept"])
+        let log = try daemon.client().call("log")["lines"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(log.contains { $0.contains("denied.img:1: left out by the config's allow/deny rules") })
+    }
+
     @Test func anImageThatCannotBeReadIsNotKept() throws {
         let dir = try Shell.temporaryDirectory("daemon-noimage")
         let daemon = try Daemon(dir: dir, images: [], autoboot: false)
