@@ -31,8 +31,10 @@ public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Copies everything from `input` to `output` (from their current offsets), retrying on
 /// EINTR and short writes.
-public func copyAll(from input: Int32, to output: Int32, what: @autoclosure () -> String) throws {
+public func copyAll(from input: Int32, to output: Int32, what: @autoclosure () -> String,
+                    progress: ((_ copied: UInt64) -> Void)? = nil) throws {
     var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    var copied: UInt64 = 0
     while true {
         let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
         if n < 0 && errno == EINTR { continue }
@@ -45,6 +47,8 @@ public func copyAll(from input: Int32, to output: Int32, what: @autoclosure () -
             guard w > 0 else { throw KexbootError(.ioError, "writing \(what())", cause: Errno(errno)) }
             done += w
         }
+        copied += UInt64(n)
+        progress?(copied)
     }
 }
 

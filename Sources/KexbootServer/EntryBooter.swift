@@ -44,6 +44,9 @@ public struct EntryBooter: Sendable {
 
     let mounts: MountSet
     let stage: String
+    /// Told how a copy is going: the file, bytes so far, its size, bytes per second.
+    /// Called at most about four times a second per file, and once at its end.
+    public typealias Progress = @Sendable (_ file: String, _ bytes: UInt64, _ total: UInt64, _ rate: UInt64) -> Void
 
     public init(mounts: MountSet, stage: String) {
         self.mounts = mounts
@@ -66,7 +69,7 @@ public struct EntryBooter: Sendable {
 
     /// Copies `resource` to `stage/name` and returns that path. A file with no device in an
     /// explicit request is a path on the daemon's own filesystem.
-    func fetch(_ resource: Resource, as name: String, request: Request, devices: [ServerDevice]) throws -> String {
+    func fetch(_ resource: Resource, as name: String, request: Request, devices: [ServerDevice], progress: Progress?) throws -> String {
         let path = resource.path ?? "/"
         let host: String
         let size: Int64
@@ -107,7 +110,16 @@ public struct EntryBooter: Sendable {
             }
         }
         let target = stage + "/" + name
-        try copyFile(host, to: target)
+        let started = monotonicSeconds()
+        var reported = started
+        let total = UInt64(size)
+        try copyFile(host, to: target) { copied in
+            guard let progress else { return }
+            let now = monotonicSeconds()
+            guard copied == total || now - reported >= 0.25 else { return }
+            reported = now
+            progress(resource.description, copied, total, UInt64(Double(copied) / max(now - started, 0.001)))
+        }
         if let expected = request.checksums[path] {
             let actual = try sha256(of: target)
             guard actual == expected.lowercased() else {
@@ -118,14 +130,14 @@ public struct EntryBooter: Sendable {
     }
 
     /// Fetches every file and makes the plan.
-    public func prepare(_ request: Request, devices: [ServerDevice]) throws -> BootPlan {
+    public func prepare(_ request: Request, devices: [ServerDevice], progress: Progress? = nil) throws -> BootPlan {
         _ = mkdir(stage, 0o700)
-        let kernel = try fetch(request.kernel, as: "kernel", request: request, devices: devices)
+        let kernel = try fetch(request.kernel, as: "kernel", request: request, devices: devices, progress: progress)
         var initrds: [String] = []
         for (i, initrd) in request.initrds.enumerated() {
-            initrds.append(try fetch(initrd, as: "initrd-\(i)", request: request, devices: devices))
+            initrds.append(try fetch(initrd, as: "initrd-\(i)", request: request, devices: devices, progress: progress))
         }
-        let dtb = try request.devicetree.map { try fetch($0, as: "dtb", request: request, devices: devices) }
+        let dtb = try request.devicetree.map { try fetch($0, as: "dtb", request: request, devices: devices, progress: progress) }
         return try Kexec.plan(kernel: kernel, initrds: initrds, devicetree: dtb, commandLine: request.args)
     }
 
@@ -149,14 +161,14 @@ public struct EntryBooter: Sendable {
         return hash.finalize()
     }
 
-    func copyFile(_ source: String, to target: String) throws {
+    func copyFile(_ source: String, to target: String, progress: ((UInt64) -> Void)? = nil) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw KexbootError(.ioError, "opening \(source)", cause: Errno(errno)) }
         defer { close(input) }
         let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw KexbootError(.ioError, "creating \(target)", cause: Errno(errno)) }
         defer { close(output) }
-        try copyAll(from: input, to: output, what: "\(source) to \(target)")
+        try copyAll(from: input, to: output, what: "\(source) to \(target)", progress: progress)
     }
 }
 

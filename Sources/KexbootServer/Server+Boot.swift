@@ -57,7 +57,14 @@ extension Server {
                     }
                     request.device = now
                 }
-                let plan = try booter.prepare(request, devices: devices)
+                let plan = try booter.prepare(request, devices: devices) { file, bytes, total, rate in
+                    loop.execute { [self] in
+                        broadcast("status", .object([
+                            ("level", .string("progress")), ("message", .string("copying \(file)")), ("file", .string(file)),
+                            ("bytes", .uint(bytes)), ("total", .uint(total)), ("rate", .uint(rate)),
+                        ]))
+                    }
+                }
                 if !dryRun { try Kexec.load(plan) }
                 outcome = .success(plan)
             } catch let error as KexbootError {

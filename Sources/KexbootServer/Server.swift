@@ -130,7 +130,7 @@ public final class Server: @unchecked Sendable {
             let fd = try Socket.listen(address)
             tcpPort = Socket.localPort(fd)
             addListener(fd, .tcp)
-            log(.info, "listening on \(address) (TCP, token required)")
+            log(.info, "listening on \(address.description.replacingPortZero(with: tcpPort)) (TCP, token required)")
         }
         if settings.noAutoboot || !config.autoboot || switches.autoboot == false { autoboot = .disabled }
         log(.info, "kexboot \(settings.version) daemon on \(settings.socket)\(settings.dryRun ? " (dry run)" : "")")
@@ -366,5 +366,13 @@ final class Semaphore: @unchecked Sendable {
         pthread_mutex_lock(&mutex)
         while !done { pthread_cond_wait(&condition, &mutex) }
         pthread_mutex_unlock(&mutex)
+    }
+}
+
+extension String {
+    /// `127.0.0.1:0` → `127.0.0.1:41234` once the kernel has chosen the port.
+    func replacingPortZero(with port: UInt16?) -> String {
+        guard let port, hasSuffix(":0") else { return self }
+        return String(dropLast()) + String(port)
     }
 }

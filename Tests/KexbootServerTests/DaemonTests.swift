@@ -55,6 +55,11 @@ import Testing
         #expect(result["plan"]?["cmdline"] == .string("root=/dev/two quiet"))
         #expect(result["plan"]?["kernel"]?["size"]?.intValue == 13)
         #expect(result["plan"]?["initrds"]?.arrayValue?.count == 1)
+        // Copying the files was reported as it went, to the last byte.
+        let copied = try #require(try watcher.waitForEvent("status") { $0["level"] == .string("progress") && $0["file"] == .string("/boot/vmlinuz") })
+        #expect(copied["bytes"]?.intValue == 13)
+        #expect(copied["total"]?.intValue == 13)
+        #expect(copied["rate"]?.intValue != nil)
         let event = try #require(try watcher.waitForEvent("boot-started"))
         #expect(event["option"] == .string(second))
         #expect(event["plan"] == result["plan"])

@@ -114,6 +114,25 @@ import Testing
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
+    @Test func ctlConnectsOverTCPWithAToken() throws {
+        let dir = try Shell.temporaryDirectory("cli-tcp")
+        let disk = try image(dir)
+        let port = 20_000 + Int(getpid() % 20_000)
+        try "".write(toFile: "\(dir)/cmdline", atomically: true, encoding: .utf8)
+        try "token = tcp-token-for-the-test\n".write(toFile: "\(dir)/k.conf", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(dir: dir, arguments: ["--dry-run", "--no-autoboot", "--image", disk, "--config", "\(dir)/k.conf",
+                                                             "--listen", "127.0.0.1:\(port)"])
+        defer { daemon.stop() }
+        try daemon.waitForOptions(2)
+        let good = try CLI.run(["ctl", "--connect", "127.0.0.1:\(port)", "--token", "tcp-token-for-the-test", "list"])
+        #expect(good.status == 0)
+        #expect(good.stdout.contains("Quiet"))
+        let bad = try CLI.run(["ctl", "--connect", "127.0.0.1:\(port)", "--token", "not-the-token", "list"])
+        #expect(bad.status == 4)
+        let none = try CLI.run(["ctl", "--connect", "127.0.0.1:\(port)", "list"])
+        #expect(none.status == 4)
+    }
+
     @Test func ctlWithoutADaemonSaysSoAndExits3() throws {
         let r = try CLI.run(["ctl", "--socket", "/nonexistent/kexboot.sock", "list"])
         #expect(r.status == 3)
