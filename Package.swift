@@ -7,6 +7,7 @@ import PackageDescription
 //   1  KexbootProtocol (socket messages and framing, no sockets)
 //   2  KexbootOS (syscalls, sockets), KexbootDevices (udev, blkid, probing)
 //   3  KexbootServer (the daemon), KexbootClient (the protocol's client side)
+//   4  KexbootUI (the ncurses menu over pure view-models; a client, never the server)
 //   5  kexboot (the multicall executable)
 let package = Package(
     name: "kexboot",
@@ -29,10 +30,12 @@ let package = Package(
         .target(name: "KexbootProtocol", dependencies: ["KexbootCore"]),
         .target(name: "KexbootServer", dependencies: ["CKexboot", "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol"]),
         .target(name: "KexbootClient", dependencies: ["KexbootCore", "KexbootOS", "KexbootProtocol"]),
+        .target(name: "CCurses", cSettings: [.define("_DEFAULT_SOURCE")], linkerSettings: [.linkedLibrary("ncursesw"), .linkedLibrary("tinfo")]),
+        .target(name: "KexbootUI", dependencies: ["CCurses", "KexbootCore", "KexbootClient", "KexbootOS"]),
         .executableTarget(
             name: "kexboot",
             dependencies: [
-                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol", "KexbootServer", "KexbootClient",
+                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol", "KexbootServer", "KexbootClient", "KexbootUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -44,6 +47,7 @@ let package = Package(
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),
         .testTarget(name: "KexbootServerTests", dependencies: ["KexbootServer", "KexbootClient", "KexbootProtocol", "KexbootOS", "KexbootTestSupport"]),
+        .testTarget(name: "KexbootUITests", dependencies: ["KexbootUI", "KexbootCore"]),
         .testTarget(name: "kexbootTests", dependencies: ["kexboot", "KexbootTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

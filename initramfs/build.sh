@@ -57,6 +57,8 @@ for t in l/linux v/vt100 v/vt220 x/xterm x/xterm-256color; do
   done
 done
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+# A UTF-8 locale for the menu's titles (glibc's C.UTF-8, about 400 KB).
+[ -d /usr/lib/locale/C.utf8 ] && { mkdir -p "$root/usr/lib/locale"; cp -r /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"; }
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "root:x:0:" > "$root/etc/group"
 # The daemon's settings: the commented example, every line at its default.

@@ -23,6 +23,8 @@ public final class Client {
     private var framer = LineFramer()
     private var lines: [[UInt8]] = []
     private var events: [JSONValue] = []
+    /// Responses to requests sent with `start`, read while waiting for something else.
+    private var responses: [JSONValue] = []
     private var nextID = 0
 
     /// Connects and reads the hello (waiting at most `timeout` seconds for it).
@@ -63,10 +65,37 @@ public final class Client {
                 events.append(message)
                 continue
             }
-            guard message["type"]?.stringValue == "response", message["id"] == .int(id) else { continue }
+            guard message["type"]?.stringValue == "response" else { continue }
+            guard message["id"] == .int(id) else {
+                responses.append(message)
+                continue
+            }
             if message["ok"] == .bool(true) { return message["result"] ?? .null }
             let error = message["error"]
             throw Failure(code: error?["code"]?.stringValue ?? "failed", message: error?["message"]?.stringValue ?? "failed")
+        }
+    }
+
+    /// Sends a request without waiting; its response comes from `nextMessage` (match it
+    /// by the id returned).
+    public func start(_ name: String, _ params: [(String, JSONValue)] = []) throws -> Int {
+        nextID += 1
+        try sendLine(ProtocolV1.request(id: nextID, name, params).serialized(compact: true))
+        return nextID
+    }
+
+    /// Whether messages are already read and waiting (poll on `fd` will not say so).
+    public var hasBuffered: Bool { !events.isEmpty || !responses.isEmpty || !lines.isEmpty }
+
+    /// The next event or response to a `start`ed request, in the order they came.
+    public func nextMessage(timeout: Double) throws -> JSONValue? {
+        if !responses.isEmpty { return responses.removeFirst() }
+        if !events.isEmpty { return events.removeFirst() }
+        let deadline = timeout < 0 ? Double.infinity : monotonicSeconds() + timeout
+        while true {
+            guard let message = try readMessage(timeout: deadline - monotonicSeconds()) else { return nil }
+            let type = message["type"]?.stringValue
+            if type == "event" || type == "response" { return message }
         }
     }
 

@@ -62,3 +62,26 @@ public struct PeerCredentials: Sendable, Equatable {
         self.pid = pid
     }
 }
+
+extension Links {
+    /// Every interface's addresses (IPv4 and IPv6), loopback excluded, as text.
+    public static func addresses() -> [(String, String)] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var out: [(String, String)] = []
+        var p = list
+        while let a = p {
+            defer { p = a.pointee.ifa_next }
+            guard let addr = a.pointee.ifa_addr, a.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0 else { continue }
+            let family = Int32(addr.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let len = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+            guard getnameinfo(addr, len, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let name = String(decoding: UnsafeBufferPointer(start: a.pointee.ifa_name, count: strlen(a.pointee.ifa_name)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            out.append((name, String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+        }
+        return out
+    }
+}
