@@ -6,7 +6,7 @@ SWIFT ?= swift
 # Debian packages each target needs (installed when missing).
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev
 TEST_DEPS := python3 pkg-config binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu \
-	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux
+	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux
 
 .PHONY: all build release test demo demo-parse bench deps clean

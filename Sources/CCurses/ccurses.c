@@ -26,6 +26,18 @@ int kx_ui_start(int escdelay_ms) {
     keypad(stdscr, TRUE);
     set_escdelay(escdelay_ms);
     curs_set(0);
+    /* A serial console's TERM is often not the terminal at the other end: know the
+     * cursor and editing keys of vt100/vt220/linux/xterm whatever TERM says. */
+    static const struct { const char *seq; int key; } extra[] = {
+        {"\033[A", KEY_UP}, {"\033[B", KEY_DOWN}, {"\033[C", KEY_RIGHT}, {"\033[D", KEY_LEFT},
+        {"\033OA", KEY_UP}, {"\033OB", KEY_DOWN}, {"\033OC", KEY_RIGHT}, {"\033OD", KEY_LEFT},
+        {"\033[H", KEY_HOME}, {"\033[F", KEY_END}, {"\033OH", KEY_HOME}, {"\033OF", KEY_END},
+        {"\033[1~", KEY_HOME}, {"\033[4~", KEY_END}, {"\033[7~", KEY_HOME}, {"\033[8~", KEY_END},
+        {"\033[5~", KEY_PPAGE}, {"\033[6~", KEY_NPAGE}, {"\033[3~", KEY_DC}, {"\033[Z", KEY_BTAB},
+    };
+    for (unsigned i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        if (key_defined(extra[i].seq) == 0) define_key(extra[i].seq, extra[i].key);
+    }
     if (has_colors()) {
         start_color();
         use_default_colors();
