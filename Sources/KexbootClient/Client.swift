@@ -49,6 +49,20 @@ public final class Client {
 
     deinit { close(fd) }
 
+    /// Connects, retrying for up to `waiting` seconds while the daemon is still starting
+    /// (no socket yet, or nobody listening on it).
+    public static func connect(_ address: Socket.Address, waiting: Double) throws -> Client {
+        let deadline = monotonicSeconds() + waiting
+        while true {
+            do {
+                return try Client(address)
+            } catch {
+                if monotonicSeconds() > deadline { throw error }
+                usleep(100_000)
+            }
+        }
+    }
+
     /// Sends a request and waits for its response; returns its `result` or throws the
     /// server's error.
     @discardableResult

@@ -77,6 +77,13 @@ public final class MenuApp {
             }
             return
         }
+        if message["event"] == .string("boot-started"), message["data"]?["dry_run"] == .bool(false) {
+            // The kexec follows: give the screen back to the plain console for the daemon's
+            // line and the next kernel's output, and wait for the end.
+            terminal.end()
+            print("\r")
+            while true { pause() }
+        }
         if model.apply(event: message) {
             model.update(list: try client.call("list"))
         }

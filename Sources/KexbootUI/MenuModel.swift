@@ -132,7 +132,8 @@ public struct MenuModel: Sendable {
             return false
         case "boot-failed":
             progress = nil
-            status = ("error", "Cannot boot \(data["title"]?.stringValue ?? "?"): \(data["error"]?.stringValue ?? "?")")
+            // The error first: on a narrow screen it is what must not be cut off.
+            status = ("error", "Cannot boot: \(data["error"]?.stringValue ?? "?") (\(data["title"]?.stringValue ?? "?"))")
             return false
         default:
             return false

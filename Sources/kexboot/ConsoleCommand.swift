@@ -92,17 +92,11 @@ struct ConsoleCommand: ParsableCommand {
 
     /// The daemon may still be starting: retry for a while.
     func connect() throws -> Client {
-        let deadline = monotonicSeconds() + wait
-        while true {
-            do {
-                return try Client(.unix(socket))
-            } catch {
-                if monotonicSeconds() > deadline {
-                    writeError("kexboot console: \(error)")
-                    throw ExitCode(3)
-                }
-                usleep(100_000)
-            }
+        do {
+            return try Client.connect(.unix(socket), waiting: wait)
+        } catch {
+            writeError("kexboot console: \(error)")
+            throw ExitCode(3)
         }
     }
 

@@ -11,10 +11,13 @@ struct MenuCommand: ParsableCommand {
     @Option(help: "The daemon's socket.")
     var socket = "/run/kexboot.sock"
 
+    @Option(help: "Seconds to wait for the daemon to start listening.")
+    var wait: Double = 10
+
     func run() throws {
         let client: Client
         do {
-            client = try Client(.unix(socket))
+            client = try Client.connect(.unix(socket), waiting: wait)
         } catch {
             writeError("kexboot menu: \(error)")
             throw ExitCode(3)
