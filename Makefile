@@ -45,6 +45,7 @@ bench: release
 	bench/parse-bench.sh .build/release/kexboot
 	bench/probe-bench.sh .build/release/kexboot
 	python3 bench/daemon-bench.py .build/release/kexboot
+	python3 bench/menu-bench.py .build/release/kexboot
 	python3 bench/boot-bench.py
 
 clean:

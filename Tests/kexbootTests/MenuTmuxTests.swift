@@ -131,6 +131,25 @@ import Testing
         #expect(screen.contains("late.img:1 · LATE"))
     }
 
+    @Test func anEscapeSequenceSplitAcrossReadsIsOneKey() throws {
+        let dir = try Shell.temporaryDirectory("menu-split")
+        let a = try image(dir, "alpha", label: "ALPHA", entries: [("First", "n=1"), ("Second", "n=2")])
+        let daemon = try startDaemon(dir, images: [a])
+        defer { daemon.stop() }
+        try daemon.waitForOptions(2)
+        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
+        defer { s.close() }
+        try s.waitFor("Second")
+        // ESC, then "[B" a moment later, as a slow serial line delivers Down: one key,
+        // not Esc (which would leave the menu) followed by "[" and "B".
+        try s.keys("Escape")
+        usleep(60_000)
+        try s.type("[B")
+        usleep(400_000)
+        try s.keys("Enter")
+        #expect(try announced(daemon, "kexboot: booting \"Second\"").contains("\"cmdline\":\"n=2\""))
+    }
+
     @Test func theLayoutSurvivesResizing() throws {
         let dir = try Shell.temporaryDirectory("menu-resize")
         let a = try image(dir, "alpha", label: "ALPHA", entries: (1...30).map { ("Entry number \($0) with a rather long title to cut", "n=\($0)") })
