@@ -100,8 +100,26 @@ public struct DaemonConfig: Sendable {
         }
     }
 
+    /// `interface.NAME.FIELD` (FIELD one of method, address, gateway, dns): a setting of
+    /// an `[interface NAME]` section, as `config-get`/`config-set` name it.
+    public static func interfaceKey(_ key: String) -> (name: String, field: String)? {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "interface", !parts[1].isEmpty, interfaceKeys.contains(String(parts[2])),
+              parts[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ":" || $0 == "@" }) else { return nil }
+        return (String(parts[1]), String(parts[2]))
+    }
+
+    public static func isKey(_ key: String) -> Bool { keys.contains(key) || interfaceKey(key) != nil }
+
     /// Applies one setting (as from the file or `config-set`).
     public mutating func set(_ key: String, _ value: String) throws {
+        if let (name, field) = DaemonConfig.interfaceKey(key) {
+            let index = interfaces.firstIndex { $0.name == name } ?? {
+                interfaces.append(Interface(name: name))
+                return interfaces.count - 1
+            }()
+            return try setInterface(index, field, value)
+        }
         func seconds() throws -> Int {
             guard let n = Int(value), n >= -1, n <= 86_400 else { throw KexbootError(.invalidArgument, "\(key): \(value) is not a number of seconds") }
             return n
@@ -166,7 +184,16 @@ public struct DaemonConfig: Sendable {
 
     /// The value of a key as text (secrets are shown as set or not, never their value).
     public func value(_ key: String) -> JSONValue? {
-        switch key {
+        if let (name, field) = DaemonConfig.interfaceKey(key) {
+            guard let i = interfaces.first(where: { $0.name == name }) else { return .null }
+            switch field {
+            case "method": return .string(i.method)
+            case "address": return .optional(i.address)
+            case "gateway": return .optional(i.gateway)
+            default: return .array(i.dns.map(JSONValue.string))
+            }
+        }
+        return switch key {
         case "autoboot": .bool(autoboot)
         case "timeout": .optional(timeout)
         case "settle": .int(settle)
@@ -202,6 +229,7 @@ public struct DaemonConfig: Sendable {
     /// last one, which is the one that counts), else a line is added before the first
     /// section.
     public func text(setting key: String, to value: String) -> String {
+        if let (name, field) = DaemonConfig.interfaceKey(key) { return text(interface: name, field, to: value) }
         var out = lines
         var lastLine: Int?
         var firstSection: Int?
@@ -218,6 +246,39 @@ public struct DaemonConfig: Sendable {
             out.insert(newLine, at: firstSection)
         } else {
             out.append(newLine)
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+}
+
+extension DaemonConfig {
+    /// The file's text with `field` of `[interface NAME]` set: its line in that section is
+    /// rewritten, else added under the section's header, else the section is added at the end.
+    func text(interface name: String, _ field: String, to value: String) -> String {
+        var out = lines
+        var header: Int?
+        var fieldLine: Int?
+        var inSection = false
+        for (n, raw) in lines.enumerated() {
+            let line = raw.trimmingBlanks()
+            if line.hasPrefix("[") {
+                let words = line.dropFirst().prefix { $0 != "]" }.split(separator: " ")
+                inSection = words.count == 2 && words[0] == "interface" && words[1] == name
+                if inSection { header = n }
+                continue
+            }
+            if inSection, let eq = line.firstIndex(of: "="), !line.hasPrefix("#"), String(line[..<eq]).trimmingBlanks() == field {
+                fieldLine = n
+            }
+        }
+        let newLine = "\(field) = \(value)"
+        if let fieldLine {
+            out[fieldLine] = newLine
+        } else if let header {
+            out.insert(newLine, at: header + 1)
+        } else {
+            if let last = out.last, !last.isEmpty { out.append("") }
+            out += ["[interface \(name)]", newLine]
         }
         return out.joined(separator: "\n") + "\n"
     }

@@ -266,7 +266,7 @@ extension Server {
         case .null?: value = ""
         default: return fail(.invalidParams, "\"value\" is required (a string, number or boolean)")
         }
-        guard DaemonConfig.keys.contains(key) else { return fail(.notFound, "no setting \(key)") }
+        guard DaemonConfig.isKey(key) else { return fail(.notFound, "no setting \(key)") }
         guard !value.contains("\n") else { return fail(.invalidParams, "a value is one line") }
         var updated = config
         do {

@@ -205,9 +205,19 @@ public final class MenuApp {
                 let v = all[key] ?? .null
                 values[key] = v == .null ? "" : v.stringValue ?? v.serialized(compact: true)
             }
+            // The network settings of the first interface the config names (or a new one).
+            let interface = all["interfaces"]?.arrayValue?.first
+            values["interface"] = interface?["name"]?.stringValue ?? ""
+            values["method"] = interface?["method"]?.stringValue ?? "dhcp"
+            values["address"] = interface?["address"]?.stringValue ?? ""
+            values["gateway"] = interface?["gateway"]?.stringValue ?? ""
+            values["dns"] = (interface?["dns"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
             screen = .form(Form(title: "Settings (saved by the daemon)", fields: [
                 Form.Field("autoboot", values["autoboot"]!), Form.Field("timeout", values["timeout"]!),
                 Form.Field("boot-order", values["boot-order"]!), Form.Field("settle", values["settle"]!),
+                Form.Field("interface", values["interface"]!), Form.Field("method", values["method"]!),
+                Form.Field("address", values["address"]!), Form.Field("gateway", values["gateway"]!),
+                Form.Field("dns", values["dns"]!),
             ]), purpose: .settings(original: values))
         case .log:
             let lines = (try client.call("log", [("lines", .int(1000))])["lines"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -245,10 +255,22 @@ public final class MenuApp {
             pendingBoots.insert(try client.start("boot", params))
             model.status = ("info", "Preparing \(title)…")
         case .settings(let original):
-            for field in form.fields where field.value != original[field.label] {
+            let networkFields: Set<String> = ["interface", "method", "address", "gateway", "dns"]
+            let name = form.value("interface").trimmingBlanks()
+            let renamed = name != original["interface"]
+            var changes: [(String, String)] = form.fields
+                .filter { !networkFields.contains($0.label) && $0.value != original[$0.label] }
+                .map { ($0.label, $0.value) }
+            if !name.isEmpty {
+                for field in form.fields where ["method", "address", "gateway", "dns"].contains(field.label)
+                    && (field.value != original[field.label] || (renamed && !field.value.isEmpty)) {
+                    changes.append(("interface.\(name).\(field.label)", field.value))
+                }
+            }
+            for (key, value) in changes {
                 do {
-                    try client.call("config-set", [("key", .string(field.label)), ("value", .string(field.value))])
-                    model.status = ("info", "\(field.label) set to \(field.value)")
+                    try client.call("config-set", [("key", .string(key)), ("value", .string(value))])
+                    model.status = ("info", "\(key) set to \(value)")
                 } catch let failure as Client.Failure {
                     model.status = ("error", failure.message)
                 }

@@ -45,6 +45,24 @@ import Testing
     }
 }
 
+extension DaemonConfigTests {
+    @Test func interfaceSettingsAreSetInTheirSection() throws {
+        var config = DaemonConfig(text: "timeout = 5\n\n[interface eth0]\nmethod = dhcp\n", path: "k.conf")
+        #expect(config.text(setting: "interface.eth0.method", to: "static") == "timeout = 5\n\n[interface eth0]\nmethod = static\n")
+        #expect(config.text(setting: "interface.eth0.address", to: "10.0.0.2/24")
+            == "timeout = 5\n\n[interface eth0]\naddress = 10.0.0.2/24\nmethod = dhcp\n")
+        #expect(config.text(setting: "interface.eth1.method", to: "ignore")
+            == "timeout = 5\n\n[interface eth0]\nmethod = dhcp\n\n[interface eth1]\nmethod = ignore\n")
+        try config.set("interface.eth1.dns", "1.1.1.1 9.9.9.9")
+        #expect(config.value("interface.eth1.dns") == .array([.string("1.1.1.1"), .string("9.9.9.9")]))
+        #expect(config.value("interface.eth0.method") == .string("dhcp"))
+        #expect(throws: KexbootError.self) { try config.set("interface.eth0.method", "carrier-pigeon") }
+        #expect(!DaemonConfig.isKey("interface.eth0.colour"))
+        #expect(!DaemonConfig.isKey("interface..method"))
+        #expect(!DaemonConfig.isKey("interface.a b.method"))
+    }
+}
+
 @Suite struct BootOrderTests {
     func device(_ id: String, type: String = "disk", label: String? = nil, uuid: String? = nil) -> ServerDevice {
         var d = ServerDevice(id: id, type: type, disk: String(id.prefix(3)), node: "/dev/\(id)", size: 1)

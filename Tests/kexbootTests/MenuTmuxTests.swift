@@ -150,6 +150,31 @@ import Testing
         #expect(try announced(daemon, "kexboot: booting \"Second\"").contains("\"cmdline\":\"n=2\""))
     }
 
+    @Test func settingsAreSavedThroughTheDaemon() throws {
+        let dir = try Shell.temporaryDirectory("menu-settings")
+        let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "a")])
+        let daemon = try startDaemon(dir, images: [a])
+        defer { daemon.stop() }
+        try daemon.waitForOptions(1)
+        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
+        defer { s.close() }
+        try s.waitFor("Alpha one")
+        try s.keys("c")
+        try s.waitFor("Settings (saved by the daemon)")
+        // timeout is the second field; the interface name the fifth, its method the sixth.
+        try s.keys("Down")
+        try s.type("7")
+        try s.keys("Down", "Down", "Down")
+        try s.type("eth0")
+        try s.keys("Down", "End", "BSpace", "BSpace", "BSpace", "BSpace")
+        try s.type("static")
+        try s.keys("Enter")
+        try s.waitFor("set to static")
+        let text = try String(contentsOfFile: "\(dir)/k.conf", encoding: .utf8)
+        #expect(text.contains("timeout = 7\n"))
+        #expect(text.contains("[interface eth0]\nmethod = static\n"))
+    }
+
     @Test func theLayoutSurvivesResizing() throws {
         let dir = try Shell.temporaryDirectory("menu-resize")
         let a = try image(dir, "alpha", label: "ALPHA", entries: (1...30).map { ("Entry number \($0) with a rather long title to cut", "n=\($0)") })
