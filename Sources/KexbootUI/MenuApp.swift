@@ -232,6 +232,11 @@ public final class MenuApp {
             form.keys = "Enter=retrieve  Esc=cancel"
             screen = .form(form, purpose: .url)
         case .exit:
+            // The config may keep people out of the shell the menu leaves them in.
+            if (try? client.call("config-get", [("key", .string("shell"))]))?["shell"] == .bool(false) {
+                model.status = ("error", "Leaving the menu for a shell is turned off in the settings (shell = false).")
+                return
+            }
             finished = true
         }
     }

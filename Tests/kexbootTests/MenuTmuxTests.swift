@@ -175,6 +175,23 @@ import Testing
         #expect(text.contains("[interface eth0]\nmethod = static\n"))
     }
 
+    @Test func leavingForAShellObeysTheSettings() throws {
+        let dir = try Shell.temporaryDirectory("menu-shell")
+        let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "a")])
+        let daemon = try startDaemon(dir, images: [a], config: "shell = false\n")
+        defer { daemon.stop() }
+        try daemon.waitForOptions(1)
+        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket); echo MENU-ENDED")
+        defer { s.close() }
+        try s.waitFor("Alpha one")
+        try s.keys("x")
+        let screen = try s.waitFor("turned off in the settings")
+        #expect(!screen.contains("MENU-ENDED"))
+        #expect(try daemon.ctl(["config", "set", "shell", "true"]).status == 0)
+        try s.keys("x")
+        try s.waitFor("MENU-ENDED")
+    }
+
     @Test func theLayoutSurvivesResizing() throws {
         let dir = try Shell.temporaryDirectory("menu-resize")
         let a = try image(dir, "alpha", label: "ALPHA", entries: (1...30).map { ("Entry number \($0) with a rather long title to cut", "n=\($0)") })
