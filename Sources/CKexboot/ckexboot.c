@@ -133,32 +133,6 @@ int kx_link_down(const char *name) {
     return rc;
 }
 
-int kx_links_up(char *buf, unsigned long size) {
-    struct ifaddrs *list;
-    if (getifaddrs(&list) != 0) return -1;
-    size_t used = 0;
-    buf[0] = 0;
-    for (struct ifaddrs *a = list; a; a = a->ifa_next) {
-        if (!(a->ifa_flags & IFF_UP) || (a->ifa_flags & IFF_LOOPBACK)) continue;
-        size_t n = strlen(a->ifa_name);
-        /* getifaddrs lists an interface once per address: keep each name once. */
-        int seen = 0;
-        for (size_t at = 0; at < used;) {
-            size_t len = strcspn(buf + at, "\n");
-            if (len == n && memcmp(buf + at, a->ifa_name, n) == 0) { seen = 1; break; }
-            at += len + 1;
-        }
-        if (seen) continue;
-        if (used + n + 2 > size) break;
-        memcpy(buf + used, a->ifa_name, n);
-        buf[used + n] = '\n';
-        used += n + 1;
-        buf[used] = 0;
-    }
-    freeifaddrs(list);
-    return (int)used;
-}
-
 int kx_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
     struct ucred cred;
     socklen_t len = sizeof cred;

@@ -10,13 +10,13 @@ import KexbootCore
 /// DHCP) brought up goes down, so the next kernel finds quiet hardware (a NIC still doing
 /// DMA into memory the new kernel now owns corrupts it).
 public enum Links {
-    /// The interfaces that are up, loopback excluded. The corresponding C function is
-    /// `getifaddrs`.
+    /// The interfaces that are up, loopback excluded, each once.
     public static func up() -> [String] {
-        var buffer = [CChar](repeating: 0, count: 8192)
-        let n = kx_links_up(&buffer, UInt(buffer.count))
-        guard n > 0 else { return [] }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: "\n").map(String.init)
+        var names: [String] = []
+        eachInterface { name, flags, _ in
+            if flags & UInt32(IFF_UP) != 0, !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 
     /// Takes an interface down. The corresponding C call is `ioctl(SIOCSIFFLAGS)`.
@@ -66,22 +66,31 @@ public struct PeerCredentials: Sendable, Equatable {
 extension Links {
     /// Every interface's addresses (IPv4 and IPv6), loopback excluded, as text.
     public static func addresses() -> [(String, String)] {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { return [] }
-        defer { freeifaddrs(list) }
         var out: [(String, String)] = []
-        var p = list
-        while let a = p {
-            defer { p = a.pointee.ifa_next }
-            guard let addr = a.pointee.ifa_addr, a.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0 else { continue }
+        eachInterface { name, _, addr in
+            guard let addr else { return }
             let family = Int32(addr.pointee.sa_family)
-            guard family == AF_INET || family == AF_INET6 else { continue }
+            guard family == AF_INET || family == AF_INET6 else { return }
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             let len = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
-            guard getnameinfo(addr, len, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
-            let name = String(decoding: UnsafeBufferPointer(start: a.pointee.ifa_name, count: strlen(a.pointee.ifa_name)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard getnameinfo(addr, len, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { return }
             out.append((name, String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
         }
         return out
+    }
+
+    /// Calls `body` for each entry getifaddrs lists (an interface once per address),
+    /// loopback excluded. The corresponding C function is `getifaddrs`.
+    static func eachInterface(_ body: (_ name: String, _ flags: UInt32, _ address: UnsafeMutablePointer<sockaddr>?) -> Void) {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return }
+        defer { freeifaddrs(list) }
+        var p = list
+        while let a = p {
+            p = a.pointee.ifa_next
+            guard a.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0 else { continue }
+            let name = String(decoding: UnsafeBufferPointer(start: a.pointee.ifa_name, count: strlen(a.pointee.ifa_name)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            body(name, a.pointee.ifa_flags, a.pointee.ifa_addr)
+        }
     }
 }

@@ -285,13 +285,6 @@ extension DaemonConfig {
 }
 
 extension String {
-    func trimmingBlanks() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return String(s)
-    }
-
     /// `"a b"` → `a b` (a value may be quoted to keep blanks at its ends).
     func unquoted() -> String {
         if count >= 2, (hasPrefix("\"") && hasSuffix("\"")) || (hasPrefix("'") && hasSuffix("'")) {

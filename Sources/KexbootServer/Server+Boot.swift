@@ -122,20 +122,8 @@ extension Server {
             _ = poll(&fds, nfds_t(fds.count), Int32(max(1, (deadline - EventLoop.now()) * 1000)))
             waiting = waiting.filter { $0.flush() && $0.wantsWrite }
         }
-        for c in connections.values { c.close() }
-        connections.removeAll()
-        for fd in listeners.keys { close(fd) }
-        listeners.removeAll()
-        if let socketPath { unlink(socketPath) }
-        monitor?.stop()
+        shutdown()
         sync()
-        let done = Semaphore()
-        work.async { [scanner, mounts, images] in
-            mounts.unmountAll()
-            for image in images { scanner.release(disk: image) }
-            done.signal()
-        }
-        done.wait()
         let stuck = Links.downAll()
         if !stuck.isEmpty { fputs("kexboot-daemon: could not take \(stuck.joined(separator: ", ")) down\n", stderr) }
         do {

@@ -112,7 +112,7 @@ extension Server {
                 switch result {
                 case .success(let data): ok(data)
                 case .failure(let e):
-                    fail(e.code == .unsupported ? .unsupported : e.code == .notFound ? .notFound : e.code == .invalidArgument ? .invalidParams : .failed, "\(e)")
+                    fail(ProtocolV1.ErrorCode(e), "\(e)")
                 }
             }
         case "config-get":
@@ -217,12 +217,11 @@ extension Server {
 
     func bootRequest(_ request: Request, _ c: Connection) {
         let id = request.id
+        guard !booting else { return send(c, ProtocolV1.error(id: id, .busy, "another boot is under way")) }
         let reply: (Result<JSONValue, KexbootError>) -> Void = { [self] result in
             switch result {
             case .success(let data): send(c, ProtocolV1.result(id: id, data))
-            case .failure(let e):
-                let code: ProtocolV1.ErrorCode = e.code == .notFound ? .notFound : e.code == .unsupported ? .unsupported : .failed
-                send(c, ProtocolV1.error(id: id, booting && e.message.hasPrefix("another boot") ? .busy : code, "\(e)"))
+            case .failure(let e): send(c, ProtocolV1.error(id: id, ProtocolV1.ErrorCode(e), "\(e)"))
             }
         }
         if let kernel = request.string("kernel") {
@@ -347,4 +346,15 @@ func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
     }
     return diff == 0
+}
+
+extension ProtocolV1.ErrorCode {
+    /// The protocol's code for a failure the daemon ran into.
+    init(_ error: KexbootError) {
+        switch error.code {
+        case .notFound: self = .notFound
+        case .unsupported: self = .unsupported
+        default: self = .failed
+        }
+    }
 }

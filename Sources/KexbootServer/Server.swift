@@ -149,7 +149,7 @@ public final class Server: @unchecked Sendable {
         loop.execute { [self] in loop.stop() }
     }
 
-    /// Releases every socket, mount and loop device.
+    /// Releases every socket, mount and loop device (on stopping, and before a kexec).
     func shutdown() {
         for c in connections.values { c.flush(); c.close() }
         connections.removeAll()
@@ -159,8 +159,8 @@ public final class Server: @unchecked Sendable {
         monitor?.stop()
         let done = Semaphore()
         work.async { [scanner, mounts, images] in
-            for image in images { scanner.release(disk: image) }
             mounts.unmountAll()
+            for image in images { scanner.release(disk: image) }
             done.signal()
         }
         done.wait()

@@ -69,6 +69,18 @@ import Testing
         return try DaemonCLITests.DaemonProcess(dir: dir, arguments: args)
     }
 
+    /// A dry-run daemon with `images`, once it lists `options` options, and the menu on it.
+    func startMenu(_ dir: String, images: [String], config: String = "", options: Int) throws -> (DaemonCLITests.DaemonProcess, Session) {
+        let daemon = try startDaemon(dir, images: images, config: config)
+        do {
+            try daemon.waitForOptions(options)
+            return (daemon, try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)"))
+        } catch {
+            daemon.stop()
+            throw error
+        }
+    }
+
     func announced(_ daemon: DaemonCLITests.DaemonProcess, _ text: String, timeout: Double = 20) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -83,11 +95,8 @@ import Testing
         let dir = try Shell.temporaryDirectory("menu-basic")
         let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "a=1"), ("Alpha two", "a=2")])
         let b = try image(dir, "beta", label: "BETA", entries: [("Beta ünïcode ✓", "b=1")])
-        let daemon = try startDaemon(dir, images: [a, b])
-        defer { daemon.stop() }
-        try daemon.waitForOptions(3)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
-        defer { s.close() }
+        let (daemon, s) = try startMenu(dir, images: [a, b], options: 3)
+        defer { s.close(); daemon.stop() }
         let screen = try s.waitFor("Beta ünïcode ✓")
         #expect(screen.contains("alpha.img:1 · ALPHA"))
         #expect(screen.contains("beta.img:1 · BETA"))
@@ -101,11 +110,8 @@ import Testing
     @Test func editedArgumentsReachThePlan() throws {
         let dir = try Shell.temporaryDirectory("menu-edit")
         let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "ro quiet")])
-        let daemon = try startDaemon(dir, images: [a])
-        defer { daemon.stop() }
-        try daemon.waitForOptions(1)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
-        defer { s.close() }
+        let (daemon, s) = try startMenu(dir, images: [a], options: 1)
+        defer { s.close(); daemon.stop() }
         try s.waitFor("Alpha one")
         try s.keys("e")
         let form = try s.waitFor("Edit: Alpha one")
@@ -120,11 +126,8 @@ import Testing
         let dir = try Shell.temporaryDirectory("menu-live")
         let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "a")])
         let late = try image(dir, "late", label: "LATE", entries: [("Late arrival", "l")])
-        let daemon = try startDaemon(dir, images: [a])
-        defer { daemon.stop() }
-        try daemon.waitForOptions(1)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
-        defer { s.close() }
+        let (daemon, s) = try startMenu(dir, images: [a], options: 1)
+        defer { s.close(); daemon.stop() }
         try s.waitFor("Alpha one")
         #expect(try daemon.ctl(["attach", late]).status == 0)
         let screen = try s.waitFor("Late arrival")
@@ -134,11 +137,8 @@ import Testing
     @Test func anEscapeSequenceSplitAcrossReadsIsOneKey() throws {
         let dir = try Shell.temporaryDirectory("menu-split")
         let a = try image(dir, "alpha", label: "ALPHA", entries: [("First", "n=1"), ("Second", "n=2")])
-        let daemon = try startDaemon(dir, images: [a])
-        defer { daemon.stop() }
-        try daemon.waitForOptions(2)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
-        defer { s.close() }
+        let (daemon, s) = try startMenu(dir, images: [a], options: 2)
+        defer { s.close(); daemon.stop() }
         try s.waitFor("Second")
         // ESC, then "[B" a moment later, as a slow serial line delivers Down: one key,
         // not Esc (which would leave the menu) followed by "[" and "B".
@@ -153,11 +153,8 @@ import Testing
     @Test func settingsAreSavedThroughTheDaemon() throws {
         let dir = try Shell.temporaryDirectory("menu-settings")
         let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "a")])
-        let daemon = try startDaemon(dir, images: [a])
-        defer { daemon.stop() }
-        try daemon.waitForOptions(1)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
-        defer { s.close() }
+        let (daemon, s) = try startMenu(dir, images: [a], options: 1)
+        defer { s.close(); daemon.stop() }
         try s.waitFor("Alpha one")
         try s.keys("c")
         try s.waitFor("Settings (saved by the daemon)")
@@ -195,11 +192,8 @@ import Testing
     @Test func theLayoutSurvivesResizing() throws {
         let dir = try Shell.temporaryDirectory("menu-resize")
         let a = try image(dir, "alpha", label: "ALPHA", entries: (1...30).map { ("Entry number \($0) with a rather long title to cut", "n=\($0)") })
-        let daemon = try startDaemon(dir, images: [a])
-        defer { daemon.stop() }
-        try daemon.waitForOptions(30)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket)")
-        defer { s.close() }
+        let (daemon, s) = try startMenu(dir, images: [a], options: 30)
+        defer { s.close(); daemon.stop() }
         try s.waitFor("Entry number 1 ")
         for (cols, rows) in [(60, 20), (200, 60), (80, 24)] {
             try s.resize(cols: cols, rows: rows)

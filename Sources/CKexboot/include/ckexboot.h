@@ -55,8 +55,6 @@ int kx_crypt_matches(const char *password, const char *hash);
 /* Clears IFF_UP on a network interface (SIOCSIFFLAGS). */
 int kx_link_down(const char *name);
 
-/* The names of the interfaces that are up, other than loopback, as "a\nb\n" in buf. */
-int kx_links_up(char *buf, unsigned long size);
 
 /* SO_PEERCRED of a Unix socket: the peer's uid, gid and pid. */
 int kx_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
