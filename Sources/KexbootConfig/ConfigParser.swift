@@ -6,11 +6,18 @@ public struct ConfigParser: Sendable {
     public var identity: DeviceIdentity
     public var env: [(String, String)]
     public var platform: Platform
+    /// Where the relative names of a network config resolve, when the caller knows better
+    /// than the config's location (DHCP option 210, pxelinux.pathprefix): a directory of the
+    /// filesystem or a URL (`http://server/boot/`). Used for `.pxelinux` (instead of the
+    /// parent of `pxelinux.cfg/`).
+    public var prefix: String?
 
-    public init(identity: DeviceIdentity = DeviceIdentity(), env: [(String, String)] = [], platform: Platform = .current) {
+    public init(identity: DeviceIdentity = DeviceIdentity(), env: [(String, String)] = [], platform: Platform = .current,
+                prefix: String? = nil) {
         self.identity = identity
         self.env = env
         self.platform = platform
+        self.prefix = prefix
     }
 
     /// Throws `KexbootError` `.notFound` when there is no config (or the named one is
@@ -50,10 +57,11 @@ public struct ConfigParser: Sendable {
         case .syslinux:
             return try SyslinuxConfig.parse(path: path, files: files, env: env)
         case .pxelinux:
-            // Relative names resolve against the TFTP prefix: the parent of pxelinux.cfg/.
+            // Relative names resolve against the TFTP prefix: the one given, else the parent
+            // of pxelinux.cfg/.
             let directory = Path.directory(path)
-            let prefix = Path.basename(directory).lowercased() == "pxelinux.cfg" ? Path.directory(directory) : directory
-            return try SyslinuxConfig.parse(path: path, files: files, env: env, format: .pxelinux, workingDirectory: prefix)
+            let parent = Path.basename(directory).lowercased() == "pxelinux.cfg" ? Path.directory(directory) : directory
+            return try SyslinuxConfig.parse(path: path, files: files, env: env, format: .pxelinux, workingDirectory: prefix ?? parent)
         case .yaboot:
             return try YabootConfig.parse(path: path, files: files)
         case .kboot:

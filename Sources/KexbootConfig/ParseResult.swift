@@ -9,6 +9,10 @@ public struct ParseResult: Sendable {
     public var timeout: Int?
     /// GRUB's `timeout_style` (`menu`, `countdown`, `hidden`) when the config sets it.
     public var timeoutStyle: String?
+    /// The HTTP proxy the config asks for its files to be fetched through: pxelinux
+    /// `PROXY url` (a petitboot-style extension, not a syslinux keyword). Emitted as
+    /// `"proxy"` only when set (an optional addition to parse-json.md).
+    public var proxy: String?
     public var entries: [BootOption]
     public var diagnostics: [Diagnostic]
 
@@ -64,6 +68,7 @@ public struct ParseResult: Sendable {
             ("timeout", .optional(timeout)),
         ]
         if let timeoutStyle { members.append(("timeout_style", .string(timeoutStyle))) }
+        if let proxy { members.append(("proxy", .string(proxy))) }
         members.append(("entries", .array(entries.map(\.json))))
         members.append(("diagnostics", .array(diagnostics.map(\.json))))
         return .object(members)

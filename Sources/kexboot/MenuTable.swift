@@ -13,6 +13,7 @@ struct MenuTable {
         var out = "\(result.format.rawValue): \(result.config)"
         let timeout = result.timeout.map { $0 < 0 ? "wait" : "\($0)s" } ?? "none"
         out += " (\(result.entries.count) entries, timeout \(timeout))\n"
+        if let proxy = result.proxy { out += "  proxy   \(proxy)\n" }
         for (i, entry) in result.entries.enumerated() {
             let mark = i == result.defaultIndex ? "*" : " "
             out += "\(mark) \(i)  \(entry.path.joined(separator: " > "))  [\(entry.id)]\n"

@@ -185,3 +185,112 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
         #expect(r.has(.info, "'Other menu' left out: it opens another menu"))
     }
 }
+
+@Suite struct PxelinuxTests {
+    private func pxelinux(_ text: String, path: String = "/tftp/boot/pxelinux.cfg/default", env: [(String, String)] = [],
+                          prefix: String? = nil, files: [String: String] = [:]) throws -> ParseResult {
+        var all = files
+        all[path] = text
+        return try ConfigParser(env: env, platform: testPlatform, prefix: prefix).parse(files: MemoryFileSource(all), config: path)
+    }
+
+    @Test func doubleColonNamesAFileFromTheServerRoot() throws {
+        let r = try pxelinux("""
+        DEFAULT abs
+        LABEL abs
+          KERNEL ::/images/vmlinuz
+          INITRD ::images/initrd.img,::/images//extra.img
+          APPEND initrd=::/images/more.img root=/dev/nfs
+        LABEL rel
+          KERNEL images/vmlinuz
+          APPEND initrd=images/initrd.img
+        LABEL other-server
+          KERNEL 192.0.2.1::boot/vmlinuz
+          APPEND initrd=tftp.example.com::/boot/initrd.img
+        LABEL urls
+          KERNEL http://boot.example.com/vmlinuz
+          APPEND initrd=tftp://10.0.0.1/initrd.img
+        """)
+        #expect(r.format == .pxelinux)
+        let abs = r.entries[0]
+        #expect(abs.kernel == .file(device: nil, path: "/images/vmlinuz"))
+        #expect(abs.initrds == [.file(device: nil, path: "/images/initrd.img"), .file(device: nil, path: "/images/extra.img"),
+                                .file(device: nil, path: "/images/more.img")])
+        #expect(abs.args == "root=/dev/nfs")
+        // Without `::` the TFTP prefix (the parent of pxelinux.cfg/) applies.
+        #expect(r.entries[1].kernel == .file(device: nil, path: "/tftp/boot/images/vmlinuz"))
+        #expect(r.entries[1].initrds == [.file(device: nil, path: "/tftp/boot/images/initrd.img")])
+        #expect(r.entries[2].kernel == .url("tftp://192.0.2.1/boot/vmlinuz"))
+        #expect(r.entries[2].initrds == [.url("tftp://tftp.example.com/boot/initrd.img")])
+        #expect(r.entries[3].kernel == .url("http://boot.example.com/vmlinuz"))
+        #expect(r.entries[3].initrds == [.url("tftp://10.0.0.1/initrd.img")])
+        // syslinux proper has no such names.
+        let plain = try syslinux("label a\n kernel ::/x\n")
+        #expect(plain.entries[0].kernel == .file(device: nil, path: "/boot/syslinux/::/x"))
+    }
+
+    @Test func anExplicitPrefixReplacesTheParentOfPxelinuxCfg() throws {
+        let text = "LABEL l\n KERNEL images/vmlinuz\n APPEND initrd=../common/initrd.img quiet\nLABEL root\n KERNEL ::boot/vmlinuz\n"
+        let directory = try pxelinux(text, prefix: "/srv/netboot/")
+        #expect(directory.entries[0].kernel == .file(device: nil, path: "/srv/netboot/images/vmlinuz"))
+        #expect(directory.entries[0].initrds == [.file(device: nil, path: "/srv/common/initrd.img")])
+        #expect(directory.entries[1].kernel == .file(device: nil, path: "/boot/vmlinuz"))
+        // DHCP option 210 as a URL (lpxelinux): relative names become URLs on that server.
+        let url = try pxelinux(text, prefix: "http://10.0.0.1/netboot/bookworm")
+        #expect(url.entries[0].kernel == .url("http://10.0.0.1/netboot/bookworm/images/vmlinuz"))
+        #expect(url.entries[0].initrds == [.url("http://10.0.0.1/netboot/common/initrd.img")])
+        #expect(url.entries[1].kernel == .url("http://10.0.0.1/boot/vmlinuz"))
+        #expect(url.entries[0].args == "quiet")
+        // SyslinuxConfig takes it directly too; includes still come from the filesystem.
+        let files = MemoryFileSource(["/tftp/pxelinux.cfg/default": "INCLUDE pxelinux.cfg/menu.cfg\n",
+                                      "/tftp/pxelinux.cfg/menu.cfg": "LABEL m\n KERNEL m/vmlinuz\n"])
+        let direct = try SyslinuxConfig.parse(path: "/tftp/pxelinux.cfg/default", files: files, format: .pxelinux,
+                                              workingDirectory: "tftp://10.0.0.1/tftp/")
+        #expect(direct.entries.map(\.kernel) == [.url("tftp://10.0.0.1/tftp/m/vmlinuz")])
+        let included = try SyslinuxConfig.parse(path: "/tftp/pxelinux.cfg/default", files: files, format: .pxelinux, workingDirectory: "/tftp")
+        #expect(included.entries.map(\.kernel) == [.file(device: nil, path: "/tftp/m/vmlinuz")])
+        // CONFIG with a new directory: `::` counts from the server's root there too.
+        let switched = try pxelinux("CONFIG ::/alt/pxelinux.cfg/other ::alt\n", files: ["/alt/pxelinux.cfg/other": "LABEL o\n KERNEL vmlinuz\n"])
+        #expect(switched.entries.map(\.kernel) == [.file(device: nil, path: "/alt/vmlinuz")])
+        let switchedURL = try pxelinux("CONFIG ::/alt/pxelinux.cfg/other ::alt\n", prefix: "tftp://10.0.0.1/boot/",
+                                       files: ["/alt/pxelinux.cfg/other": "LABEL o\n KERNEL vmlinuz\n"])
+        #expect(switchedURL.entries.map(\.kernel) == [.url("tftp://10.0.0.1/alt/vmlinuz")])
+    }
+
+    @Test func proxyIsRecordedAndOnlyThenInTheJSON() throws {
+        let r = try pxelinux("PROXY http://proxy.example.com:3128/\nLABEL l\n KERNEL vmlinuz\n")
+        #expect(r.proxy == "http://proxy.example.com:3128/")
+        #expect(r.json["proxy"] == .string("http://proxy.example.com:3128/"))
+        #expect(!r.has(.info, "unknown keyword"))
+        let none = try pxelinux("LABEL l\n KERNEL vmlinuz\n")
+        #expect(none.proxy == nil && none.json["proxy"] == nil)
+    }
+
+    @Test func sysappendBits() throws {
+        let env = [("net_default_mac", "52:54:00:12:34:56"), ("net_default_ip", "10.0.2.15"), ("net_default_server", "10.0.2.2"),
+                   ("net_default_uuid", "B8945908-D6A6-41A9-611D-74A6AB80B83D")]
+        let r = try pxelinux("""
+        LABEL all
+          KERNEL vmlinuz
+          APPEND quiet
+          SYSAPPEND 7
+        LABEL hex
+          KERNEL vmlinuz
+          SYSAPPEND 0x6
+        LABEL dmi
+          KERNEL vmlinuz
+          SYSAPPEND 0x14
+        LABEL bad
+          KERNEL vmlinuz
+          IPAPPEND two
+        """, env: env)
+        #expect(r.entries[0].args == "quiet ip=10.0.2.15:10.0.2.2:: BOOTIF=01-52-54-00-12-34-56 SYSUUID=b8945908-d6a6-41a9-611d-74a6ab80b83d")
+        #expect(r.entries[1].args == "BOOTIF=01-52-54-00-12-34-56 SYSUUID=b8945908-d6a6-41a9-611d-74a6ab80b83d")
+        #expect(r.entries[2].args == "SYSUUID=b8945908-d6a6-41a9-611d-74a6ab80b83d")
+        #expect(r.has(.info, "SYSAPPEND 0x14: only ip= (1), BOOTIF= (2) and SYSUUID= (4) are added"))
+        #expect(r.has(.warning, "IPAPPEND 'two' is not a number"))
+        #expect(r.entries[3].args == "")
+        // Without the network variables nothing is added.
+        #expect(try pxelinux("LABEL l\n KERNEL k\n SYSAPPEND 7\n").entries[0].args == "")
+    }
+}

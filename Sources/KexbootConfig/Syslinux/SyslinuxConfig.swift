@@ -1,12 +1,18 @@
 import KexbootCore
 
-/// syslinux, extlinux, isolinux (and the shared parts of pxelinux) configs.
+/// syslinux, extlinux, isolinux and pxelinux configs.
 ///
 /// Keywords are case-insensitive; `INCLUDE`/`MENU INCLUDE` nest (with a depth limit),
 /// `CONFIG` switches to another file; paths are relative to the directory of the first
 /// config (syslinux's working directory) unless absolute. `initrd=` inside `APPEND` is
 /// taken out of the command line and becomes initrds; `.c32` modules other than
 /// `mboot.c32` are left out (info); `mboot.c32` becomes a multiboot entry.
+///
+/// pxelinux only: the working directory is the TFTP path prefix (the parent of
+/// `pxelinux.cfg/`, or the prefix given, which may be a URL); `::path` names a file from
+/// the TFTP server's root whatever the prefix, `host::path` one on another TFTP server;
+/// `IPAPPEND`/`SYSAPPEND` add `ip=` (1), `BOOTIF=` (2) and `SYSUUID=` (4) from the network
+/// variables; `PROXY url` (a petitboot-style extension) names an HTTP proxy.
 public struct SyslinuxConfig {
     struct Label {
         var name: String
@@ -39,27 +45,48 @@ public struct SyslinuxConfig {
     var defaultName: String?
     var timeout: Int?
     var totalTimeout: Int?
-    /// Relative names resolve against this directory.
+    /// Relative names of files to read (INCLUDE, CONFIG) resolve against this directory.
     var workingDirectory: String
+    /// Relative kernel, initrd and devicetree names resolve against this: the working
+    /// directory, or a URL when pxelinux's path prefix is one.
+    var base: ResourceBase
+    let format: ConfigFormat
+    var proxy: String?
     var current: Int?
     /// Open MENU BEGIN blocks: their labels, outermost first.
     var menuStack: [String] = []
     var depth = 0
     var switchedTo: String?
 
-    init(files: any FileSource, env: [String: String], workingDirectory: String) {
+    init(files: any FileSource, env: [String: String], workingDirectory: String, base: ResourceBase? = nil,
+         format: ConfigFormat = .syslinux) {
         self.files = files
         self.env = env
         self.workingDirectory = workingDirectory
+        self.base = base ?? .directory(workingDirectory)
+        self.format = format
     }
 
     /// Parses the config at `path` (and everything it includes).
+    ///
+    /// - Parameter workingDirectory: where relative names resolve (default: the config's
+    ///   directory): a directory of `files`, or — for pxelinux, whose path prefix may be
+    ///   one — a URL, which kernels and initrds then resolve against (included files are
+    ///   still read from the filesystem: from the config's directory, or for pxelinux the
+    ///   parent of `pxelinux.cfg/`).
     public static func parse(path: String, files: any FileSource, env: [(String, String)] = [],
                              format: ConfigFormat = .syslinux, workingDirectory: String? = nil) throws -> ParseResult {
         let config = Path.normalize(path)
         guard files.info(config)?.kind == .file else { throw KexbootError(.notFound, "\(config): no such file") }
+        let base = workingDirectory.map(ResourceBase.init(prefix:)) ?? .directory(Path.directory(config))
+        var directory = Path.directory(config)
+        if case .directory(let given) = base {
+            directory = given
+        } else if format == .pxelinux, Path.basename(directory).lowercased() == "pxelinux.cfg" {
+            directory = Path.directory(directory)
+        }
         var parser = SyslinuxConfig(files: files, env: Dictionary(env, uniquingKeysWith: { $1 }),
-                                    workingDirectory: workingDirectory ?? Path.directory(config))
+                                    workingDirectory: directory, base: base, format: format)
         parser.read(config, at: nil)
         var hops = 0
         while let next = parser.switchedTo, hops < maxIncludeDepth {
@@ -74,8 +101,29 @@ public struct SyslinuxConfig {
         return parser.result(format: format, config: config)
     }
 
+    /// A file to read: relative to the working directory (pxelinux `::path`: to the root).
     func resolve(_ name: String) -> String {
-        Path.join(workingDirectory, name)
+        if format == .pxelinux, let (host, path) = Self.tftpPath(name), host == nil {
+            return Path.normalize(path)
+        }
+        return Path.join(workingDirectory, name)
+    }
+
+    /// pxelinux's special names: `::path` (from the TFTP server's root, bypassing the path
+    /// prefix) and `host::path` (from another TFTP server).
+    static func tftpPath(_ name: String) -> (host: String?, path: String)? {
+        guard let marker = name.firstRange(of: "::") else { return nil }
+        let host = name[..<marker.lowerBound]
+        guard !host.contains("/") else { return nil }
+        return (host.isEmpty ? nil : String(host), String(name[marker.upperBound...]))
+    }
+
+    /// IPAPPEND/SYSAPPEND values, which syslinux reads as C numbers (`0x3`, `03`).
+    static func number(_ text: String) -> Int? {
+        let t = text.trimmingBlanks().lowercased()
+        if t.hasPrefix("0x") { return Int(t.dropFirst(2), radix: 16) }
+        if t.count > 1 && t.hasPrefix("0") { return Int(t.dropFirst(), radix: 8) }
+        return Int(t)
     }
 
     mutating func read(_ path: String, at location: SourceLocation?) {
@@ -136,8 +184,16 @@ public struct SyslinuxConfig {
         case "fdtdir", "devicetreedir":
             setLabel { $0.fdtdir = rest }
         case "ipappend", "sysappend":
-            let value = Int(rest) ?? 0
+            guard let value = Self.number(rest) else {
+                diagnostics.append(Diagnostic(.warning, "\(keyword.uppercased()) '\(rest)' is not a number", at: here))
+                return
+            }
+            if value & ~7 != 0 {
+                diagnostics.append(Diagnostic(.info, "\(keyword.uppercased()) \(rest): only ip= (1), BOOTIF= (2) and SYSUUID= (4) are added", at: here))
+            }
             if current == nil { globalIPAppend = value } else { setLabel { $0.ipappend = value } }
+        case "proxy":
+            proxy = rest.isEmpty ? nil : rest
         case "localboot":
             setLabel { $0.localboot = true }
         case "default":
@@ -160,7 +216,14 @@ public struct SyslinuxConfig {
                 labels[i].opensConfig = name
                 return
             }
-            if parts.count > 1 { workingDirectory = Path.join(workingDirectory, parts[1]) }
+            if parts.count > 1 {
+                workingDirectory = resolve(parts[1])
+                if format == .pxelinux, let (host, path) = Self.tftpPath(parts[1]), host == nil {
+                    base = base.root.appending(path)
+                } else {
+                    base = base.appending(parts[1])
+                }
+            }
             switchedTo = resolve(name)
         case "text":
             inText = true
@@ -197,7 +260,8 @@ public struct SyslinuxConfig {
         }
     }
 
-    /// The `ip=`/`BOOTIF=` words IPAPPEND/SYSAPPEND add, from the network variables.
+    /// The `ip=`/`BOOTIF=`/`SYSUUID=` words IPAPPEND/SYSAPPEND add, from the network variables
+    /// (`net_default_uuid` for the system UUID).
     func ipappendWords(_ flags: Int) -> [String] {
         var words: [String] = []
         if flags & 1 != 0, let ip = env["net_default_ip"] {
@@ -209,11 +273,15 @@ public struct SyslinuxConfig {
         if flags & 2 != 0, let mac = env["net_default_mac"] {
             words.append("BOOTIF=01-" + mac.lowercased().replacingColons())
         }
+        if flags & 4 != 0, let uuid = env["net_default_uuid"] ?? env["uuid"], !uuid.isEmpty {
+            words.append("SYSUUID=" + uuid.lowercased())
+        }
         return words
     }
 
     mutating func result(format: ConfigFormat, config: String) -> ParseResult {
         var result = ParseResult(format: format, config: config)
+        result.proxy = proxy
         var defaultIndex: Int?
         for label in labels {
             let title = label.menuLabel ?? label.name
@@ -263,7 +331,7 @@ public struct SyslinuxConfig {
             } else {
                 var initrds: [Resource] = []
                 if let line = label.initrd {
-                    initrds += line.split(separator: ",").map { resource(String($0.drop { $0 == " " || $0 == "\t" }).trimmingTrailingBlanks()) }.filter { $0.path != workingDirectory }
+                    initrds += line.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }.map(resource)
                 }
                 words = words.filter { word in
                     guard word.lowercased().hasPrefix("initrd=") else { return true }
@@ -292,11 +360,16 @@ public struct SyslinuxConfig {
         return result
     }
 
+    /// A kernel, initrd or devicetree name as a resource: an absolute URL as it is; pxelinux
+    /// `::path` from the server's root and `host::path` from another TFTP server; anything
+    /// else against the working directory (or the URL prefix).
     func resource(_ name: String) -> Resource {
-        if ["http://", "https://", "tftp://", "ftp://", "file://"].contains(where: { name.lowercased().hasPrefix($0) }) {
-            return .url(name)
+        if ResourceBase.scheme(of: name) != nil { return .url(name) }
+        if format == .pxelinux, let (host, path) = Self.tftpPath(name) {
+            if let host { return .url("tftp://\(host)/" + path.drop { $0 == "/" }) }
+            return base.root.resource(path)
         }
-        return .file(device: nil, path: resolve(name))
+        return base.resource(name)
     }
 }
 
