@@ -9,7 +9,7 @@ public struct ConfigParser: Sendable {
     /// Where the relative names of a network config resolve, when the caller knows better
     /// than the config's location (DHCP option 210, pxelinux.pathprefix): a directory of the
     /// filesystem or a URL (`http://server/boot/`). Used for `.pxelinux` (instead of the
-    /// parent of `pxelinux.cfg/`).
+    /// parent of `pxelinux.cfg/`) and `.ipxe` (instead of the script's directory).
     public var prefix: String?
 
     public init(identity: DeviceIdentity = DeviceIdentity(), env: [(String, String)] = [], platform: Platform = .current,
@@ -21,8 +21,8 @@ public struct ConfigParser: Sendable {
     }
 
     /// Throws `KexbootError` `.notFound` when there is no config (or the named one is
-    /// missing), `.unsupported` for a format kexboot cannot read yet, `.ioError` when it
-    /// cannot be read. Problems inside a config are diagnostics, never errors.
+    /// missing), `.ioError` when it cannot be read. Problems inside a config are diagnostics,
+    /// never errors.
     public func parse(files: any FileSource, config: String? = nil, format: ConfigFormat? = nil) throws -> ParseResult {
         let path: String
         let chosen: ConfigFormat
@@ -62,14 +62,14 @@ public struct ConfigParser: Sendable {
             let directory = Path.directory(path)
             let parent = Path.basename(directory).lowercased() == "pxelinux.cfg" ? Path.directory(directory) : directory
             return try SyslinuxConfig.parse(path: path, files: files, env: env, format: .pxelinux, workingDirectory: prefix ?? parent)
+        case .ipxe:
+            return try IPXEConfig.parse(path: path, files: files, env: env, platform: platform, prefix: prefix)
         case .yaboot:
             return try YabootConfig.parse(path: path, files: files)
         case .kboot:
             return try KbootConfig.parse(path: path, files: files)
         case .native:
             return try NativeConfig.parse(path: path, files: files)
-        default:
-            throw KexbootError(.unsupported, "\(path): \(chosen.rawValue) configs are not supported yet")
         }
     }
 }

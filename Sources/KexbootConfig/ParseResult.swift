@@ -10,8 +10,9 @@ public struct ParseResult: Sendable {
     /// GRUB's `timeout_style` (`menu`, `countdown`, `hidden`) when the config sets it.
     public var timeoutStyle: String?
     /// The HTTP proxy the config asks for its files to be fetched through: pxelinux
-    /// `PROXY url` (a petitboot-style extension, not a syslinux keyword). Emitted as
-    /// `"proxy"` only when set (an optional addition to parse-json.md).
+    /// `PROXY url` (a petitboot-style extension, not a syslinux keyword) or iPXE's
+    /// `${http-proxy}` setting. Emitted as `"proxy"` only when set (an optional addition to
+    /// parse-json.md).
     public var proxy: String?
     public var entries: [BootOption]
     public var diagnostics: [Diagnostic]

@@ -39,7 +39,9 @@ import KexbootCore
         let parser = ConfigParser(platform: testPlatform)
         #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource(["/etc/x": ""])) }
         #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource([:]), config: "/missing.cfg") }
-        #expect(throws: KexbootError.self) { try parser.parse(files: MemoryFileSource(["/x/custom.ipxe": "#!ipxe\nboot"]), config: "/x/custom.ipxe") }
+        // An iPXE script is read (a bare `boot` has nothing to boot: a warning, no entries).
+        let ipxe = try parser.parse(files: MemoryFileSource(["/x/custom.ipxe": "#!ipxe\nboot"]), config: "/x/custom.ipxe")
+        #expect(ipxe.format == .ipxe && ipxe.entries.isEmpty && ipxe.has(.warning, "no image to boot"))
         let r = try parser.parse(files: MemoryFileSource(["/odd/name.txt": "menuentry a { linux /a; }"]), config: "odd/name.txt")
         #expect(r.format == .grub && r.config == "/odd/name.txt" && r.titles == ["a"])
     }
