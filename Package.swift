@@ -2,10 +2,11 @@
 import PackageDescription
 
 // Layers (a module imports only modules below it):
-//   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev)
+//   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev), CCurl (libcurl)
 //   1  KexbootCore (value types, seams), KexbootConfig (config languages)
 //   1  KexbootProtocol (socket messages and framing, no sockets)
-//   2  KexbootOS (syscalls, sockets), KexbootDevices (udev, blkid, probing)
+//   2  KexbootOS (syscalls, sockets), KexbootDevices (udev, blkid, probing),
+//      KexbootNet (libcurl fetcher, DHCP leases, PXE lookup)
 //   3  KexbootServer (the daemon), KexbootClient (the protocol's client side)
 //   4  KexbootUI (the ncurses menu over pure view-models; a client, never the server)
 //   5  kexboot (the multicall executable)
@@ -28,14 +29,16 @@ let package = Package(
         .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
         .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid", "CUdev"]),
         .target(name: "KexbootProtocol", dependencies: ["KexbootCore"]),
-        .target(name: "KexbootServer", dependencies: ["CKexboot", "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol"]),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "KexbootNet", dependencies: ["CCurl", "KexbootCore", "KexbootOS"]),
+        .target(name: "KexbootServer", dependencies: ["CKexboot", "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootNet", "KexbootProtocol"]),
         .target(name: "KexbootClient", dependencies: ["KexbootCore", "KexbootOS", "KexbootProtocol"]),
         .target(name: "CCurses", cSettings: [.define("_DEFAULT_SOURCE")], linkerSettings: [.linkedLibrary("ncursesw"), .linkedLibrary("tinfo")]),
         .target(name: "KexbootUI", dependencies: ["CCurses", "KexbootCore", "KexbootClient", "KexbootOS"]),
         .executableTarget(
             name: "kexboot",
             dependencies: [
-                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootProtocol", "KexbootServer", "KexbootClient", "KexbootUI",
+                "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootNet", "KexbootProtocol", "KexbootServer", "KexbootClient", "KexbootUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,8 +46,9 @@ let package = Package(
         .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
-        .target(name: "KexbootTestSupport", path: "Tests/Support"),
+        .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py"]),
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "KexbootNetTests", dependencies: ["KexbootNet", "KexbootCore", "KexbootOS", "KexbootTestSupport"]),
         .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),
         .testTarget(name: "KexbootServerTests", dependencies: ["KexbootServer", "KexbootClient", "KexbootProtocol", "KexbootOS", "KexbootTestSupport"]),
         .testTarget(name: "KexbootUITests", dependencies: ["KexbootUI", "KexbootCore"]),
