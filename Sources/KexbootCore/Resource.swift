@@ -11,6 +11,14 @@ public enum Resource: Hashable, Sendable {
         return nil
     }
 
+    /// How `BootOption.checksums` names this file: its path, or its URL.
+    public var checksumKey: String {
+        switch self {
+        case .file(_, let path): path
+        case .url(let url): url
+        }
+    }
+
     public var device: String? {
         if case .file(let device, _) = self { return device }
         return nil

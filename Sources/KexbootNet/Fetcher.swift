@@ -28,8 +28,11 @@ public struct FetchSettings: Sendable, Equatable {
     public var caFile: String?
     /// Hosts whose certificates are not checked. Only ever set from the config, by name.
     public var insecureHosts: [String] = []
-    /// `http://host:port` for every scheme but file and tftp; `nil` means direct.
+    /// `http://host:port` for http and ftp; `nil` means direct (the environment's
+    /// `http_proxy` is never consulted: the config says what happens).
     public var proxy: String?
+    /// The proxy for https; `nil` means `proxy`.
+    public var httpsProxy: String?
     /// Hosts reached directly even when a proxy is set.
     public var noProxy: [String] = []
     /// The largest file accepted, in bytes.
@@ -140,11 +143,14 @@ public struct Fetcher: Sendable {
         var result = kx_fetch_result()
         let host = URLParts(url)?.host.lowercased() ?? ""
         let insecure = settings.insecureHosts.contains { $0.lowercased() == host }
-        let direct = settings.noProxy.contains { host == $0.lowercased() || host.hasSuffix("." + $0.lowercased()) }
+        let scheme = URLParts(url)?.scheme ?? ""
+        let direct = scheme == "tftp" || scheme == "file"
+            || settings.noProxy.contains { host == $0.lowercased() || host.hasSuffix("." + $0.lowercased()) }
+        let proxy = scheme == "https" ? (settings.httpsProxy ?? settings.proxy) : settings.proxy
         let box = progress.map(ProgressBox.init)
         let code: Int32 = url.withCString { cURL in
             (settings.caFile ?? "").withCString { cCA in
-                ((direct ? nil : settings.proxy) ?? "").withCString { cProxy in
+                ((direct ? nil : proxy) ?? "").withCString { cProxy in
                     "kexboot/1".withCString { cAgent in
                         request.url = cURL
                         request.fd = fd

@@ -96,7 +96,8 @@ final class DiskScanner: @unchecked Sendable {
     /// are kept as they are.
     func current(_ devices: [ServerDevice]) -> [ServerDevice] {
         devices.compactMap { d in
-            if d.directory != nil { return d }
+            // Devices that are no disk (configs added by URL) have no node to move.
+            if d.directory != nil || d.type == "network" { return d }
             guard let node = nodes[d.disk]?[d.id] else { return nil }
             var d = d
             d.node = node

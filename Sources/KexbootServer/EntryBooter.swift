@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import KexbootCore
+import KexbootNet
 import KexbootOS
 
 /// Gets a boot option ready to kexec: copies its files from their filesystems into tmpfs
@@ -55,8 +56,8 @@ public struct EntryBooter: Sendable {
 
     func device(for resource: Resource, request: Request, devices: [ServerDevice]) throws -> ServerDevice? {
         switch resource {
-        case .url(let url):
-            throw KexbootError(.unsupported, "\(url): network files are not supported yet")
+        case .url:
+            return nil
         case .file(nil, _):
             return request.device
         case .file(let identity?, _):
@@ -69,7 +70,11 @@ public struct EntryBooter: Sendable {
 
     /// Copies `resource` to `stage/name` and returns that path. A file with no device in an
     /// explicit request is a path on the daemon's own filesystem.
-    func fetch(_ resource: Resource, as name: String, request: Request, devices: [ServerDevice], progress: Progress?) throws -> String {
+    func fetch(_ resource: Resource, as name: String, request: Request, devices: [ServerDevice], fetcher: Fetcher,
+               progress: Progress?) throws -> String {
+        if case .url(let url) = resource {
+            return try download(url, as: name, request: request, fetcher: fetcher, progress: progress)
+        }
         let path = resource.path ?? "/"
         let host: String
         let size: Int64
@@ -120,24 +125,59 @@ public struct EntryBooter: Sendable {
             reported = now
             progress(resource.description, copied, total, UInt64(Double(copied) / max(now - started, 0.001)))
         }
-        if let expected = request.checksums[path] {
-            let actual = try sha256(of: target)
-            guard actual == expected.lowercased() else {
-                throw KexbootError(.invalidArgument, "\(path) has SHA-256 \(actual), not the \(expected) the config pins")
-            }
+        try verify(target, named: resource.checksumKey, request: request)
+        return target
+    }
+
+    func verify(_ target: String, named name: String, request: Request) throws {
+        guard let expected = request.checksums[name] else { return }
+        let actual = try sha256(of: target)
+        guard actual == expected.lowercased() else {
+            throw KexbootError(.invalidArgument, "\(name) has SHA-256 \(actual), not the \(expected) the config pins")
         }
+    }
+
+    /// Streams a network file into the stage (never whole into memory); it may use what
+    /// tmpfs has free, less a MiB.
+    func download(_ url: String, as name: String, request: Request, fetcher: Fetcher, progress: Progress?) throws -> String {
+        var fetcher = fetcher
+        var space = statvfs()
+        if statvfs(stage, &space) == 0 {
+            let free = Int64(space.f_bavail) * Int64(space.f_frsize) - (1 << 20)
+            fetcher.settings.maxSize = min(fetcher.settings.maxSize, max(free, 0))
+        }
+        let target = stage + "/" + name
+        let started = monotonicSeconds()
+        var reported = 0.0
+        do {
+            try fetcher.fetch(url, to: target) { bytes, total in
+                guard let progress else { return true }
+                let now = monotonicSeconds()
+                guard now - reported >= 0.25 || (total != nil && Int64(bytes) == total) else { return true }
+                reported = now
+                progress(url, UInt64(bytes), UInt64(total ?? 0), UInt64(Double(bytes) / max(now - started, 0.001)))
+                return true
+            }
+        } catch let error as KexbootError where error.code == .limitExceeded {
+            unlink(target)
+            throw KexbootError(.limitExceeded, "\(error.message) (what \(stage) has free)")
+        }
+        try verify(target, named: url, request: request)
         return target
     }
 
     /// Fetches every file and makes the plan.
-    public func prepare(_ request: Request, devices: [ServerDevice], progress: Progress? = nil) throws -> BootPlan {
+    public func prepare(_ request: Request, devices: [ServerDevice], fetcher: Fetcher = Fetcher(),
+                        progress: Progress? = nil) throws -> BootPlan {
         _ = mkdir(stage, 0o700)
-        let kernel = try fetch(request.kernel, as: "kernel", request: request, devices: devices, progress: progress)
+        let kernel = try fetch(request.kernel, as: "kernel", request: request, devices: devices, fetcher: fetcher, progress: progress)
         var initrds: [String] = []
         for (i, initrd) in request.initrds.enumerated() {
-            initrds.append(try fetch(initrd, as: "initrd-\(i)", request: request, devices: devices, progress: progress))
+            initrds.append(try fetch(initrd, as: "initrd-\(i)", request: request, devices: devices, fetcher: fetcher, progress: progress))
         }
-        let dtb = try request.devicetree.map { try fetch($0, as: "dtb", request: request, devices: devices, progress: progress) }
+        let dtb = try request.devicetree.map {
+            try fetch($0, as: "dtb", request: request, devices: devices, fetcher: fetcher, progress: progress)
+        }
         return try Kexec.plan(kernel: kernel, initrds: initrds, devicetree: dtb, commandLine: request.args)
     }
 

@@ -27,6 +27,11 @@ public struct ServerDevice: Sendable, Equatable {
     /// For a config added by URL: the directory on the daemon's own filesystem its
     /// relative files resolve in (a `file://` URL's directory). Nothing is mounted.
     public var directory: String?
+    /// For a network config: the proxy its PXE `PROXY` line names, used for its files.
+    public var proxy: String?
+    /// For a network device: the interface and the address DHCP gave it.
+    public var interface: String?
+    public var address: String?
 
     public init(id: String, type: String, disk: String, node: String, size: UInt64) {
         self.id = id
@@ -42,7 +47,7 @@ public struct ServerDevice: Sendable, Equatable {
             ("image", .optional(image)), ("fstype", .optional(fstype)), ("uuid", .optional(uuid)),
             ("label", .optional(label)), ("partuuid", .optional(partuuid)), ("partlabel", .optional(partlabel)),
             ("size", .uint(size)), ("mac", .optional(mac)), ("config", .optional(config)), ("format", .optional(format)),
-        ])
+        ] + (interface.map { [("interface", JSONValue.string($0)), ("address", .optional(address))] } ?? []))
     }
 
     /// Whether `identity` (`uuid:…`, `label:…`, `partuuid:…`, `partlabel:…`) names this device.

@@ -44,8 +44,13 @@ extension Server {
         log(.info, "preparing \"\(request.title)\"")
         let devices = registry.devices
         let dryRun = settings.dryRun
+        var fetcher = self.fetcher
+        if let proxy = request.device?.proxy {
+            fetcher.settings.proxy = proxy
+            fetcher.settings.httpsProxy = proxy
+        }
         nonisolated(unsafe) let reply = reply
-        work.async { [booter, loop, scanner] in
+        work.async { [booter, loop, scanner, fetcher] in
             let outcome: Result<BootPlan, KexbootError>
             do {
                 // Scans queued before this job may have moved devices to other nodes.
@@ -57,10 +62,10 @@ extension Server {
                     }
                     request.device = now
                 }
-                let plan = try booter.prepare(request, devices: devices) { file, bytes, total, rate in
+                let plan = try booter.prepare(request, devices: devices, fetcher: fetcher) { file, bytes, total, rate in
                     loop.execute { [self] in
                         broadcast("status", .object([
-                            ("level", .string("progress")), ("message", .string("copying \(file)")), ("file", .string(file)),
+                            ("level", .string("progress")), ("message", .string("\(file.contains("://") ? "fetching" : "copying") \(file)")), ("file", .string(file)),
                             ("bytes", .uint(bytes)), ("total", .uint(total)), ("rate", .uint(rate)),
                         ]))
                     }

@@ -1,48 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import KexbootConfig
 import KexbootCore
+import KexbootNet
 import KexbootOS
 
 extension Server {
-    /// `add-url` and `kexboot.url=`: reads a boot config named by a URL and offers its
-    /// options as a device of type `network`. Relative files resolve against the URL's
-    /// directory. `file://` URLs are read here; fetching over the network (tftp, http,
-    /// https, ftp) is the network fetcher's job, and until it exists those are refused as
-    /// unsupported.
-    func addURL(_ url: String, reply: @escaping (Result<JSONValue, KexbootError>) -> Void) {
-        guard url.hasPrefix("file://") else {
-            let scheme = url.prefix { $0 != ":" }
-            return reply(.failure(KexbootError(.unsupported, "\(url): \(scheme) URLs need the network fetcher, which this build does not have yet; file:// URLs work")))
+    /// The fetcher as the config says: proxies, CA file (added to the system bundle),
+    /// hosts explicitly marked insecure.
+    var fetcher: Fetcher {
+        var s = FetchSettings()
+        s.proxy = config.httpProxy
+        s.httpsProxy = config.httpsProxy
+        s.noProxy = (config.noProxy ?? "").split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }
+        s.insecureHosts = config.insecureHosts
+        if let ca = config.caFile {
+            do {
+                s.caFile = try CABundle.combine(extra: ca, output: settings.runDirectory + "/ca-bundle.crt")
+            } catch {
+                log(.error, "ca-file: \(error); HTTPS trusts the system's CAs only")
+            }
         }
-        let path = String(url.dropFirst("file://".count))
-        guard path.hasPrefix("/"), !path.hasSuffix("/") else {
-            return reply(.failure(KexbootError(.invalidArgument, "\(url): a file:// URL names an absolute path to a config file")))
+        return Fetcher(settings: s)
+    }
+
+    /// `add-url` and `kexboot.url=`: reads a boot config named by a URL and offers its
+    /// options as a device of type `network`. Relative files resolve against `prefix`
+    /// (DHCP option 210, or the boot file's directory) when given, else against the URL's
+    /// own directory; `/`-rooted names against the server root. `file://` configs are
+    /// read in place; the rest are fetched (tftp, http, https, ftp).
+    func addURL(_ url: String, prefix: String? = nil, env: [(String, String)] = [], id wanted: String? = nil,
+                interface: (name: String, mac: String?, address: String?)? = nil,
+                reply: @escaping (Result<JSONValue, KexbootError>) -> Void) {
+        guard Fetcher.isURL(url), let parts = URLParts(url), let origin = URLParts.origin(url) else {
+            return reply(.failure(KexbootError(.invalidArgument, "\(url): not a URL kexboot fetches (tftp, http, https, ftp, file)")))
+        }
+        let local = parts.scheme == "file"
+        guard parts.path.hasPrefix("/"), !parts.path.hasSuffix("/") else {
+            return reply(.failure(KexbootError(.invalidArgument, "\(url): the URL names a directory, not a config file")))
         }
         if !urls.contains(url) { urls.append(url) }
-        let id = urlIDs[url] ?? {
+        let id = urlIDs[url] ?? wanted ?? {
             nextURL += 1
-            urlIDs[url] = "url\(nextURL)"
             return "url\(nextURL)"
         }()
+        urlIDs[url] = id
         diskGenerations[url, default: 0] += 1
         let generation = diskGenerations[url]!
+        let fetcher = self.fetcher
         nonisolated(unsafe) let reply = reply
         work.async { [loop] in
-            let directory = Path.directory(path)
             let outcome: Result<(ServerDevice, [ServerOption], [Diagnostic]), KexbootError>
             do {
-                let files = DirectoryFileSource(root: directory)
-                let name = "/" + Path.basename(path)
-                guard let info = files.info(name), info.kind == .file else {
-                    throw KexbootError(.notFound, "\(path) does not exist")
+                let files: any FileSource
+                let name: String
+                var base: String? = prefix
+                if local {
+                    let directory = Path.directory(parts.path)
+                    files = DirectoryFileSource(root: directory)
+                    name = "/" + Path.basename(parts.path)
+                } else {
+                    files = URLFileSource(origin: origin, fetcher: fetcher)
+                    name = parts.path
+                    base = base ?? URLParts.resolve(".", against: url) + "/"
                 }
-                let parsed = try ConfigParser().parse(files: files, config: name)
-                var device = ServerDevice(id: id, type: "network", disk: url, node: "", size: UInt64(info.size))
-                device.directory = directory
+                guard let info = files.info(name), info.kind == .file else {
+                    // Say why: the fetcher's reason (404, refused, certificate) is the useful part.
+                    if !local { _ = try files.read(name) }
+                    throw KexbootError(.notFound, "\(url) does not exist")
+                }
+                var parser = ConfigParser(env: env)
+                parser.prefix = base
+                let parsed = try parser.parse(files: files, config: name)
+                var device = ServerDevice(id: id, type: "network", disk: url, node: interface?.name ?? "", size: UInt64(info.size))
+                if local { device.directory = Path.directory(parts.path) }
                 device.config = url
                 device.format = parsed.format.rawValue
+                device.proxy = parsed.proxy
+                device.interface = interface?.name
+                device.mac = interface?.mac
+                device.address = interface?.address
                 let options = parsed.entries.enumerated().map { i, option in
-                    ServerOption(id: "\(id)#\(i)", device: id, option: option, isDefault: i == (parsed.defaultIndex ?? 0),
-                                 configTimeout: parsed.timeout)
+                    ServerOption(id: "\(id)#\(i)", device: id, option: local ? option : option.onServer(origin),
+                                 isDefault: i == (parsed.defaultIndex ?? 0), configTimeout: parsed.timeout)
                 }
                 outcome = .success((device, options, parsed.diagnostics))
             } catch let error as KexbootError {
@@ -70,5 +113,23 @@ extension Server {
                 }
             }
         }
+    }
+}
+
+extension BootOption {
+    /// A config fetched from `origin`: files it names by path (GRUB, BLS, native configs
+    /// read over the network) are files on that server.
+    func onServer(_ origin: String) -> BootOption {
+        func map(_ r: Resource) -> Resource {
+            if case .file(nil, let path) = r { return .url(origin + path) }
+            return r
+        }
+        var o = self
+        o.kernel = kernel.map(map)
+        o.initrds = initrds.map(map)
+        o.devicetree = devicetree.map(map)
+        o.modules = modules.map { BootModule(resource: map($0.resource), args: $0.args) }
+        o.checksums = Dictionary(checksums.map { ($0.key.hasPrefix("/") ? origin + $0.key : $0.key, $0.value) }, uniquingKeysWith: { $1 })
+        return o
     }
 }

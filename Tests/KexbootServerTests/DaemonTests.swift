@@ -259,8 +259,8 @@ import Testing
         try FileManager.default.removeItem(atPath: "\(dir)/net/pxelinux.cfg")
         try c.call("rescan")
         #expect(try c.call("list")["options"]?.arrayValue?.isEmpty == true)
-        #expect { try c.call("add-url", [("url", .string("tftp://10.0.2.2/pxelinux.cfg/default"))]) } throws: {
-            ($0 as? Client.Failure)?.code == "unsupported"
+        #expect { try c.call("add-url", [("url", .string("gopher://10.0.2.2/pxelinux.cfg/default"))]) } throws: {
+            ($0 as? Client.Failure)?.message.contains("not a URL kexboot fetches") == true
         }
     }
 

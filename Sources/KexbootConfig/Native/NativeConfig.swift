@@ -18,8 +18,8 @@ public enum NativeConfig {
             if option.kernel == nil {
                 result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)' has no kernel; left out", at: currentLocation))
             } else {
-                for path in option.checksums.keys where ![option.kernel?.path, option.devicetree?.path].contains(path)
-                    && !option.initrds.contains(where: { $0.path == path }) {
+                for path in option.checksums.keys where ![option.kernel?.checksumKey, option.devicetree?.checksumKey].contains(path)
+                    && !option.initrds.contains(where: { $0.checksumKey == path }) {
                     result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)': sha256 for \(path), which the entry does not load", at: currentLocation))
                 }
                 result.entries.append(option)
@@ -41,7 +41,9 @@ public enum NativeConfig {
                 if current == nil { result.diagnostics.append(Diagnostic(.warning, "'\(keyword)' outside an entry", at: here)) }
                 return current != nil
             }
-            func file(_ name: String) -> Resource { .file(device: nil, path: Path.join(directory, name)) }
+            func file(_ name: String) -> Resource {
+                ResourceBase.scheme(of: name) != nil ? .url(name) : .file(device: nil, path: Path.join(directory, name))
+            }
             switch keyword {
             case "default": defaultID = value
             case "timeout":
@@ -66,7 +68,7 @@ public enum NativeConfig {
                     result.diagnostics.append(Diagnostic(.warning, "sha256 takes a path and 64 hex digits", at: here))
                     continue
                 }
-                current!.checksums[Path.join(directory, words[1])] = words[2].lowercased()
+                current!.checksums[file(words[1]).checksumKey] = words[2].lowercased()
             default:
                 result.diagnostics.append(Diagnostic(.warning, "unknown keyword '\(keyword)'", at: here))
             }
