@@ -31,6 +31,16 @@ public final class Server: @unchecked Sendable {
         public var cmdline = "/proc/cmdline"
         public var runDirectory = "/run/kexboot"
         public var version = "0"
+        /// Bring interfaces up and run DHCP on them (never in tests outside a namespace).
+        public var network = false
+        /// Only these interfaces (empty: all Ethernet-like ones).
+        public var interfaces: [String] = []
+        public var sysfsNet = "/sys/class/net"
+        public var resolvConf = "/etc/resolv.conf"
+        /// The DHCP client: busybox's udhcpc.
+        public var dhcpClient = ["udhcpc"]
+        /// The machine's UUID, for the pxelinux lookup (from DMI when readable).
+        public var uuid: String?
         public init() {}
     }
 
@@ -82,6 +92,10 @@ public final class Server: @unchecked Sendable {
     var nextURL = 0
     var monitor: UdevMonitor?
     var socketPath: String?
+    var netlink: Netlink?
+    var linkMonitor: Netlink?
+    var dhcpSocket: Int32?
+    var links: [String: ManagedLink] = [:]
     public private(set) var tcpPort: UInt16?
 
     public init(settings: Settings) throws {
@@ -137,6 +151,7 @@ public final class Server: @unchecked Sendable {
         for image in settings.images { attach(image: image, reply: nil) }
         if let url = switches.url { addURL(url) { _ in } }
         if settings.scanDisks { startDiskDiscovery() }
+        if settings.network { startNetwork() }
     }
 
     /// Runs the event loop until `stop()`.
@@ -157,6 +172,7 @@ public final class Server: @unchecked Sendable {
         listeners.removeAll()
         if let socketPath { unlink(socketPath) }
         monitor?.stop()
+        stopNetwork()
         let done = Semaphore()
         work.async { [scanner, mounts, images] in
             mounts.unmountAll()

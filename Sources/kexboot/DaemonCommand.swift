@@ -1,5 +1,6 @@
 import ArgumentParser
 import KexbootCore
+import KexbootOS
 import KexbootServer
 
 #if canImport(Glibc)
@@ -40,6 +41,18 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Where the daemon keeps mounts and fetched files.")
     var runDir = "/run/kexboot"
 
+    @Flag(inversion: .prefixedNo, help: "Bring interfaces up and ask DHCP for boot configs (default: on unless images are given).")
+    var network: Bool?
+
+    @Option(name: .customLong("interface"), help: "Use only this network interface (repeatable).")
+    var interfaces: [String] = []
+
+    @Option(help: "Where DNS servers from DHCP are written.")
+    var resolvConf = "/etc/resolv.conf"
+
+    @Option(help: "The DHCP client command (busybox udhcpc's options are used).")
+    var dhcpClient = "udhcpc"
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         // Termination signals wait for a thread of their own, so the daemon can release
@@ -60,6 +73,13 @@ struct DaemonCommand: ParsableCommand {
         settings.cmdline = cmdline
         settings.runDirectory = runDir
         settings.version = KexbootVersion.string
+        settings.network = network ?? images.isEmpty
+        settings.interfaces = interfaces
+        settings.resolvConf = resolvConf
+        settings.dhcpClient = dhcpClient.split(separator: " ").map(String.init)
+        if let bytes = try? DirectoryFileSource(root: "/").read("/sys/class/dmi/id/product_uuid", limit: 256) {
+            settings.uuid = String(decoding: bytes, as: UTF8.self).trimmingBlanks()
+        }
         let server: Server
         do {
             server = try Server(settings: settings)

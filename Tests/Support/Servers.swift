@@ -64,6 +64,11 @@ public final class TestServer: @unchecked Sendable {
         return try TestServer(args, log: root + "/../httpd-\(UUID().uuidString).log", portFromStdout: true)
     }
 
+    /// Any long-running command (dnsmasq, a daemon in a namespace), stopped with SIGKILL.
+    public static func background(_ arguments: [String], log: String) throws -> TestServer {
+        try TestServer(arguments, log: log, portFromStdout: false)
+    }
+
     /// tftpd-hpa in the foreground serving `root`, logging every request (-v -v).
     public static func tftp(root: String, address: String = "127.0.0.1") throws -> TestServer {
         let port = try freeUDPPort()

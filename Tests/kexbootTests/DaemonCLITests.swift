@@ -15,6 +15,7 @@ import Testing
             FileManager.default.createFile(atPath: stdoutPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: CLI.binary)
             process.arguments = ["daemon", "--socket", socket, "--run-dir", "\(dir)/run", "--cmdline", "\(dir)/cmdline"] + arguments
+                + (arguments.contains("--network") ? [] : ["--no-network"])
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
             process.standardError = FileHandle.nullDevice
             try process.run()

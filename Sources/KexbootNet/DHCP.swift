@@ -1,0 +1,208 @@
+import KexbootCore
+
+/// What a DHCP server said, as busybox udhcpc hands it to its script (environment
+/// variables `ip`, `mask`, `router`, `dns`, `siaddr`, `serverid`, `bootfile`,
+/// `boot_file`, `tftp`, `pxeconffile`, `pxepathprefix`, `reboottime`, …).
+public struct DHCPLease: Sendable, Equatable {
+    public var interface: String
+    public var address: String?
+    public var prefixLength: Int?
+    public var routers: [String] = []
+    public var dns: [String] = []
+    public var domain: String?
+    public var hostname: String?
+    public var serverID: String?
+    /// BOOTP `siaddr`: the next server.
+    public var nextServer: String?
+    /// Option 66 (a name or address), else BOOTP `sname`.
+    public var tftpServer: String?
+    /// Option 67, else the BOOTP `file` field.
+    public var bootFile: String?
+    /// Option 209: a pxelinux config file (relative to the prefix, or a URL).
+    public var configFile: String?
+    /// Option 210: the path prefix.
+    public var pathPrefix: String?
+    /// Option 211: seconds after which an unattended machine should try again.
+    public var rebootTime: Int?
+    public var leaseSeconds: Int?
+
+    public init(interface: String) {
+        self.interface = interface
+    }
+
+    /// From udhcpc's script environment.
+    public init(environment env: [String: String]) {
+        interface = env["interface"] ?? ""
+        address = env["ip"].nonEmpty
+        prefixLength = env["mask"].flatMap { Int($0) } ?? env["subnet"].flatMap(Self.prefix(ofNetmask:))
+        routers = env["router"].words
+        dns = env["dns"].words
+        domain = env["domain"].nonEmpty
+        hostname = env["hostname"].nonEmpty
+        serverID = env["serverid"].nonEmpty
+        nextServer = env["siaddr"].nonEmpty.flatMap { $0 == "0.0.0.0" ? nil : $0 }
+        tftpServer = env["tftp"].nonEmpty ?? env["sname"].nonEmpty
+        bootFile = env["bootfile"].nonEmpty ?? env["boot_file"].nonEmpty
+        configFile = env["pxeconffile"].nonEmpty
+        pathPrefix = env["pxepathprefix"].nonEmpty
+        rebootTime = env["reboottime"].flatMap { Int($0) } ?? env["opt211"].flatMap { UInt32($0, radix: 16) }.map(Int.init)
+        leaseSeconds = env["lease"].flatMap { Int($0) }
+    }
+
+    static func prefix(ofNetmask mask: String) -> Int? {
+        let parts = mask.split(separator: ".").compactMap { UInt8($0) }
+        guard parts.count == 4 else { return nil }
+        let value = parts.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let ones = (~value).leadingZeroBitCount
+        return value == (ones == 0 ? 0 : ~UInt32(0) << (32 - ones)) ? ones : nil
+    }
+
+    /// The host boot files come from: option 66, else `siaddr`, else the server id.
+    public var bootServer: String? { tftpServer ?? nextServer ?? serverID }
+
+    /// The variables configs see (GRUB's names; pxelinux IPAPPEND uses them).
+    public func variables(mac: String?) -> [(String, String)] {
+        var vars: [(String, String)] = []
+        if let mac { vars.append(("net_default_mac", mac)) }
+        if let address { vars.append(("net_default_ip", address)) }
+        if let bootServer { vars.append(("net_default_server", bootServer)) }
+        if let gateway = routers.first { vars.append(("net_default_gateway", gateway)) }
+        if let p = prefixLength {
+            let mask: UInt32 = p == 0 ? 0 : ~UInt32(0) << (32 - p)
+            vars.append(("net_default_netmask", "\(mask >> 24).\(mask >> 16 & 255).\(mask >> 8 & 255).\(mask & 255)"))
+        }
+        if let hostname { vars.append(("net_default_hostname", hostname)) }
+        return vars
+    }
+}
+
+extension Optional where Wrapped == String {
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
+    }
+
+    var words: [String] { (self ?? "").split(separator: " ").map(String.init) }
+}
+
+/// Where the boot config is, from a lease: DHCP option 209 (a config file or URL), else
+/// the pxelinux search — `pxelinux.cfg/` under the path prefix (option 210, else the boot
+/// file's directory) tried with the client UUID, `01-<mac>`, the address in hex shortened
+/// one digit at a time, and `default`. A boot file that is itself a URL or an iPXE script
+/// is the config.
+public struct PXELookup: Sendable, Equatable {
+    /// The config URLs to try, in order.
+    public var candidates: [String]
+    /// What relative names in the config resolve against.
+    public var prefix: String
+
+    public init?(lease: DHCPLease, mac: String?, uuid: String? = nil) {
+        let server = lease.bootServer
+        func url(_ path: String) -> String? {
+            if Fetcher.isURL(path) { return path }
+            guard let server else { return nil }
+            let host = server.contains(":") && !server.hasPrefix("[") ? "[\(server)]" : server
+            return "tftp://\(host)" + Path.normalize("/" + path)
+        }
+        // The prefix: option 210 (a URL, a path on the boot server, or `host::path`),
+        // else the directory of the boot file.
+        var prefix: String
+        if let p = lease.pathPrefix {
+            let mapped = p.contains("::") && !Fetcher.isURL(p)
+                ? "tftp://" + p.replacingFirst("::", with: "/") : p
+            guard let u = Fetcher.isURL(mapped) ? mapped : url(mapped) else { return nil }
+            prefix = u
+        } else if let file = lease.bootFile {
+            guard let u = url(file) else { return nil }
+            prefix = URLParts.resolve(".", against: u)
+        } else {
+            guard let u = url("/") else { return nil }
+            prefix = u
+        }
+        if !prefix.hasSuffix("/") { prefix += "/" }
+        self.prefix = prefix
+        if let config = lease.configFile {
+            candidates = [URLParts.resolve(config, against: prefix)]
+            return
+        }
+        if let file = lease.bootFile, Fetcher.isURL(file) || file.lowercased().hasSuffix(".ipxe") {
+            candidates = [url(file)!]
+            return
+        }
+        var names: [String] = []
+        if let uuid, !uuid.isEmpty { names.append(uuid.lowercased()) }
+        if let mac, !mac.isEmpty { names.append("01-" + mac.lowercased().replacingColons()) }
+        if let address = lease.address, let bytes = Self.ipv4(address) {
+            let hex = bytes.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined()
+            for length in stride(from: 8, through: 1, by: -1) { names.append(String(hex.prefix(length))) }
+        }
+        names.append("default")
+        candidates = names.map { URLParts.resolve("pxelinux.cfg/" + $0, against: prefix) }
+    }
+
+    static func ipv4(_ text: String) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+        return parts.count == 4 ? parts : nil
+    }
+}
+
+/// The PXE client identity kexboot announces: option 93 (client system architecture,
+/// RFC 4578 / IANA) and the matching option 60 vendor class.
+public enum PXEArchitecture {
+    /// 0x0007 x86-64 UEFI, 0x0000 x86 BIOS, 0x000b arm64 UEFI, 0x000e OpenPOWER (ppc64le).
+    public static func code(machine: String = Platform.machine, efi: Bool) -> UInt16 {
+        switch machine {
+        case "x86_64": efi ? 0x0007 : 0x0000
+        case "aarch64", "arm64": 0x000b
+        case "ppc64le", "ppc64": 0x000e
+        case "i386", "i686": efi ? 0x0006 : 0x0000
+        case "riscv64": 0x001b
+        default: 0x0000
+        }
+    }
+
+    public static func vendorClass(_ code: UInt16) -> String {
+        "PXEClient:Arch:\(String(code).leftPadded(5)):UNDI:003000"
+    }
+
+    /// busybox udhcpc's arguments for one interface: foreground, our script, the PXE
+    /// identity, and the options kexboot asks for (1, 3, 6, 12, 15, 17, 54, 66, 67, 209,
+    /// 210, 211 — udhcpc asks for 1, 3, 6, 12, 15, 28, 42 itself).
+    public static func udhcpcArguments(interface: String, script: String, code: UInt16) -> [String] {
+        let hex = String(code, radix: 16).leftPadded(4)
+        return ["-f", "-i", interface, "-s", script, "-t", "5", "-T", "2", "-A", "5",
+                "-V", vendorClass(code), "-x", "0x5d:\(hex)", "-x", "0x5e:010201",
+                "-O", "rootpath", "-O", "serverid", "-O", "tftp", "-O", "bootfile",
+                "-O", "pxeconffile", "-O", "pxepathprefix", "-O", "reboottime"]
+    }
+}
+
+public enum Platform {
+    /// uname's machine.
+    public static var machine: String {
+        #if arch(x86_64)
+        "x86_64"
+        #elseif arch(arm64)
+        "aarch64"
+        #elseif arch(powerpc64le)
+        "ppc64le"
+        #elseif arch(powerpc64)
+        "ppc64"
+        #else
+        "unknown"
+        #endif
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+
+    func replacingColons() -> String { split(separator: ":", omittingEmptySubsequences: false).joined(separator: "-") }
+
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let r = firstRange(of: target) else { return self }
+        return String(self[..<r.lowerBound]) + replacement + String(self[r.upperBound...])
+    }
+}

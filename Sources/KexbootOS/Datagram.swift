@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KexbootCore
+
+/// A Unix datagram socket: how the DHCP client's script hands a lease to the daemon
+/// (one message per event, no connection, no framing).
+public enum Datagram {
+    static func address(_ path: String) throws -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw KexbootError(.invalidArgument, "\(path): too long for a socket path")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return address
+    }
+
+    /// Binds a non-blocking datagram socket at `path` (mode 0600, replacing a stale one).
+    public static func listen(_ path: String) throws -> Int32 {
+        var address = try address(path)
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw KexbootError(.ioError, "socket", cause: Errno(errno)) }
+        let old = umask(0o077)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw KexbootError(.ioError, "binding \(path)", cause: Errno(e))
+        }
+        return fd
+    }
+
+    /// Sends one message to the socket at `path`.
+    public static func send(_ bytes: [UInt8], to path: String) throws {
+        var address = try address(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw KexbootError(.ioError, "socket", cause: Errno(errno)) }
+        defer { close(fd) }
+        let n = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard n == bytes.count else { throw KexbootError(.ioError, "sending to \(path)", cause: Errno(errno)) }
+    }
+
+    /// The next waiting message, or `nil`.
+    public static func receive(_ fd: Int32) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        return n > 0 ? Array(buffer[..<n]) : nil
+    }
+}
+
+/// Child processes the daemon runs (the DHCP client).
+public enum Child {
+    /// Starts `arguments` with `environment` added to ours; stdin from /dev/null, stdout
+    /// and stderr to `log` (appended) when given.
+    public static func spawn(_ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let log {
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        var env: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            let text = String(cString: entry)
+            let key = String(text.prefix { $0 != "=" })
+            if environment[key] == nil { env.append(text) }
+            p += 1
+        }
+        env += environment.map { "\($0.key)=\($0.value)" }
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        guard rc == 0 else { throw KexbootError(.ioError, "starting \(arguments[0])", cause: Errno(rc)) }
+        return pid
+    }
+
+    /// SIGTERM, then SIGKILL after a second; reaps it.
+    public static func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<100 {
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+    }
+
+    /// The path of the running executable.
+    public static var executable: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

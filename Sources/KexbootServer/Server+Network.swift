@@ -1,0 +1,252 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+import KexbootConfig
+import KexbootCore
+import KexbootNet
+import KexbootOS
+
+/// One interface the daemon looks after.
+struct ManagedLink {
+    var interface: NetInterface
+    var method: String
+    /// The DHCP client's pid, when one runs.
+    var client: pid_t?
+    var lease: DHCPLease?
+    /// The address kexboot put on the interface (to take it off again).
+    var applied: (address: String, prefix: Int)?
+}
+
+extension Server {
+    var deviceIDPrefix: String { "net-" }
+
+    /// Brings Ethernet interfaces up as they appear (not lo, not tun/tap, not those the
+    /// config marks `ignore`), runs DHCP on them (or applies the static settings), and
+    /// turns each lease into a network device whose boot config is looked up the PXE way.
+    func startNetwork() {
+        do {
+            let netlink = try Netlink()
+            let monitor = try Netlink(groups: 1) // RTMGRP_LINK: interfaces coming and going
+            self.netlink = netlink
+            self.linkMonitor = monitor
+            loop.register(monitor.fd, events: Int16(POLLIN)) { [self] _ in
+                if monitor.drain() { refreshInterfaces() }
+            }
+            let socket = settings.runDirectory + "/dhcp.sock"
+            let fd = try Datagram.listen(socket)
+            dhcpSocket = fd
+            loop.register(fd, events: Int16(POLLIN)) { [self] _ in
+                while let message = Datagram.receive(fd) { dhcpEvent(message) }
+            }
+        } catch {
+            log(.error, "network: \(error); network boot is off")
+            return
+        }
+        refreshInterfaces()
+    }
+
+    func stopNetwork() {
+        for (name, link) in links {
+            if let pid = link.client { Child.stop(pid) }
+            links[name]?.client = nil
+        }
+        if let fd = dhcpSocket { loop.unregister(fd); close(fd); dhcpSocket = nil }
+        if let monitor = linkMonitor { loop.unregister(monitor.fd) }
+        linkMonitor = nil
+    }
+
+    func interfaceSettings(_ name: String) -> DaemonConfig.Interface? {
+        config.interfaces.first { $0.name == name }
+    }
+
+    /// Compares what sysfs lists with what is managed: starts new interfaces, forgets gone ones.
+    func refreshInterfaces() {
+        let present = NetInterface.all(sysfs: settings.sysfsNet).filter { i in
+            i.bootable && (settings.interfaces.isEmpty || settings.interfaces.contains(i.name))
+        }
+        for gone in links.keys where !present.contains(where: { $0.name == gone }) {
+            if let pid = links[gone]?.client { Child.stop(pid) }
+            links[gone] = nil
+            log(.info, "\(gone): gone")
+            for id in registry.devices(onDisk: "net:" + gone) { broadcast(registry.remove(device: id)) }
+            let id = deviceIDPrefix + gone
+            if registry.device(id) != nil { broadcast(registry.remove(device: id)) }
+            reconsiderAutoboot()
+        }
+        for i in present where links[i.name] == nil {
+            let method = interfaceSettings(i.name)?.method ?? "dhcp"
+            var link = ManagedLink(interface: i, method: method)
+            if method == "ignore" {
+                links[i.name] = link
+                log(.info, "\(i.name): ignored (config)")
+                continue
+            }
+            do {
+                try netlink?.setUp(i.index)
+            } catch {
+                log(.error, "\(i.name): \(error)")
+            }
+            if method == "static" {
+                links[i.name] = link
+                applyStatic(i)
+                continue
+            }
+            do {
+                link.client = try startDHCP(i)
+                log(.info, "\(i.name): up (\(i.mac)), asking DHCP")
+            } catch {
+                log(.error, "\(i.name): \(error)")
+            }
+            links[i.name] = link
+        }
+    }
+
+    func startDHCP(_ i: NetInterface) throws -> pid_t {
+        let script = settings.runDirectory + "/udhcpc.script"
+        guard let exe = Child.executable else { throw KexbootError(.ioError, "cannot find kexboot's own executable for the DHCP script") }
+        let text = "#!/bin/sh\nexec '\(exe)' dhcp-hook \"$1\"\n"
+        let fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)
+        if fd >= 0 {
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        let code = PXEArchitecture.code(efi: access("/sys/firmware/efi", F_OK) == 0)
+        let args = settings.dhcpClient + PXEArchitecture.udhcpcArguments(interface: i.name, script: script, code: code)
+        return try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock"],
+                               log: settings.runDirectory + "/udhcpc-\(i.name).log")
+    }
+
+    /// A message from `kexboot dhcp-hook`: the event and udhcpc's variables.
+    func dhcpEvent(_ bytes: [UInt8]) {
+        guard let value = try? JSONValue.parse(bytes), case .object(let members) = value else {
+            log(.warning, "dhcp: an unreadable message was dropped")
+            return
+        }
+        var env: [String: String] = [:]
+        for (k, v) in members { if let s = v.stringValue { env[k] = s } }
+        let event = env["event"] ?? ""
+        let lease = DHCPLease(environment: env)
+        guard var link = links[lease.interface] else {
+            log(.warning, "dhcp: \(event) for \(lease.interface), which kexboot does not manage")
+            return
+        }
+        switch event {
+        case "deconfig":
+            if let applied = link.applied {
+                try? netlink?.removeAddress(link.interface.index, applied.address, prefix: applied.prefix)
+                link.applied = nil
+            }
+            link.lease = nil
+            links[lease.interface] = link
+        case "bound", "renew":
+            guard let address = lease.address else { return }
+            let prefix = lease.prefixLength ?? 24
+            do {
+                if let old = link.applied, old.address != address || old.prefix != prefix {
+                    try? netlink?.removeAddress(link.interface.index, old.address, prefix: old.prefix)
+                }
+                try netlink?.addAddress(link.interface.index, address, prefix: prefix)
+                link.applied = (address, prefix)
+                if let gateway = lease.routers.first { try netlink?.addDefaultRoute(link.interface.index, gateway: gateway) }
+            } catch {
+                log(.error, "\(lease.interface): \(error)")
+            }
+            writeResolvConf(dns: lease.dns, domain: lease.domain)
+            let changed = link.lease.map { !sameBootInfo($0, lease) } ?? true
+            link.lease = lease
+            links[lease.interface] = link
+            log(.info, "\(lease.interface): \(event) \(address)/\(prefix) from \(lease.serverID ?? "?")"
+                + (lease.bootFile.map { ", boot file \($0)" } ?? "") + (lease.configFile.map { ", config \($0)" } ?? ""))
+            if changed { leaseArrived(link) }
+        case "leasefail", "nak":
+            log(.warning, "\(lease.interface): DHCP \(event == "nak" ? "refused (NAK)" : "found no server yet")")
+        default:
+            break
+        }
+    }
+
+    func sameBootInfo(_ a: DHCPLease, _ b: DHCPLease) -> Bool {
+        a.address == b.address && a.bootFile == b.bootFile && a.configFile == b.configFile
+            && a.pathPrefix == b.pathPrefix && a.bootServer == b.bootServer
+    }
+
+    func writeResolvConf(dns: [String], domain: String?) {
+        guard !dns.isEmpty else { return }
+        var text = "# written by kexboot from DHCP\n"
+        if let domain { text += "search \(domain)\n" }
+        for server in dns { text += "nameserver \(server)\n" }
+        let path = settings.resolvConf
+        let temporary = path + ".kexboot"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return log(.warning, "cannot write \(path): \(Errno(errno))") }
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        if rename(temporary, path) != 0 { log(.warning, "cannot replace \(path): \(Errno(errno))") }
+    }
+
+    /// The lease as a device, then the PXE lookup (unless `kexboot.url=` names the config).
+    func leaseArrived(_ link: ManagedLink) {
+        guard let lease = link.lease else { return }
+        let name = link.interface.name
+        let id = deviceIDPrefix + name
+        var device = ServerDevice(id: id, type: "network", disk: "net:" + name, node: name, size: 0)
+        device.mac = link.interface.mac
+        device.interface = name
+        device.address = lease.address
+        if registry.device(id) == nil || registry.options(of: id).isEmpty {
+            broadcast(registry.set(device, options: []))
+        }
+        if switches.url != nil { return }
+        guard let lookup = PXELookup(lease: lease, mac: link.interface.mac, uuid: settings.uuid) else {
+            log(.info, "\(name): the lease names no boot server")
+            return
+        }
+        let env = lease.variables(mac: link.interface.mac)
+        let fetcher = self.fetcher
+        work.async { [loop] in
+            var found: String?
+            var lastError: KexbootError?
+            for candidate in lookup.candidates {
+                do {
+                    _ = try fetcher.fetchBytes(candidate)
+                    found = candidate
+                    break
+                } catch let error as KexbootError {
+                    lastError = error
+                    if error.code != .notFound { break }
+                } catch {}
+            }
+            let result = found, failure = lastError
+            loop.execute { [self] in
+                guard let found = result else {
+                    log(.warning, "\(name): no boot config (tried \(lookup.candidates.count)): \(failure.map { "\($0)" } ?? "nothing")")
+                    return
+                }
+                log(.info, "\(name): boot config \(found)")
+                addURL(found, prefix: lookup.prefix, env: env, id: id,
+                       interface: (name, link.interface.mac, lease.address)) { _ in }
+            }
+        }
+    }
+
+    /// Static settings from `[interface NAME]`: address (CIDR), gateway, DNS.
+    func applyStatic(_ i: NetInterface) {
+        guard let s = interfaceSettings(i.name), let cidr = s.address else {
+            return log(.warning, "\(i.name): method = static needs an address")
+        }
+        let parts = cidr.split(separator: "/")
+        let address = String(parts[0])
+        let prefix = parts.count > 1 ? Int(parts[1]) ?? 24 : 24
+        do {
+            try netlink?.addAddress(i.index, address, prefix: prefix)
+            links[i.name]?.applied = (address, prefix)
+            if let gateway = s.gateway { try netlink?.addDefaultRoute(i.index, gateway: gateway) }
+            writeResolvConf(dns: s.dns, domain: nil)
+            log(.info, "\(i.name): static \(address)/\(prefix)")
+        } catch {
+            log(.error, "\(i.name): \(error)")
+        }
+    }
+}

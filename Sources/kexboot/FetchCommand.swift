@@ -1,0 +1,60 @@
+import ArgumentParser
+import KexbootCore
+import KexbootNet
+import KexbootOS
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `kexboot fetch URL -o FILE`: the daemon's fetcher on its own (scripts, benchmarks, and
+/// checking a server from the initramfs shell).
+struct FetchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Download a URL (tftp, http, https, ftp, file) with kexboot's fetcher."
+    )
+
+    @Argument(help: "The URL.")
+    var url: String
+
+    @Option(name: .shortAndLong, help: "Where to write it.")
+    var output: String
+
+    @Option(help: "A CA certificate to trust besides the system's.")
+    var caFile: String?
+
+    @Option(help: "A host whose certificate is not checked (repeatable).")
+    var insecureHost: [String] = []
+
+    @Option(help: "TFTP block size to ask for.")
+    var tftpBlksize = 1468
+
+    @Option(help: "Further attempts after a transient failure.")
+    var retries = 2
+
+    @Option(help: "A proxy for http, https and ftp.")
+    var proxy: String?
+
+    @Flag(help: "Print the size and effective URL.")
+    var verbose = false
+
+    func run() throws {
+        var settings = FetchSettings()
+        settings.tftpBlockSize = tftpBlksize
+        settings.retries = retries
+        settings.insecureHosts = insecureHost
+        settings.proxy = proxy
+        do {
+            if let caFile {
+                settings.caFile = try CABundle.combine(extra: caFile, output: "/tmp/kexboot-fetch-ca-\(getpid()).crt")
+            }
+            defer { if let ca = settings.caFile { unlink(ca) } }
+            let fetched = try Fetcher(settings: settings).fetch(url, to: output)
+            if verbose { print("\(fetched.bytes) bytes from \(fetched.effectiveURL) in \(fetched.attempts) attempt(s)") }
+        } catch {
+            writeError("kexboot fetch: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
