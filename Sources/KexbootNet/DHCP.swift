@@ -96,7 +96,12 @@ public struct PXELookup: Sendable, Equatable {
     /// What relative names in the config resolve against.
     public var prefix: String
 
+    /// `nil` when the lease carries no boot hint at all (no 66, 67, 209 or 210): a plain
+    /// address lease is not an invitation to probe the DHCP server for pxelinux files.
     public init?(lease: DHCPLease, mac: String?, uuid: String? = nil) {
+        guard lease.bootFile != nil || lease.configFile != nil || lease.pathPrefix != nil || lease.tftpServer != nil else {
+            return nil
+        }
         let server = lease.bootServer
         func url(_ path: String) -> String? {
             if Fetcher.isURL(path) { return path }
@@ -108,13 +113,16 @@ public struct PXELookup: Sendable, Equatable {
         // else the directory of the boot file.
         var prefix: String
         if let p = lease.pathPrefix {
-            let mapped = p.contains("::") && !Fetcher.isURL(p)
-                ? "tftp://" + p.replacingFirst("::", with: "/") : p
+            var mapped = p
+            if !Fetcher.isURL(p), let r = p.firstRange(of: "::") {
+                let path = String(p[r.upperBound...])
+                mapped = "tftp://" + p[..<r.lowerBound] + (path.hasPrefix("/") ? path : "/" + path)
+            }
             guard let u = Fetcher.isURL(mapped) ? mapped : url(mapped) else { return nil }
             prefix = u
         } else if let file = lease.bootFile {
             guard let u = url(file) else { return nil }
-            prefix = URLParts.resolve(".", against: u)
+            prefix = URLParts.resolve("./", against: u)
         } else {
             guard let u = url("/") else { return nil }
             prefix = u
@@ -200,9 +208,4 @@ extension String {
     }
 
     func replacingColons() -> String { split(separator: ":", omittingEmptySubsequences: false).joined(separator: "-") }
-
-    func replacingFirst(_ target: String, with replacement: String) -> String {
-        guard let r = firstRange(of: target) else { return self }
-        return String(self[..<r.lowerBound]) + replacement + String(self[r.upperBound...])
-    }
 }

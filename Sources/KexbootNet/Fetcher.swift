@@ -279,7 +279,11 @@ public struct URLParts: Sendable, Equatable {
         if Fetcher.isURL(reference) { return reference }
         guard let origin = origin(base), let parts = URLParts(base) else { return reference }
         let basePath = parts.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
-        let joined = reference.hasPrefix("/") ? reference : Path.directory(basePath.isEmpty ? "/" : basePath) + "/" + reference
-        return origin + Path.normalize(joined)
+        // The base's directory: everything up to its last "/".
+        let directory = basePath.lastIndex(of: "/").map { String(basePath[...$0]) } ?? "/"
+        let joined = reference.hasPrefix("/") ? reference : directory + reference
+        var path = Path.normalize(joined)
+        if (reference.hasSuffix("/") || reference == "." || reference.hasSuffix("/.")) && !path.hasSuffix("/") { path += "/" }
+        return origin + path
     }
 }

@@ -205,7 +205,7 @@ extension Server {
         }
         let env = lease.variables(mac: link.interface.mac)
         let fetcher = self.fetcher
-        work.async { [loop] in
+        netWork.async { [loop] in
             var found: String?
             var lastError: KexbootError?
             for candidate in lookup.candidates {

@@ -52,7 +52,7 @@ extension Server {
         let generation = diskGenerations[url]!
         let fetcher = self.fetcher
         nonisolated(unsafe) let reply = reply
-        work.async { [loop] in
+        (local ? work : netWork).async { [loop] in
             let outcome: Result<(ServerDevice, [ServerOption], [Diagnostic]), KexbootError>
             do {
                 let files: any FileSource
@@ -65,7 +65,7 @@ extension Server {
                 } else {
                     files = URLFileSource(origin: origin, fetcher: fetcher)
                     name = parts.path
-                    base = base ?? URLParts.resolve(".", against: url) + "/"
+                    base = base ?? URLParts.resolve("./", against: url)
                 }
                 guard let info = files.info(name), info.kind == .file else {
                     // Say why: the fetcher's reason (404, refused, certificate) is the useful part.

@@ -61,6 +61,9 @@ public final class Server: @unchecked Sendable {
     let settings: Settings
     public let loop = EventLoop()
     let work = WorkQueue()
+    /// Network lookups and config fetches, which can wait on slow servers: kept off `work`
+    /// so disk scans and boots never queue behind them.
+    lazy var netWork = WorkQueue()
     var config: DaemonConfig
     let switches: KernelSwitches
     var registry = Registry()

@@ -1,0 +1,62 @@
+import KexbootNet
+import Testing
+
+/// Leases as udhcpc reports them, and where they say the boot config is.
+@Suite struct PXELookupTests {
+    let mac = "52:54:00:12:34:56"
+
+    func lease(_ env: [String: String]) -> DHCPLease {
+        DHCPLease(environment: ["interface": "eth0", "ip": "192.168.1.70", "mask": "24", "siaddr": "192.168.1.1",
+                                "serverid": "192.168.1.254"].merging(env) { $1 })
+    }
+
+    @Test func theEnvironmentBecomesALease() {
+        let l = DHCPLease(environment: ["interface": "eth0", "ip": "10.0.2.15", "subnet": "255.255.255.0", "router": "10.0.2.2 10.0.2.3",
+                                        "dns": "10.0.2.3", "siaddr": "0.0.0.0", "serverid": "10.0.2.2", "boot_file": "pxelinux.0",
+                                        "opt211": "0000012c"])
+        #expect(l.prefixLength == 24)
+        #expect(l.routers == ["10.0.2.2", "10.0.2.3"])
+        #expect(l.nextServer == nil)
+        #expect(l.bootServer == "10.0.2.2")
+        #expect(l.bootFile == "pxelinux.0")
+        #expect(l.rebootTime == 300)
+        #expect(l.variables(mac: mac).contains { $0 == ("net_default_netmask", "255.255.255.0") })
+    }
+
+    @Test func thePxelinuxOrder() throws {
+        let uuid = "B8945908-D6A6-41A9-611D-74A6AB80B83D"
+        let lookup = try #require(PXELookup(lease: lease(["bootfile": "boot/pxelinux.0"]), mac: mac, uuid: uuid))
+        #expect(lookup.prefix == "tftp://192.168.1.1/boot/")
+        let names = lookup.candidates.map { $0.replacingOccurrences(of: "tftp://192.168.1.1/boot/pxelinux.cfg/", with: "") }
+        #expect(names == ["b8945908-d6a6-41a9-611d-74a6ab80b83d", "01-52-54-00-12-34-56",
+                          "C0A80146", "C0A8014", "C0A801", "C0A80", "C0A8", "C0A", "C0", "C", "default"])
+    }
+
+    @Test func optionsNameTheConfigAndPrefix() throws {
+        // 210 as a URL, 209 relative to it.
+        let a = try #require(PXELookup(lease: lease(["pxepathprefix": "http://boot.example/pxe", "pxeconffile": "menus/x86.cfg"]), mac: mac))
+        #expect(a.prefix == "http://boot.example/pxe/")
+        #expect(a.candidates == ["http://boot.example/pxe/menus/x86.cfg"])
+        // 209 as a full URL wins over the prefix for the config itself.
+        let b = try #require(PXELookup(lease: lease(["pxeconffile": "https://cfg.example/node1.cfg", "bootfile": "pxelinux.0"]), mac: mac))
+        #expect(b.candidates == ["https://cfg.example/node1.cfg"])
+        #expect(b.prefix == "tftp://192.168.1.1/")
+        // Option 66 names the TFTP server; host::path prefixes.
+        let c = try #require(PXELookup(lease: lease(["tftp": "tftp.example", "pxepathprefix": "other.example::/srv/"]), mac: mac))
+        #expect(c.prefix == "tftp://other.example/srv/")
+        #expect(c.candidates.last == "tftp://other.example/srv/pxelinux.cfg/default")
+        // An iPXE script or URL as the boot file is the config.
+        let d = try #require(PXELookup(lease: lease(["bootfile": "http://10.0.0.1/boot.ipxe"]), mac: mac))
+        #expect(d.candidates == ["http://10.0.0.1/boot.ipxe"])
+        #expect(PXELookup(lease: lease([:]), mac: mac) == nil)
+    }
+
+    @Test func theArchitectureIdentity() {
+        #expect(PXEArchitecture.vendorClass(PXEArchitecture.code(machine: "x86_64", efi: true)) == "PXEClient:Arch:00007:UNDI:003000")
+        #expect(PXEArchitecture.code(machine: "ppc64le", efi: false) == 0x0e)
+        #expect(PXEArchitecture.code(machine: "aarch64", efi: true) == 0x0b)
+        let args = PXEArchitecture.udhcpcArguments(interface: "eth0", script: "/s", code: 0x0b)
+        #expect(args.contains("0x5d:000b"))
+        for option in ["pxeconffile", "pxepathprefix", "reboottime", "bootfile", "tftp"] { #expect(args.contains(option)) }
+    }
+}
