@@ -7,7 +7,7 @@ SWIFT ?= swift
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev libcurl4-openssl-dev
 TEST_DEPS := python3 pkg-config libcurl4-openssl-dev dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu \
 	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
-BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux
+BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
 .PHONY: all build release test demo demo-parse bench deps clean
 
@@ -46,6 +46,7 @@ bench: release
 	bench/probe-bench.sh .build/release/kexboot
 	python3 bench/daemon-bench.py .build/release/kexboot
 	python3 bench/menu-bench.py .build/release/kexboot
+	python3 bench/fetch-bench.py .build/release/kexboot
 	python3 bench/boot-bench.py
 
 clean:

@@ -198,7 +198,11 @@ extension Server {
         if registry.device(id) == nil || registry.options(of: id).isEmpty {
             broadcast(registry.set(device, options: []))
         }
-        if switches.url != nil { return }
+        if let url = switches.url {
+            // kexboot.url= names the config: DHCP's hints are not used.
+            if registry.devices(onDisk: url).isEmpty { addURL(url, env: lease.variables(mac: link.interface.mac)) { _ in } }
+            return
+        }
         guard let lookup = PXELookup(lease: lease, mac: link.interface.mac, uuid: settings.uuid) else {
             log(.info, "\(name): the lease names no boot server")
             return

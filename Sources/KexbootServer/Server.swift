@@ -152,7 +152,9 @@ public final class Server: @unchecked Sendable {
         if settings.noAutoboot || !config.autoboot || switches.autoboot == false { autoboot = .disabled }
         log(.info, "kexboot \(settings.version) daemon on \(settings.socket)\(settings.dryRun ? " (dry run)" : "")")
         for image in settings.images { attach(image: image, reply: nil) }
-        if let url = switches.url { addURL(url) { _ in } }
+        // A network URL waits for the first lease (nothing can reach it before); a
+        // file:// one is read at once.
+        if let url = switches.url, !settings.network || url.hasPrefix("file://") { addURL(url) { _ in } }
         if settings.scanDisks { startDiskDiscovery() }
         if settings.network { startNetwork() }
     }

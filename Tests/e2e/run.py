@@ -98,7 +98,7 @@ def make_disk(work, kernel, missing_default=False):
 
 
 class Guest:
-    def __init__(self, kernel, initramfs, disk, append, log):
+    def __init__(self, kernel, initramfs, disk, append, log, extra=()):
         self.log = open(log, "wb")
         self.output = b""
         # Where the last match ended: each expect() looks only at what came after it.
@@ -108,8 +108,8 @@ class Guest:
         self.seen = {}
         self.proc = subprocess.Popen(
             ["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot",
-             "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}",
-             "-drive", f"file={disk},if=virtio,format=raw,readonly=on"],
+             "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}"]
+            + (["-drive", f"file={disk},if=virtio,format=raw,readonly=on"] if disk else []) + list(extra),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def expect(self, text, timeout):
@@ -240,8 +240,60 @@ def test_vfat_usb_stick_with_syslinux(args, work):
         assert cmdline == "console=ttyS0 quiet entry=usb", f"command line {cmdline!r}"
 
 
+def netboot_tree(work, args, config_name, config_text):
+    """A TFTP/HTTP root: the kernel, the marker initrd and one config."""
+    root = f"{work}/netroot"
+    os.makedirs(os.path.dirname(f"{root}/{config_name}"), exist_ok=True)
+    os.makedirs(f"{root}/images", exist_ok=True)
+    shutil.copy(args.kernel, f"{root}/images/vmlinuz")
+    marker_initrd(f"{root}/images/initrd.img")
+    with open(f"{root}/{config_name}", "w") as f:
+        f.write(config_text)
+    return root
+
+
+def test_pxe_over_tftp_unattended(args, work):
+    """QEMU's DHCP names pxelinux.0 and serves TFTP from a directory: kexboot's udhcpc gets
+    the lease, the pxelinux lookup finds pxelinux.cfg/default, the kernel and initrd come
+    over TFTP and the default boots with nobody at the console."""
+    root = netboot_tree(work, args, "pxelinux.cfg/default",
+                        "DEFAULT pxe\nTIMEOUT 10\nLABEL pxe\n  MENU LABEL Installer over PXE\n  KERNEL images/vmlinuz\n"
+                        "  INITRD images/initrd.img\n  APPEND console=ttyS0 quiet entry=pxe\n")
+    nic = f"user,model=virtio-net-pci,tftp={root},bootfile=pxelinux.0"
+    with Guest(args.kernel, args.initramfs, None, "", f"{work}/serial.log", ["-nic", nic]) as g:
+        g.expect("Installer over PXE", 150)
+        g.expect('kexboot: booting "Installer over PXE"', 120)
+        cmdline = g.marker()
+        assert cmdline == "console=ttyS0 quiet entry=pxe", f"command line {cmdline!r}"
+        print(f"  timing: marker at {time.time() - g.started:.1f}s", flush=True)
+
+
+def test_http_config_from_kexboot_url(args, work):
+    """kexboot.url= names a config on an HTTP server on the host's loopback (10.0.2.2 to the
+    guest): fetched once the lease is there, its files over HTTP, the default booted."""
+    root = netboot_tree(work, args, "boot/kexboot.conf",
+                        "default web\ntimeout 1\nentry web\n  title Web install\n  kernel /images/vmlinuz\n"
+                        "  initrd /images/initrd.img\n  args console=ttyS0 quiet entry=http\n")
+    server = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        # "Serving HTTP on 127.0.0.1 port N (…)"
+        line = server.stdout.readline()
+        port = int(line.split(" port ")[1].split()[0])
+        url = f"http://10.0.2.2:{port}/boot/kexboot.conf"
+        with Guest(args.kernel, args.initramfs, None, f"kexboot.url={url}", f"{work}/serial.log",
+                   ["-nic", "user,model=virtio-net-pci"]) as g:
+            g.expect("Web install", 150)
+            g.expect('kexboot: booting "Web install"', 120)
+            cmdline = g.marker()
+            assert cmdline == "console=ttyS0 quiet entry=http", f"command line {cmdline!r}"
+    finally:
+        server.kill()
+        server.wait()
+
+
 TESTS = [test_autoboot_default_in_submenu, test_interactive_choice, test_missing_kernel_then_another_entry,
-         test_vfat_usb_stick_with_syslinux]
+         test_vfat_usb_stick_with_syslinux, test_pxe_over_tftp_unattended, test_http_config_from_kexboot_url]
 
 
 def main():

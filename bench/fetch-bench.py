@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""kexboot's fetcher against the usual clients, same file, same link, one run:
+`kexboot fetch` vs `curl` for HTTP and HTTPS (nginx), vs tftp-hpa's `tftp` for TFTP
+(tftpd-hpa), on loopback and with 1 ms and 10 ms of added delay (tc netem on the loopback
+of a network namespace made for the run, so the host's own loopback is untouched).
+
+Usage (as root): bench/fetch-bench.py BIN [--runs N]
+Prints one table; each figure is the median of N runs (default 3), MB/s of payload.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+NS = f"kxbench{os.getpid()}"
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def ns(cmd):
+    return f"ip netns exec {NS} {cmd}"
+
+
+def timed(cmd):
+    start = time.monotonic()
+    subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("bin")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    binary = os.path.abspath(args.bin)
+    work = tempfile.mkdtemp(prefix="kexboot-fetch-bench-")
+    www = f"{work}/www"
+    os.makedirs(www)
+    # Files by size; random bytes so nothing compresses.
+    sizes = {"big": 64 << 20, "mid": 8 << 20, "small": 1 << 20}
+    for name, size in sizes.items():
+        with open(f"{www}/{name}", "wb") as f:
+            f.write(os.urandom(size))
+    sh(f"chmod -R a+rX {work}")
+    sh(f"cd {work} && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=bench CA' -keyout ca.key -out ca.crt 2>&1")
+    sh(f"cd {work} && openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' -keyout srv.key -out srv.csr 2>&1 && "
+       f"printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext && "
+       f"openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile srv.ext -out srv.crt 2>&1")
+    with open(f"{work}/nginx.conf", "w") as f:
+        f.write(f"""daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;
+events {{ worker_connections 64; }}
+http {{ access_log off; sendfile on; tcp_nopush on; types {{ }} default_type application/octet-stream;
+  client_body_temp_path {work}/t1; proxy_temp_path {work}/t2; fastcgi_temp_path {work}/t3; uwsgi_temp_path {work}/t4; scgi_temp_path {work}/t5;
+  server {{ listen 127.0.0.1:8080; root {www}; }}
+  server {{ listen 127.0.0.1:8443 ssl; root {www}; ssl_certificate {work}/srv.crt; ssl_certificate_key {work}/srv.key; }}
+}}
+""")
+    sh(f"ip netns add {NS} && ip -n {NS} link set lo up")
+    procs = []
+    try:
+        procs.append(subprocess.Popen(ns(f"nginx -c {work}/nginx.conf"), shell=True))
+        procs.append(subprocess.Popen(ns(f"/usr/sbin/in.tftpd -L -u root -s -a 127.0.0.1:6969 {www}"), shell=True,
+                                      stderr=subprocess.DEVNULL))
+        time.sleep(1)
+        out = f"{work}/out"
+        rows = []
+        for delay in [0, 1, 10]:
+            if delay:
+                sh(ns(f"tc qdisc replace dev lo root netem delay {delay}ms"))
+            http_file = "big" if delay == 0 else ("mid" if delay == 1 else "small")
+            tftp_file = "mid" if delay == 0 else "small"
+            cases = [
+                ("HTTP", http_file,
+                 f"{binary} fetch http://127.0.0.1:8080/{http_file} -o {out}",
+                 f"curl -sf -o {out} http://127.0.0.1:8080/{http_file}"),
+                ("HTTPS", http_file,
+                 f"{binary} fetch https://127.0.0.1:8443/{http_file} -o {out} --ca-file {work}/ca.crt",
+                 f"curl -sf --cacert {work}/ca.crt -o {out} https://127.0.0.1:8443/{http_file}"),
+                ("TFTP", tftp_file,
+                 f"{binary} fetch tftp://127.0.0.1:6969/{tftp_file} -o {out}",
+                 f"tftp -m binary 127.0.0.1 6969 -c get {tftp_file} {out}"),
+            ]
+            for proto, name, ours, theirs in cases:
+                t_ours, t_theirs = [], []
+                for _ in range(args.runs):
+                    t_theirs.append(timed(ns(theirs)))
+                    assert os.path.getsize(out) == sizes[name], f"{theirs}: short file"
+                    os.remove(out)
+                    t_ours.append(timed(ns(ours)))
+                    assert os.path.getsize(out) == sizes[name], f"{ours}: short file"
+                    os.remove(out)
+                mb = sizes[name] / 1e6
+                a, b = statistics.median(t_ours), statistics.median(t_theirs)
+                rows.append((proto, f"{delay} ms", f"{sizes[name] >> 20} MiB", mb / a, mb / b, b / a))
+        baseline = {"HTTP": "curl", "HTTPS": "curl", "TFTP": "tftp-hpa"}
+        print(f"{'protocol':8} {'delay':>6} {'file':>7} {'kexboot MB/s':>13} {'baseline MB/s':>14} {'ratio':>6}  baseline")
+        for proto, delay, size, ours, theirs, ratio in rows:
+            print(f"{proto:8} {delay:>6} {size:>7} {ours:13.1f} {theirs:14.1f} {ratio:6.2f}  {baseline[proto]}")
+    finally:
+        for p in procs:
+            p.kill()
+        subprocess.run(f"pkill -f 'nginx -c {work}/nginx.conf'", shell=True)
+        subprocess.run(f"pkill -f 'in.tftpd -L -u root -s -a 127.0.0.1:6969 {www}'", shell=True)
+        subprocess.run(f"ip netns del {NS}", shell=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
