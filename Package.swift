@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
-        .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py"]),
+        .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py", "impair.py"]),
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootNetTests", dependencies: ["KexbootNet", "KexbootCore", "KexbootOS", "KexbootTestSupport"]),
         .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """kexboot's fetcher against the usual clients, same file, same link, one run:
 `kexboot fetch` vs `curl` for HTTP and HTTPS (nginx), vs tftp-hpa's `tftp` for TFTP
-(tftpd-hpa), on loopback and with 1 ms and 10 ms of added delay (tc netem on the loopback
-of a network namespace made for the run, so the host's own loopback is untouched).
+(tftpd-hpa), on loopback and with 1 ms and 10 ms of added delay each way. The delay comes
+from Tests/Support/impair.py, a relay in front of the server (this host's kernel has no
+tc netem); both clients go through the same relay.
 
 Usage (as root): bench/fetch-bench.py BIN [--runs N]
 Prints one table; each figure is the median of N runs (default 3), MB/s of payload.
@@ -16,15 +17,18 @@ import sys
 import tempfile
 import time
 
-NS = f"kxbench{os.getpid()}"
+IMPAIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Support", "impair.py")
 
 
 def sh(cmd, **kw):
     return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def ns(cmd):
-    return f"ip netns exec {NS} {cmd}"
+def relay(mode, port, delay):
+    """impair.py in front of `port`; returns (process, its port)."""
+    p = subprocess.Popen([sys.executable, IMPAIR, mode, str(port), "--delay", str(delay)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return p, int(p.stdout.readline())
 
 
 def timed(cmd):
@@ -61,38 +65,41 @@ http {{ access_log off; sendfile on; tcp_nopush on; types {{ }} default_type app
   server {{ listen 127.0.0.1:8443 ssl; root {www}; ssl_certificate {work}/srv.crt; ssl_certificate_key {work}/srv.key; }}
 }}
 """)
-    sh(f"ip netns add {NS} && ip -n {NS} link set lo up")
     procs = []
     try:
-        procs.append(subprocess.Popen(ns(f"nginx -c {work}/nginx.conf"), shell=True))
-        procs.append(subprocess.Popen(ns(f"/usr/sbin/in.tftpd -L -u root -s -a 127.0.0.1:6969 {www}"), shell=True,
+        procs.append(subprocess.Popen(f"nginx -c {work}/nginx.conf", shell=True))
+        procs.append(subprocess.Popen(f"/usr/sbin/in.tftpd -L -u root -s -a 127.0.0.1:6969 {www}", shell=True,
                                       stderr=subprocess.DEVNULL))
         time.sleep(1)
         out = f"{work}/out"
         rows = []
+        print(f"relay: {IMPAIR} (delay each way)", flush=True)
         for delay in [0, 1, 10]:
+            ports = {"http": 8080, "https": 8443, "tftp": 6969}
             if delay:
-                sh(ns(f"tc qdisc replace dev lo root netem delay {delay}ms"))
+                for name, mode in [("http", "tcp"), ("https", "tcp"), ("tftp", "udp")]:
+                    p, ports[name] = relay(mode, ports[name], delay)
+                    procs.append(p)
             http_file = "big" if delay == 0 else ("mid" if delay == 1 else "small")
             tftp_file = "mid" if delay == 0 else "small"
             cases = [
                 ("HTTP", http_file,
-                 f"{binary} fetch http://127.0.0.1:8080/{http_file} -o {out}",
-                 f"curl -sf -o {out} http://127.0.0.1:8080/{http_file}"),
+                 f"{binary} fetch http://127.0.0.1:{ports['http']}/{http_file} -o {out}",
+                 f"curl -sf -o {out} http://127.0.0.1:{ports['http']}/{http_file}"),
                 ("HTTPS", http_file,
-                 f"{binary} fetch https://127.0.0.1:8443/{http_file} -o {out} --ca-file {work}/ca.crt",
-                 f"curl -sf --cacert {work}/ca.crt -o {out} https://127.0.0.1:8443/{http_file}"),
+                 f"{binary} fetch https://127.0.0.1:{ports['https']}/{http_file} -o {out} --ca-file {work}/ca.crt",
+                 f"curl -sf --cacert {work}/ca.crt -o {out} https://127.0.0.1:{ports['https']}/{http_file}"),
                 ("TFTP", tftp_file,
-                 f"{binary} fetch tftp://127.0.0.1:6969/{tftp_file} -o {out}",
-                 f"tftp -m binary 127.0.0.1 6969 -c get {tftp_file} {out}"),
+                 f"{binary} fetch tftp://127.0.0.1:{ports['tftp']}/{tftp_file} -o {out}",
+                 f"tftp -m binary 127.0.0.1 {ports['tftp']} -c get {tftp_file} {out}"),
             ]
             for proto, name, ours, theirs in cases:
                 t_ours, t_theirs = [], []
                 for _ in range(args.runs):
-                    t_theirs.append(timed(ns(theirs)))
+                    t_theirs.append(timed(theirs))
                     assert os.path.getsize(out) == sizes[name], f"{theirs}: short file"
                     os.remove(out)
-                    t_ours.append(timed(ns(ours)))
+                    t_ours.append(timed(ours))
                     assert os.path.getsize(out) == sizes[name], f"{ours}: short file"
                     os.remove(out)
                 mb = sizes[name] / 1e6
@@ -107,7 +114,6 @@ http {{ access_log off; sendfile on; tcp_nopush on; types {{ }} default_type app
             p.kill()
         subprocess.run(f"pkill -f 'nginx -c {work}/nginx.conf'", shell=True)
         subprocess.run(f"pkill -f 'in.tftpd -L -u root -s -a 127.0.0.1:6969 {www}'", shell=True)
-        subprocess.run(f"ip netns del {NS}", shell=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,10 +21,31 @@ int kx_fetch_memfd(void) { return memfd_create("kexboot-fetch", MFD_CLOEXEC); }
 
 const char *kx_curl_strerror(int code) { return curl_easy_strerror((CURLcode)code); }
 
+/* libcurl hands the body over at most 16 KiB at a time; it is gathered here and
+ * written 1 MiB at a time (64 write calls for 64 MiB rather than 4096). */
+enum { SINK_BUFFER = 1 << 20 };
+
 struct sink {
     const struct kx_fetch_request *request;
     struct kx_fetch_result *result;
+    char *buffer;
+    size_t used;
 };
+
+static int flush_sink(struct sink *sink) {
+    size_t done = 0;
+    while (done < sink->used) {
+        ssize_t n = write(sink->request->fd, sink->buffer + done, sink->used - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            sink->result->write_failed = errno;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    sink->used = 0;
+    return 0;
+}
 
 static size_t on_body(char *data, size_t size, size_t count, void *user) {
     struct sink *sink = user;
@@ -31,15 +54,21 @@ static size_t on_body(char *data, size_t size, size_t count, void *user) {
         sink->result->too_big = 1;
         return 0;   /* CURLE_WRITE_ERROR */
     }
-    size_t done = 0;
-    while (done < length) {
-        ssize_t n = write(sink->request->fd, data + done, length - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            sink->result->write_failed = errno;
-            return 0;
+    if (sink->used + length > SINK_BUFFER && flush_sink(sink) < 0) return 0;
+    if (length > SINK_BUFFER) {
+        size_t done = 0;
+        while (done < length) {
+            ssize_t n = write(sink->request->fd, data + done, length - done);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                sink->result->write_failed = errno;
+                return 0;
+            }
+            done += (size_t)n;
         }
-        done += (size_t)n;
+    } else {
+        memcpy(sink->buffer + sink->used, data, length);
+        sink->used += length;
     }
     sink->result->bytes += (int64_t)length;
     return length;
@@ -64,7 +93,13 @@ int kx_fetch(const struct kx_fetch_request *request, struct kx_fetch_result *res
         strcpy(result->error, "libcurl could not start a transfer");
         return result->code;
     }
-    struct sink sink = { request, result };
+    struct sink sink = { request, result, malloc(SINK_BUFFER), 0 };
+    if (!sink.buffer) {
+        curl_easy_cleanup(curl);
+        result->code = CURLE_OUT_OF_MEMORY;
+        strcpy(result->error, "out of memory");
+        return result->code;
+    }
     curl_easy_setopt(curl, CURLOPT_URL, request->url);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, result->error);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -97,6 +132,11 @@ int kx_fetch(const struct kx_fetch_request *request, struct kx_fetch_result *res
     if (request->max_size > 0) curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)request->max_size);
 
     CURLcode code = curl_easy_perform(curl);
+    if (code == CURLE_OK && flush_sink(&sink) < 0) {
+        code = CURLE_WRITE_ERROR;
+        snprintf(result->error, sizeof result->error, "writing the file: %s", strerror(result->write_failed));
+    }
+    free(sink.buffer);
     result->code = code;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result->response);
     curl_off_t length = -1;

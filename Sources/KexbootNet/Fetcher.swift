@@ -154,11 +154,15 @@ public struct Fetcher: Sendable {
                     "kexboot/1".withCString { cAgent in
                         request.url = cURL
                         request.fd = fd
-                        request.connect_timeout = settings.connectTimeout
+                        // libcurl derives TFTP's retransmission interval from the connect
+                        // timeout (a third of it): 3 s gives 1 s, where 10 s would wait 3 s
+                        // for every lost block.
+                        request.connect_timeout = scheme == "tftp" ? min(settings.connectTimeout, 3) : settings.connectTimeout
                         request.low_speed_limit = settings.lowSpeedLimit
                         request.low_speed_time = settings.lowSpeedTime
                         request.total_timeout = settings.totalTimeout
-                        request.max_redirects = settings.maxRedirects
+                        // An unchecked host's redirect could lead anywhere, unchecked too.
+                        request.max_redirects = insecure ? 0 : settings.maxRedirects
                         request.ca_file = settings.caFile == nil ? nil : cCA
                         request.insecure = insecure ? 1 : 0
                         request.proxy = cProxy

@@ -44,6 +44,8 @@ public struct DaemonConfig: Sendable {
     public var noProxy: String?
     public var caFile: String?
     public var insecureHosts: [String] = []
+    /// Seconds between re-reads of network configs (and retries of failed lookups).
+    public var networkRefresh = 300
     public var interfaces: [Interface] = []
 
     public private(set) var path: String?
@@ -54,6 +56,7 @@ public struct DaemonConfig: Sendable {
     public static let keys = [
         "autoboot", "timeout", "settle", "boot-order", "allow", "deny", "password", "token", "listen", "socket-group",
         "shell", "console", "log-level", "http-proxy", "https-proxy", "no-proxy", "ca-file", "insecure-hosts",
+        "network-refresh",
     ]
     static let interfaceKeys = ["method", "address", "gateway", "dns"]
     /// Never shown to clients.
@@ -136,6 +139,11 @@ public struct DaemonConfig: Sendable {
         switch key {
         case "autoboot": autoboot = try bool()
         case "timeout": timeout = value.isEmpty ? nil : try seconds()
+        case "network-refresh":
+            guard let s = Int(value), s >= 5, s <= 86400 else {
+                throw KexbootError(.invalidArgument, "network-refresh: \(value) is not a whole number of seconds (5 to 86400)")
+            }
+            networkRefresh = s
         case "settle":
             guard let s = Int(value), s >= 0, s <= 600 else { throw KexbootError(.invalidArgument, "settle: \(value) is not a whole number of seconds (0 to 600)") }
             settle = s
@@ -197,6 +205,7 @@ public struct DaemonConfig: Sendable {
         case "autoboot": .bool(autoboot)
         case "timeout": .optional(timeout)
         case "settle": .int(settle)
+        case "network-refresh": .int(networkRefresh)
         case "boot-order": .string(bootOrder.description)
         case "allow": .optional(allow?.description)
         case "deny": .optional(deny?.description)

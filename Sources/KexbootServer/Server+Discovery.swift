@@ -174,7 +174,7 @@ extension Server {
             }
         }
         for image in images { scan(path: image, disk: image, type: "disk", image: image, reply: nil) }
-        for url in urls { addURL(url) { _ in } }
+        for url in urls { readURLAgain(url) }
         // The queue is serial: this runs after every scan above has been applied.
         work.async { [loop] in loop.execute { [self] in reply(registry.devices.count) } }
     }

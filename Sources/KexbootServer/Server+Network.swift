@@ -17,6 +17,8 @@ struct ManagedLink {
     var lease: DHCPLease?
     /// The address kexboot put on the interface (to take it off again).
     var applied: (address: String, prefix: Int)?
+    /// The last PXE lookup found no config (a refresh tries again).
+    var lookupFailed = false
 }
 
 extension Server {
@@ -160,11 +162,40 @@ extension Server {
             log(.info, "\(lease.interface): \(event) \(address)/\(prefix) from \(lease.serverID ?? "?")"
                 + (lease.bootFile.map { ", boot file \($0)" } ?? "") + (lease.configFile.map { ", config \($0)" } ?? ""))
             if changed { leaseArrived(link) }
+            if refreshTimer == nil { scheduleRefresh(after: Double(config.networkRefresh)) }
         case "leasefail", "nak":
             log(.warning, "\(lease.interface): DHCP \(event == "nak" ? "refused (NAK)" : "found no server yet")")
         default:
             break
         }
+    }
+
+    func networkVariables(_ lease: DHCPLease, _ link: ManagedLink) -> [(String, String)] {
+        lease.variables(mac: link.interface.mac) + (settings.uuid.map { [("net_default_uuid", $0)] } ?? [])
+    }
+
+    /// Arms the refresh timer (the earliest asked for wins).
+    func scheduleRefresh(after seconds: Double) {
+        guard seconds > 0 else { return }
+        if let timer = refreshTimer { loop.cancel(timer: timer) }
+        refreshTimer = loop.schedule(after: seconds) { [self] in
+            refreshTimer = nil
+            refreshNetwork()
+        }
+    }
+
+    /// Reads every network config again (a changed menu shows up; one that failed
+    /// may work now), retries failed PXE lookups and a missing `kexboot.url=`; then
+    /// arms itself again.
+    func refreshNetwork() {
+        guard !booting else { return }
+        for url in urls where !url.hasPrefix("file://") { readURLAgain(url) }
+        for link in links.values where link.lookupFailed { leaseArrived(link) }
+        if let url = switches.url, !url.hasPrefix("file://"), !urls.contains(url),
+           links.values.contains(where: { $0.lease != nil || $0.applied != nil }) {
+            addURL(url) { _ in }
+        }
+        scheduleRefresh(after: Double(config.networkRefresh))
     }
 
     func sameBootInfo(_ a: DHCPLease, _ b: DHCPLease) -> Bool {
@@ -200,14 +231,14 @@ extension Server {
         }
         if let url = switches.url {
             // kexboot.url= names the config: DHCP's hints are not used.
-            if registry.devices(onDisk: url).isEmpty { addURL(url, env: lease.variables(mac: link.interface.mac)) { _ in } }
+            if registry.devices(onDisk: url).isEmpty { addURL(url, env: networkVariables(lease, link)) { _ in } }
             return
         }
         guard let lookup = PXELookup(lease: lease, mac: link.interface.mac, uuid: settings.uuid) else {
             log(.info, "\(name): the lease names no boot server")
             return
         }
-        let env = lease.variables(mac: link.interface.mac)
+        let env = networkVariables(lease, link)
         let fetcher = self.fetcher
         netWork.async { [loop] in
             var found: String?
@@ -226,8 +257,12 @@ extension Server {
             loop.execute { [self] in
                 guard let found = result else {
                     log(.warning, "\(name): no boot config (tried \(lookup.candidates.count)): \(failure.map { "\($0)" } ?? "nothing")")
+                    // Try again later (DHCP option 211 says when; pxelinux would reboot).
+                    links[name]?.lookupFailed = true
+                    scheduleRefresh(after: Double(lease.rebootTime ?? config.networkRefresh))
                     return
                 }
+                links[name]?.lookupFailed = false
                 log(.info, "\(name): boot config \(found)")
                 addURL(found, prefix: lookup.prefix, env: env, id: id,
                        interface: (name, link.interface.mac, lease.address)) { _ in }
@@ -249,6 +284,7 @@ extension Server {
             if let gateway = s.gateway { try netlink?.addDefaultRoute(i.index, gateway: gateway) }
             writeResolvConf(dns: s.dns, domain: nil)
             log(.info, "\(i.name): static \(address)/\(prefix)")
+            if let url = switches.url, registry.devices(onDisk: url).isEmpty { addURL(url) { _ in } }
         } catch {
             log(.error, "\(i.name): \(error)")
         }

@@ -8,7 +8,21 @@ import KexbootCore
 import KexbootNet
 import KexbootOS
 
+/// What an added URL was read with.
+struct URLSource {
+    var prefix: String?
+    var env: [(String, String)]
+    var id: String?
+    var interface: (name: String, mac: String?, address: String?)?
+}
+
 extension Server {
+    /// Reads an added URL again as it was first read (rescan, periodic refresh).
+    func readURLAgain(_ url: String) {
+        let source = urlSources[url]
+        addURL(url, prefix: source?.prefix, env: source?.env ?? [], id: source?.id, interface: source?.interface) { _ in }
+    }
+
     /// The fetcher as the config says: proxies, CA file (added to the system bundle),
     /// hosts explicitly marked insecure.
     var fetcher: Fetcher {
@@ -43,6 +57,7 @@ extension Server {
             return reply(.failure(KexbootError(.invalidArgument, "\(url): the URL names a directory, not a config file")))
         }
         if !urls.contains(url) { urls.append(url) }
+        urlSources[url] = URLSource(prefix: prefix, env: env, id: wanted, interface: interface)
         let id = urlIDs[url] ?? wanted ?? {
             nextURL += 1
             return "url\(nextURL)"
@@ -106,6 +121,7 @@ extension Server {
                     // Gone or broken now: what it offered before goes too.
                     urls.removeAll { $0 == url }
                     urlIDs[url] = nil
+                    urlSources[url] = nil
                     for id in registry.devices(onDisk: url) { broadcast(registry.remove(device: id)) }
                     reconsiderAutoboot()
                     log(.error, "\(url): \(error)")

@@ -91,6 +91,11 @@ public final class Server: @unchecked Sendable {
     var imageNames: [String: String] = [:]
     /// Configs added by URL (`add-url`, `kexboot.url=`) and the device ids they got.
     var urls: [String] = []
+    /// How each URL was added (prefix, variables, device id, interface), so a rescan or
+    /// refresh reads it the same way again.
+    var urlSources: [String: URLSource] = [:]
+    /// The network refresh timer.
+    var refreshTimer: Int?
     var urlIDs: [String: String] = [:]
     var nextURL = 0
     var monitor: UdevMonitor?

@@ -140,6 +140,21 @@ import Testing
         #expect(missing?.code == .notFound)
     }
 
+    /// Through a link that delays everything 10 ms each way and drops 3% of datagrams each
+    /// way (TFTP) — TFTP and HTTP still deliver the file byte for byte.
+    @Test func lossyAndSlowLinksStillDeliver() throws {
+        let file = Array(payload.prefix(150_000))
+        try Data(file).write(to: URL(fileURLWithPath: root + "/part"))
+        let tftp = try TestServer.tftp(root: root)
+        let lossy = try TestServer.impaired("udp", to: tftp.port, delay: 10, loss: 3, log: dir + "/udp.log")
+        try quick.fetch("tftp://127.0.0.1:\(lossy.port)/part", to: dir + "/out-tftp")
+        #expect(contents(dir + "/out-tftp") == file)
+        let http = try TestServer.http(root: root)
+        let slow = try TestServer.impaired("tcp", to: http.port, delay: 10, log: dir + "/tcp.log")
+        try quick.fetch("http://127.0.0.1:\(slow.port)/part", to: dir + "/out-http")
+        #expect(contents(dir + "/out-http") == file)
+    }
+
     /// UDP datagrams this host has received, from /proc/net/snmp.
     func udpDatagrams() -> Int {
         let text = (try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8)) ?? ""

@@ -64,6 +64,15 @@ public final class TestServer: @unchecked Sendable {
         return try TestServer(args, log: root + "/../httpd-\(UUID().uuidString).log", portFromStdout: true)
     }
 
+    /// A worse link in front of a local port (Tests/Support/impair.py): `mode` udp or tcp,
+    /// each datagram or chunk held back `delay` ms each way, `loss` percent of datagrams
+    /// dropped each way (udp).
+    public static func impaired(_ mode: String, to port: Int, delay: Int, loss: Double = 0, log: String) throws -> TestServer {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("impair.py").path
+        return try TestServer(["/usr/bin/python3", script, mode, "\(port)", "--delay", "\(delay)", "--loss", "\(loss)"],
+                              log: log, portFromStdout: true)
+    }
+
     /// Any long-running command (dnsmasq, a daemon in a namespace), stopped with SIGKILL.
     public static func background(_ arguments: [String], log: String) throws -> TestServer {
         try TestServer(arguments, log: log, portFromStdout: false)

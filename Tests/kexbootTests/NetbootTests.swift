@@ -110,32 +110,4 @@ import Testing
         #expect(try ns.exec(ns.client, "ip -4 addr show eth0").contains(String(address) + "/24"))
         #expect(try ns.exec(ns.client, "ip route").contains("default via 192.168.77.1"))
     }
-
-    /// A namespace whose loopback drops and delays packets (tc netem): TFTP and HTTP
-    /// still deliver the whole file, byte for byte.
-    @Test func lossyAndSlowLinksStillDeliver() throws {
-        let dir = try Shell.temporaryDirectory("lossy")
-        let www = dir + "/www"
-        try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
-        var bytes = [UInt8](repeating: 0, count: 256 << 10)
-        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
-        try Data(bytes).write(to: URL(fileURLWithPath: www + "/file"))
-        try Shell.run("chmod -R a+rX '\(dir)'")
-        let name = "kxl\(String(UInt32.random(in: 0..<UInt32.max), radix: 16))"
-        try Shell.run("ip netns add \(name) && ip -n \(name) link set lo up && ip netns exec \(name) tc qdisc add dev lo root netem delay 10ms loss 3%")
-        defer { _ = try? Shell.run("ip netns del \(name)") }
-        let tftpd = try TestServer.background(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/in.tftpd", "-L", "-u", "root", "-s",
-                                               "-a", "127.0.0.1:6969", www], log: dir + "/tftpd.log")
-        defer { tftpd.stop() }
-        let httpd = try TestServer.background(["/usr/sbin/ip", "netns", "exec", name, "/usr/bin/python3", "-m", "http.server",
-                                               "--bind", "127.0.0.1", "--directory", www, "8080"], log: dir + "/httpd.log")
-        defer { httpd.stop() }
-        usleep(700_000)
-        for url in ["tftp://127.0.0.1:6969/file", "http://127.0.0.1:8080/file"] {
-            let out = dir + "/out-" + (url.hasPrefix("tftp") ? "tftp" : "http")
-            let r = try Shell.run("ip netns exec \(name) '\(CLI.binary)' fetch '\(url)' -o '\(out)' --verbose 2>&1 || true")
-            #expect(r.contains("\(bytes.count) bytes"), "\(url): \(r)")
-            #expect([UInt8]((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()) == bytes, "\(url)")
-        }
-    }
 }
