@@ -6,7 +6,7 @@ from Tests/Support/impair.py, a relay in front of the server (this host's kernel
 tc netem); both clients go through the same relay.
 
 Usage (as root): bench/fetch-bench.py BIN [--runs N]
-Prints one table; each figure is the median of N runs (default 3), MB/s of payload.
+Prints one table; each figure is the median of N runs (default 5), MB/s of payload.
 """
 import argparse
 import os
@@ -32,15 +32,23 @@ def relay(mode, port, delay):
 
 
 def timed(cmd):
+    """(whole command's seconds, the transfer's own seconds as the tool reports it or None)."""
     start = time.monotonic()
-    subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.monotonic() - start
+    out = subprocess.run(cmd, shell=True, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    total = time.monotonic() - start
+    inner = None
+    last = out.strip().split("\n")[-1] if out.strip() else ""
+    if last.endswith(" s") and "," in last:          # kexboot fetch --verbose: "…, 0.123 s"
+        inner = float(last.rsplit(",", 1)[1].strip()[:-2])
+    elif last.replace(".", "", 1).isdigit():          # curl -w '%{time_total}'
+        inner = float(last)
+    return total, inner
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("bin")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     work = tempfile.mkdtemp(prefix="kexboot-fetch-bench-")
@@ -53,6 +61,9 @@ def main():
             f.write(os.urandom(size))
     sh(f"chmod -R a+rX {work}")
     sh(f"cd {work} && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=bench CA' -keyout ca.key -out ca.crt 2>&1")
+    # Both clients check against the same bundle: the system's plus the test CA (kexboot
+    # builds that itself from --ca-file; curl is handed the combined file).
+    sh(f"cat /etc/ssl/certs/ca-certificates.crt {work}/ca.crt > {work}/bundle.crt")
     sh(f"cd {work} && openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' -keyout srv.key -out srv.csr 2>&1 && "
        f"printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext && "
        f"openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile srv.ext -out srv.crt 2>&1")
@@ -84,13 +95,13 @@ http {{ access_log off; sendfile on; tcp_nopush on; types {{ }} default_type app
             tftp_file = "mid" if delay == 0 else "small"
             cases = [
                 ("HTTP", http_file,
-                 f"{binary} fetch http://127.0.0.1:{ports['http']}/{http_file} -o {out}",
-                 f"curl -sf -o {out} http://127.0.0.1:{ports['http']}/{http_file}"),
+                 f"{binary} fetch --verbose http://127.0.0.1:{ports['http']}/{http_file} -o {out}",
+                 f"curl -sf -w '%{{time_total}}\\n' -o {out} http://127.0.0.1:{ports['http']}/{http_file}"),
                 ("HTTPS", http_file,
-                 f"{binary} fetch https://127.0.0.1:{ports['https']}/{http_file} -o {out} --ca-file {work}/ca.crt",
-                 f"curl -sf --cacert {work}/ca.crt -o {out} https://127.0.0.1:{ports['https']}/{http_file}"),
+                 f"{binary} fetch --verbose https://127.0.0.1:{ports['https']}/{http_file} -o {out} --ca-file {work}/ca.crt",
+                 f"curl -sf -w '%{{time_total}}\\n' --cacert {work}/bundle.crt -o {out} https://127.0.0.1:{ports['https']}/{http_file}"),
                 ("TFTP", tftp_file,
-                 f"{binary} fetch tftp://127.0.0.1:{ports['tftp']}/{tftp_file} -o {out}",
+                 f"{binary} fetch --verbose tftp://127.0.0.1:{ports['tftp']}/{tftp_file} -o {out}",
                  f"tftp -m binary 127.0.0.1 {ports['tftp']} -c get {tftp_file} {out}"),
             ]
             for proto, name, ours, theirs in cases:
@@ -103,12 +114,19 @@ http {{ access_log off; sendfile on; tcp_nopush on; types {{ }} default_type app
                     assert os.path.getsize(out) == sizes[name], f"{ours}: short file"
                     os.remove(out)
                 mb = sizes[name] / 1e6
-                a, b = statistics.median(t_ours), statistics.median(t_theirs)
-                rows.append((proto, f"{delay} ms", f"{sizes[name] >> 20} MiB", mb / a, mb / b, b / a))
+                a, b = statistics.median(t[0] for t in t_ours), statistics.median(t[0] for t in t_theirs)
+                row = [proto, f"{delay} ms", f"{sizes[name] >> 20} MiB", mb / a, mb / b, b / a]
+                if all(t[1] for t in t_ours + t_theirs):
+                    ai, bi = statistics.median(t[1] for t in t_ours), statistics.median(t[1] for t in t_theirs)
+                    row += [mb / ai, mb / bi, bi / ai]
+                rows.append(row)
         baseline = {"HTTP": "curl", "HTTPS": "curl", "TFTP": "tftp-hpa"}
-        print(f"{'protocol':8} {'delay':>6} {'file':>7} {'kexboot MB/s':>13} {'baseline MB/s':>14} {'ratio':>6}  baseline")
-        for proto, delay, size, ours, theirs, ratio in rows:
-            print(f"{proto:8} {delay:>6} {size:>7} {ours:13.1f} {theirs:14.1f} {ratio:6.2f}  {baseline[proto]}")
+        print("whole commands (process start included), and the transfer alone as each tool times it")
+        print(f"{'protocol':8} {'delay':>6} {'file':>7} {'kexboot':>8} {'baseline':>9} {'ratio':>6} | "
+              f"{'transfer: kexboot':>17} {'baseline':>9} {'ratio':>6}  (MB/s)  baseline")
+        for r in rows:
+            inner = f"{r[6]:17.1f} {r[7]:9.1f} {r[8]:6.2f}" if len(r) > 6 else f"{'-':>17} {'-':>9} {'-':>6}"
+            print(f"{r[0]:8} {r[1]:>6} {r[2]:>7} {r[3]:8.1f} {r[4]:9.1f} {r[5]:6.2f} | {inner}          {baseline[r[0]]}")
     finally:
         for p in procs:
             p.kill()

@@ -139,7 +139,24 @@ public struct EntryBooter: Sendable {
 
     /// Streams a network file into the stage (never whole into memory); it may use what
     /// tmpfs has free, less a MiB.
-    func download(_ url: String, as name: String, request: Request, fetcher: Fetcher, progress: Progress?) throws -> String {
+    ///
+    /// A URL may pin its own checksum in a fragment, `…/vmlinuz#sha256=HEX`: servers never
+    /// see fragments (so iPXE and pxelinux configs written this way still work elsewhere),
+    /// and the file is refused unless it matches.
+    func download(_ named: String, as name: String, request: Request, fetcher: Fetcher, progress: Progress?) throws -> String {
+        var url = named
+        var pinned: String?
+        if let hash = named.lastIndex(of: "#") {
+            let fragment = named[named.index(after: hash)...]
+            url = String(named[..<hash])
+            if fragment.lowercased().hasPrefix("sha256=") {
+                let hex = fragment.dropFirst(7).lowercased()
+                guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                    throw KexbootError(.invalidArgument, "\(named): sha256= takes 64 hex digits")
+                }
+                pinned = hex
+            }
+        }
         var fetcher = fetcher
         var space = statvfs()
         if statvfs(stage, &space) == 0 {
@@ -162,7 +179,13 @@ public struct EntryBooter: Sendable {
             unlink(target)
             throw KexbootError(.limitExceeded, "\(error.message) (what \(stage) has free)")
         }
-        try verify(target, named: url, request: request)
+        try verify(target, named: named, request: request)
+        if let pinned {
+            let actual = try sha256(of: target)
+            guard actual == pinned else {
+                throw KexbootError(.invalidArgument, "\(url) has SHA-256 \(actual), not the \(pinned) its URL pins")
+            }
+        }
         return target
     }
 

@@ -36,7 +36,7 @@ struct FetchCommand: ParsableCommand {
     @Option(help: "A proxy for http, https and ftp.")
     var proxy: String?
 
-    @Flag(help: "Print the size and effective URL.")
+    @Flag(help: "Print the size, effective URL and transfer time.")
     var verbose = false
 
     func run() throws {
@@ -50,8 +50,13 @@ struct FetchCommand: ParsableCommand {
                 settings.caFile = try CABundle.combine(extra: caFile, output: "/tmp/kexboot-fetch-ca-\(getpid()).crt")
             }
             defer { if let ca = settings.caFile { unlink(ca) } }
+            let started = monotonicSeconds()
             let fetched = try Fetcher(settings: settings).fetch(url, to: output)
-            if verbose { print("\(fetched.bytes) bytes from \(fetched.effectiveURL) in \(fetched.attempts) attempt(s)") }
+            let seconds = monotonicSeconds() - started
+            if verbose {
+                let rounded = Double(Int(seconds * 1_000_000)) / 1_000_000
+                print("\(fetched.bytes) bytes from \(fetched.effectiveURL) in \(fetched.attempts) attempt(s), \(rounded) s")
+            }
         } catch {
             writeError("kexboot fetch: \(error)")
             throw ExitCode(1)

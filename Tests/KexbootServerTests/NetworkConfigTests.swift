@@ -115,5 +115,17 @@ import Testing
         #expect { try c.call("boot", [("option", .string("url1#1"))]) } throws: {
             ($0 as? Client.Failure)?.message.contains("SHA-256") == true
         }
+        // A checksum in the URL's fragment: how a pxelinux or iPXE line can pin one.
+        try """
+            LABEL good
+              KERNEL images/vmlinuz#sha256=\(good)
+            LABEL bad
+              KERNEL images/vmlinuz#sha256=\(String(repeating: "1", count: 64))
+            """.write(toFile: www + "/pinned.cfg", atomically: true, encoding: .utf8)
+        try c.call("add-url", [("url", .string(base + "/pinned.cfg"))])
+        #expect(try c.call("boot", [("option", .string("url2#0"))])["plan"]?["kernel"]?["size"]?.intValue == 300_000)
+        #expect { try c.call("boot", [("option", .string("url2#1"))]) } throws: {
+            ($0 as? Client.Failure)?.message.contains("its URL pins") == true
+        }
     }
 }
