@@ -25,13 +25,16 @@ public enum CABundle {
         var all = systemBytes
         if let last = all.last, last != 0x0a { all.append(0x0a) }
         all += extraBytes
-        let temporary = output + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let temporary = output + ".new.\(getpid())"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw KexbootError(.ioError, "creating \(temporary)", cause: Errno(errno)) }
         let written = all.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == all.count, rename(temporary, output) == 0 else {
-            throw KexbootError(.ioError, "writing \(output)", cause: Errno(errno))
+            let e = errno
+            unlink(temporary)
+            throw KexbootError(.ioError, "writing \(output)", cause: Errno(e))
         }
         return output
     }

@@ -103,6 +103,10 @@ public struct PXELookup: Sendable, Equatable {
             return nil
         }
         let server = lease.bootServer
+        // A DHCP server names network files only: never one on this machine.
+        for hint in [lease.bootFile, lease.configFile, lease.pathPrefix] {
+            if let hint, hint.lowercased().hasPrefix("file:") { return nil }
+        }
         func url(_ path: String) -> String? {
             if Fetcher.isURL(path) { return path }
             guard let server else { return nil }
@@ -134,7 +138,7 @@ public struct PXELookup: Sendable, Equatable {
             return
         }
         if let file = lease.bootFile, Fetcher.isURL(file) || file.lowercased().hasSuffix(".ipxe") {
-            candidates = [url(file)!]
+            candidates = [url(file) ?? URLParts.resolve(file, against: prefix)]
             return
         }
         var names: [String] = []

@@ -113,6 +113,9 @@ public struct Fetcher: Sendable {
     public func fetchBytes(_ url: String, limit: Int = 16 << 20) throws -> [UInt8] {
         var limited = self
         limited.settings.maxSize = Int64(limit)
+        // A config is small: a server trickling it out must not hold the queue for ever.
+        if limited.settings.totalTimeout == 0 { limited.settings.totalTimeout = 60 }
+        limited.settings.lowSpeedLimit = max(limited.settings.lowSpeedLimit, 64)
         let fd = kx_fetch_memfd()
         guard fd >= 0 else { throw KexbootError(.ioError, "memfd_create", cause: Errno(errno)) }
         defer { close(fd) }
@@ -211,6 +214,8 @@ public struct Fetcher: Sendable {
             }
         case KX_CURLE_TFTP_NOTFOUND, KX_CURLE_REMOTE_FILE_NOT_FOUND, KX_CURLE_FILE_COULDNT_READ_FILE:
             return fail(.notFound, "not found (\(detail))")
+        case KX_CURLE_TFTP_PERM, KX_CURLE_TFTP_ILLEGAL:
+            return fail(.ioError, "refused by the server (\(detail))")
         case KX_CURLE_PEER_FAILED_VERIFICATION:
             return fail(.ioError, "the server's certificate was not accepted: \(detail)")
         case KX_CURLE_SSL_CACERT_BADFILE:
@@ -243,7 +248,8 @@ public struct URLParts: Sendable, Equatable {
         guard let sep = URLParts.separator(url) else { return nil }
         scheme = url[..<sep].lowercased()
         let rest = url[url.index(sep, offsetBy: 3)...]
-        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        // As libcurl reads it: the authority ends at the first "/", "?" or "#".
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
         path = authorityEnd == rest.endIndex ? "/" : String(rest[authorityEnd...])
@@ -272,7 +278,7 @@ public struct URLParts: Sendable, Equatable {
     public static func origin(_ url: String) -> String? {
         guard let sep = URLParts.separator(url) else { return nil }
         let rest = url[url.index(sep, offsetBy: 3)...]
-        let end = rest.firstIndex(of: "/") ?? rest.endIndex
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         return String(url[..<end])
     }
 

@@ -9,6 +9,9 @@ public final class URLFileSource: FileSource {
     public let origin: String
     let fetcher: Fetcher
     let cache = Mutex<[String: Result<[UInt8], KexbootError>]>([:])
+    /// What one config (with everything it includes) may fetch in all, and in how many files.
+    public static let budget = 32 << 20
+    public static let maxFiles = 256
 
     public init(origin: String, fetcher: Fetcher) {
         var o = origin
@@ -26,9 +29,15 @@ public final class URLFileSource: FileSource {
     func load(_ path: String, limit: Int) -> Result<[UInt8], KexbootError> {
         let url = url(path)
         if let known = cache.withLock({ $0[url] }) { return known }
+        let (used, files) = cache.withLock { c in
+            (c.values.reduce(0) { $0 + ((try? $1.get())?.count ?? 0) }, c.count)
+        }
+        guard files < Self.maxFiles, used < Self.budget else {
+            return .failure(KexbootError(.limitExceeded, "\(url): the config and its includes already fetched \(files) files, \(used) bytes; no more"))
+        }
         let result: Result<[UInt8], KexbootError>
         do {
-            result = .success(try fetcher.fetchBytes(url, limit: limit))
+            result = .success(try fetcher.fetchBytes(url, limit: min(limit, Self.budget - used)))
         } catch let error as KexbootError {
             result = .failure(error)
         } catch {

@@ -64,9 +64,21 @@ public enum Datagram {
 
 /// Child processes the daemon runs (the DHCP client).
 public enum Child {
-    /// Starts `arguments` with `environment` added to ours; stdin from /dev/null, stdout
-    /// and stderr to `log` (appended) when given.
+    /// Starts `arguments` with only `environment` and a PATH (nothing of ours leaks into
+    /// it), every signal unblocked and at its default; stdin from /dev/null, stdout and
+    /// stderr to `log` (appended) when given.
     public static func spawn(_ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -75,15 +87,10 @@ public enum Child {
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
-        var env: [String] = []
-        var p = environ
-        while let entry = p.pointee {
-            let text = String(cString: entry)
-            let key = String(text.prefix { $0 != "=" })
-            if environment[key] == nil { env.append(text) }
-            p += 1
+        var env = environment.map { "\($0.key)=\($0.value)" }
+        if environment["PATH"] == nil {
+            env.append("PATH=" + (getenv("PATH").map { String(cString: $0) } ?? "/sbin:/bin:/usr/sbin:/usr/bin"))
         }
-        env += environment.map { "\($0.key)=\($0.value)" }
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
         defer {
@@ -91,21 +98,31 @@ public enum Child {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        let rc = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard rc == 0 else { throw KexbootError(.ioError, "starting \(arguments[0])", cause: Errno(rc)) }
         return pid
     }
 
-    /// SIGTERM, then SIGKILL after a second; reaps it.
-    public static func stop(_ pid: pid_t) {
-        kill(pid, SIGTERM)
+    /// SIGTERM to all, then SIGKILL to those still there after a second; reaps them.
+    public static func stop(_ pids: [pid_t]) {
+        for pid in pids { kill(pid, SIGTERM) }
+        var left = Set(pids)
         var status: Int32 = 0
-        for _ in 0..<100 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
-            usleep(10_000)
+        for _ in 0..<100 where !left.isEmpty {
+            left = left.filter { waitpid($0, &status, WNOHANG) != $0 }
+            if !left.isEmpty { usleep(10_000) }
         }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
+        for pid in left {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+        }
+    }
+
+    /// True when the child has ended (and is reaped now).
+    public static func ended(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        return r == pid || (r < 0 && errno == ECHILD)
     }
 
     /// The path of the running executable.

@@ -161,7 +161,8 @@ public struct EntryBooter: Sendable {
         var space = statvfs()
         if statvfs(stage, &space) == 0 {
             let free = Int64(space.f_bavail) * Int64(space.f_frsize) - (1 << 20)
-            fetcher.settings.maxSize = min(fetcher.settings.maxSize, max(free, 0))
+            guard free > 0 else { throw KexbootError(.limitExceeded, "\(stage) has no room for \(url)") }
+            fetcher.settings.maxSize = min(fetcher.settings.maxSize, free)
         }
         let target = stage + "/" + name
         let started = monotonicSeconds()

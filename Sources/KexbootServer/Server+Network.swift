@@ -42,18 +42,36 @@ extension Server {
             loop.register(fd, events: Int16(POLLIN)) { [self] _ in
                 while let message = Datagram.receive(fd) { dhcpEvent(message) }
             }
+            try writeDHCPScript()
         } catch {
             log(.error, "network: \(error); network boot is off")
+            stopNetwork()
+            netlink = nil
             return
         }
         refreshInterfaces()
     }
 
-    func stopNetwork() {
-        for (name, link) in links {
-            if let pid = link.client { Child.stop(pid) }
-            links[name]?.client = nil
+    var dhcpScript: String { settings.runDirectory + "/udhcpc.script" }
+
+    /// The script udhcpc runs: written once, whole, before any client starts.
+    func writeDHCPScript() throws {
+        guard let exe = Child.executable else { throw KexbootError(.ioError, "cannot find kexboot's own executable for the DHCP script") }
+        let text = "#!/bin/sh\nexec '\(exe)' dhcp-hook \"$1\"\n"
+        let temporary = dhcpScript + ".new"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o700)
+        guard fd >= 0 else { throw KexbootError(.ioError, "creating \(temporary)", cause: Errno(errno)) }
+        let written = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        guard written == text.utf8.count, rename(temporary, dhcpScript) == 0 else {
+            throw KexbootError(.ioError, "writing \(dhcpScript)", cause: Errno(errno))
         }
+    }
+
+    func stopNetwork() {
+        Child.stop(links.values.compactMap(\.client))
+        for name in links.keys { links[name]?.client = nil }
         if let fd = dhcpSocket { loop.unregister(fd); close(fd); dhcpSocket = nil }
         if let monitor = linkMonitor { loop.unregister(monitor.fd) }
         linkMonitor = nil
@@ -69,13 +87,19 @@ extension Server {
             i.bootable && (settings.interfaces.isEmpty || settings.interfaces.contains(i.name))
         }
         for gone in links.keys where !present.contains(where: { $0.name == gone }) {
-            if let pid = links[gone]?.client { Child.stop(pid) }
+            if let pid = links[gone]?.client { Child.stop([pid]) }
             links[gone] = nil
+            if routeOwner == gone { routeOwner = nil }
             log(.info, "\(gone): gone")
-            for id in registry.devices(onDisk: "net:" + gone) { broadcast(registry.remove(device: id)) }
-            let id = deviceIDPrefix + gone
-            if registry.device(id) != nil { broadcast(registry.remove(device: id)) }
+            forgetConfigs(of: gone)
             reconsiderAutoboot()
+        }
+        // A DHCP client that died is started again.
+        for (name, link) in links {
+            if let pid = link.client, Child.ended(pid) {
+                log(.warning, "\(name): the DHCP client ended; starting it again")
+                links[name]?.client = try? startDHCP(link.interface)
+            }
         }
         for i in present where links[i.name] == nil {
             let method = interfaceSettings(i.name)?.method ?? "dhcp"
@@ -105,18 +129,25 @@ extension Server {
         }
     }
 
-    func startDHCP(_ i: NetInterface) throws -> pid_t {
-        let script = settings.runDirectory + "/udhcpc.script"
-        guard let exe = Child.executable else { throw KexbootError(.ioError, "cannot find kexboot's own executable for the DHCP script") }
-        let text = "#!/bin/sh\nexec '\(exe)' dhcp-hook \"$1\"\n"
-        let fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)
-        if fd >= 0 {
-            _ = text.withCString { write(fd, $0, strlen($0)) }
-            close(fd)
+    /// Drops the configs an interface's lease led to, and its device.
+    func forgetConfigs(of name: String) {
+        for url in urls where urlSources[url]?.interface?.name == name {
+            urls.removeAll { $0 == url }
+            urlSources[url] = nil
+            urlIDs[url] = nil
+            diskGenerations[url, default: 0] += 1
+            for id in registry.devices(onDisk: url) { broadcast(registry.remove(device: id)) }
         }
+        for id in registry.devices(onDisk: "net:" + name) { broadcast(registry.remove(device: id)) }
+        let id = deviceIDPrefix + name
+        if registry.device(id) != nil { broadcast(registry.remove(device: id)) }
+    }
+
+    func startDHCP(_ i: NetInterface) throws -> pid_t {
+        let script = dhcpScript
         let code = PXEArchitecture.code(efi: access("/sys/firmware/efi", F_OK) == 0)
         let args = settings.dhcpClient + PXEArchitecture.udhcpcArguments(interface: i.name, script: script, code: code)
-        return try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock"],
+        return try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
                                log: settings.runDirectory + "/udhcpc-\(i.name).log")
     }
 
@@ -142,6 +173,7 @@ extension Server {
             }
             link.lease = nil
             links[lease.interface] = link
+            if routeOwner == lease.interface { routeOwner = nil }
         case "bound", "renew":
             guard let address = lease.address else { return }
             let prefix = lease.prefixLength ?? 24
@@ -151,17 +183,25 @@ extension Server {
                 }
                 try netlink?.addAddress(link.interface.index, address, prefix: prefix)
                 link.applied = (address, prefix)
-                if let gateway = lease.routers.first { try netlink?.addDefaultRoute(link.interface.index, gateway: gateway) }
+                // One default route: the first interface to get a lease keeps it (another
+                // lease must not take the way to the boot server away).
+                if let gateway = lease.routers.first, routeOwner == nil || routeOwner == lease.interface {
+                    try netlink?.addDefaultRoute(link.interface.index, gateway: gateway)
+                    routeOwner = lease.interface
+                }
             } catch {
                 log(.error, "\(lease.interface): \(error)")
             }
-            writeResolvConf(dns: lease.dns, domain: lease.domain)
+            if routeOwner == lease.interface { writeResolvConf(dns: lease.dns, domain: lease.domain) }
             let changed = link.lease.map { !sameBootInfo($0, lease) } ?? true
             link.lease = lease
             links[lease.interface] = link
             log(.info, "\(lease.interface): \(event) \(address)/\(prefix) from \(lease.serverID ?? "?")"
                 + (lease.bootFile.map { ", boot file \($0)" } ?? "") + (lease.configFile.map { ", config \($0)" } ?? ""))
-            if changed { leaseArrived(link) }
+            if changed {
+                forgetConfigs(of: lease.interface)
+                leaseArrived(link)
+            }
             if refreshTimer == nil { scheduleRefresh(after: Double(config.networkRefresh)) }
         case "leasefail", "nak":
             log(.warning, "\(lease.interface): DHCP \(event == "nak" ? "refused (NAK)" : "found no server yet")")
@@ -174,10 +214,15 @@ extension Server {
         lease.variables(mac: link.interface.mac) + (settings.uuid.map { [("net_default_uuid", $0)] } ?? [])
     }
 
-    /// Arms the refresh timer (the earliest asked for wins).
+    /// Arms the refresh timer; an earlier deadline already set stands.
     func scheduleRefresh(after seconds: Double) {
         guard seconds > 0 else { return }
-        if let timer = refreshTimer { loop.cancel(timer: timer) }
+        let due = EventLoop.now() + seconds
+        if let timer = refreshTimer {
+            if refreshDue <= due { return }
+            loop.cancel(timer: timer)
+        }
+        refreshDue = due
         refreshTimer = loop.schedule(after: seconds) { [self] in
             refreshTimer = nil
             refreshNetwork()
@@ -188,8 +233,17 @@ extension Server {
     /// may work now), retries failed PXE lookups and a missing `kexboot.url=`; then
     /// arms itself again.
     func refreshNetwork() {
-        guard !booting else { return }
-        for url in urls where !url.hasPrefix("file://") { readURLAgain(url) }
+        guard !booting, !refreshing else {
+            scheduleRefresh(after: Double(config.networkRefresh))
+            return
+        }
+        refreshInterfaces()
+        let pending = urls.filter { !$0.hasPrefix("file://") }
+        refreshing = !pending.isEmpty
+        // The round is over when its last read has answered (the queue is serial).
+        for (i, url) in pending.enumerated() {
+            readURLAgain(url, keepOnFailure: true) { [self] in if i == pending.count - 1 { refreshing = false } }
+        }
         for link in links.values where link.lookupFailed { leaseArrived(link) }
         if let url = switches.url, !url.hasPrefix("file://"), !urls.contains(url),
            links.values.contains(where: { $0.lease != nil || $0.applied != nil }) {
@@ -250,11 +304,15 @@ extension Server {
                     break
                 } catch let error as KexbootError {
                     lastError = error
-                    if error.code != .notFound { break }
+                    // pxelinux tries every name; only an unreachable server ends the walk.
+                    let unreachable = ["Could not connect", "Couldn't connect", "resolve", "timed out", "Connection refused"]
+                    if unreachable.contains(where: { error.message.contains($0) }) { break }
                 } catch {}
             }
             let result = found, failure = lastError
             loop.execute { [self] in
+                // The interface may be gone, or its lease changed, while the lookup ran.
+                guard let current = links[name]?.lease, sameBootInfo(current, lease) else { return }
                 guard let found = result else {
                     log(.warning, "\(name): no boot config (tried \(lookup.candidates.count)): \(failure.map { "\($0)" } ?? "nothing")")
                     // Try again later (DHCP option 211 says when; pxelinux would reboot).
@@ -276,7 +334,10 @@ extension Server {
             return log(.warning, "\(i.name): method = static needs an address")
         }
         let parts = cidr.split(separator: "/")
-        let address = String(parts[0])
+        guard let first = parts.first, Netlink.ipv4(String(first)) != nil else {
+            return log(.warning, "\(i.name): static address '\(cidr)' is not ADDRESS/PREFIX")
+        }
+        let address = String(first)
         let prefix = parts.count > 1 ? Int(parts[1]) ?? 24 : 24
         do {
             try netlink?.addAddress(i.index, address, prefix: prefix)

@@ -17,10 +17,13 @@ struct URLSource {
 }
 
 extension Server {
-    /// Reads an added URL again as it was first read (rescan, periodic refresh).
-    func readURLAgain(_ url: String) {
+    /// Reads an added URL again as it was first read (rescan, periodic refresh). With
+    /// `keepOnFailure`, a read that fails leaves what the URL offered as it was (a server
+    /// briefly down does not empty the menu).
+    func readURLAgain(_ url: String, keepOnFailure: Bool = false, done: (() -> Void)? = nil) {
         let source = urlSources[url]
-        addURL(url, prefix: source?.prefix, env: source?.env ?? [], id: source?.id, interface: source?.interface) { _ in }
+        addURL(url, prefix: source?.prefix, env: source?.env ?? [], id: source?.id, interface: source?.interface,
+               keepOnFailure: keepOnFailure) { _ in done?() }
     }
 
     /// The fetcher as the config says: proxies, CA file (added to the system bundle),
@@ -32,11 +35,16 @@ extension Server {
         s.noProxy = (config.noProxy ?? "").split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }
         s.insecureHosts = config.insecureHosts
         if let ca = config.caFile {
-            do {
-                s.caFile = try CABundle.combine(extra: ca, output: settings.runDirectory + "/ca-bundle.crt")
-            } catch {
-                log(.error, "ca-file: \(error); HTTPS trusts the system's CAs only")
+            // Built once per ca-file setting (not on every fetch).
+            if caBundle?.source != ca {
+                do {
+                    caBundle = (ca, try CABundle.combine(extra: ca, output: settings.runDirectory + "/ca-bundle.crt"))
+                } catch {
+                    caBundle = (ca, nil)
+                    log(.error, "ca-file: \(error); HTTPS trusts the system's CAs only")
+                }
             }
+            s.caFile = caBundle?.path
         }
         return Fetcher(settings: s)
     }
@@ -47,7 +55,7 @@ extension Server {
     /// own directory; `/`-rooted names against the server root. `file://` configs are
     /// read in place; the rest are fetched (tftp, http, https, ftp).
     func addURL(_ url: String, prefix: String? = nil, env: [(String, String)] = [], id wanted: String? = nil,
-                interface: (name: String, mac: String?, address: String?)? = nil,
+                interface: (name: String, mac: String?, address: String?)? = nil, keepOnFailure: Bool = false,
                 reply: @escaping (Result<JSONValue, KexbootError>) -> Void) {
         guard Fetcher.isURL(url), let parts = URLParts(url), let origin = URLParts.origin(url) else {
             return reply(.failure(KexbootError(.invalidArgument, "\(url): not a URL kexboot fetches (tftp, http, https, ftp, file)")))
@@ -98,11 +106,19 @@ extension Server {
                 device.interface = interface?.name
                 device.mac = interface?.mac
                 device.address = interface?.address
-                let options = parsed.entries.enumerated().map { i, option in
-                    ServerOption(id: "\(id)#\(i)", device: id, option: local ? option : option.onServer(origin),
-                                 isDefault: i == (parsed.defaultIndex ?? 0), configTimeout: parsed.timeout)
+                var diagnostics = parsed.diagnostics
+                var options: [ServerOption] = []
+                for (i, entry) in parsed.entries.enumerated() {
+                    let option = local ? entry : entry.onServer(origin)
+                    // A config from a server may not name files on this machine.
+                    if !local, option.namesLocalFiles {
+                        diagnostics.append(Diagnostic(.warning, "'\(option.title)' left out: a network config may not name file:// files"))
+                        continue
+                    }
+                    options.append(ServerOption(id: "\(id)#\(i)", device: id, option: option,
+                                                isDefault: i == (parsed.defaultIndex ?? 0), configTimeout: parsed.timeout))
                 }
-                outcome = .success((device, options, parsed.diagnostics))
+                outcome = .success((device, options, diagnostics))
             } catch let error as KexbootError {
                 outcome = .failure(error)
             } catch {
@@ -118,6 +134,12 @@ extension Server {
                     reconsiderAutoboot()
                     reply(.success(.object([("url", .string(url)), ("device", .string(id)), ("options", .int(options.count))])))
                 case .failure(let error):
+                    // A newer read of the same URL decides.
+                    guard diskGenerations[url] == generation else { return reply(.failure(error)) }
+                    if keepOnFailure, urls.contains(url) {
+                        log(.warning, "\(url): \(error); keeping what it offered before")
+                        return reply(.failure(error))
+                    }
                     // Gone or broken now: what it offered before goes too.
                     urls.removeAll { $0 == url }
                     urlIDs[url] = nil
@@ -133,6 +155,11 @@ extension Server {
 }
 
 extension BootOption {
+    var namesLocalFiles: Bool {
+        let all = [kernel, devicetree].compactMap { $0 } + initrds + modules.map(\.resource)
+        return all.contains { if case .url(let u) = $0 { u.lowercased().hasPrefix("file:") } else { false } }
+    }
+
     /// A config fetched from `origin`: files it names by path (GRUB, BLS, native configs
     /// read over the network) are files on that server.
     func onServer(_ origin: String) -> BootOption {

@@ -94,8 +94,14 @@ public final class Server: @unchecked Sendable {
     /// How each URL was added (prefix, variables, device id, interface), so a rescan or
     /// refresh reads it the same way again.
     var urlSources: [String: URLSource] = [:]
-    /// The network refresh timer.
+    /// The network refresh timer, when it fires, and whether a round is still reading.
     var refreshTimer: Int?
+    var refreshDue = 0.0
+    var refreshing = false
+    /// The interface whose lease set the default route and resolv.conf.
+    var routeOwner: String?
+    /// The CA bundle built for `ca-file`, and from which file.
+    var caBundle: (source: String, path: String?)?
     var urlIDs: [String: String] = [:]
     var nextURL = 0
     var monitor: UdevMonitor?

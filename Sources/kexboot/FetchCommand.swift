@@ -46,10 +46,20 @@ struct FetchCommand: ParsableCommand {
         settings.insecureHosts = insecureHost
         settings.proxy = proxy
         do {
-            if let caFile {
-                settings.caFile = try CABundle.combine(extra: caFile, output: "/tmp/kexboot-fetch-ca-\(getpid()).crt")
+            var scratch: String?
+            defer {
+                if let scratch {
+                    unlink(scratch + "/ca.crt")
+                    rmdir(scratch)
+                }
             }
-            defer { if let ca = settings.caFile { unlink(ca) } }
+            if let caFile {
+                // A private directory for the combined bundle (no guessable name in /tmp).
+                var template = Array("/tmp/kexboot-fetch-XXXXXX".utf8CString)
+                guard let dir = mkdtemp(&template) else { throw KexbootError(.ioError, "mkdtemp", cause: Errno(errno)) }
+                scratch = String(cString: dir)
+                settings.caFile = try CABundle.combine(extra: caFile, output: scratch! + "/ca.crt")
+            }
             let started = monotonicSeconds()
             let fetched = try Fetcher(settings: settings).fetch(url, to: output)
             let seconds = monotonicSeconds() - started

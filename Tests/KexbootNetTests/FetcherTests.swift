@@ -186,5 +186,8 @@ import Testing
         #expect(URLParts("https://user@[fe80::1]:8443/x")?.host == "fe80::1")
         #expect(URLParts("https://user@[fe80::1]:8443/x")?.port == 8443)
         #expect(URLParts("tftp://10.0.2.2")?.path == "/")
+        // The host as libcurl reads it: "?" and "#" end the authority.
+        #expect(URLParts("https://evil.example?@lab.internal/x")?.host == "evil.example")
+        #expect(URLParts("https://evil.example#@lab.internal/x")?.host == "evil.example")
     }
 }

@@ -49,6 +49,13 @@ import Testing
         let d = try #require(PXELookup(lease: lease(["bootfile": "http://10.0.0.1/boot.ipxe"]), mac: mac))
         #expect(d.candidates == ["http://10.0.0.1/boot.ipxe"])
         #expect(PXELookup(lease: lease([:]), mac: mac) == nil)
+        // No server at all, a URL prefix and a relative iPXE script: resolved, no crash.
+        let e = try #require(PXELookup(lease: DHCPLease(environment: ["interface": "eth0", "ip": "10.1.1.5",
+                                                                        "pxepathprefix": "http://10.0.0.1/boot/", "bootfile": "menu.ipxe"]), mac: mac))
+        #expect(e.candidates == ["http://10.0.0.1/boot/menu.ipxe"])
+        // A DHCP server cannot point kexboot at its own files.
+        #expect(PXELookup(lease: lease(["pxeconffile": "file:///etc/kexboot/kexboot.conf"]), mac: mac) == nil)
+        #expect(PXELookup(lease: lease(["bootfile": "FILE:///etc/shadow"]), mac: mac) == nil)
     }
 
     @Test func theArchitectureIdentity() {
