@@ -8,22 +8,9 @@ import KexbootCore
 /// A Unix datagram socket: how the DHCP client's script hands a lease to the daemon
 /// (one message per event, no connection, no framing).
 public enum Datagram {
-    static func address(_ path: String) throws -> sockaddr_un {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw KexbootError(.invalidArgument, "\(path): too long for a socket path")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        return address
-    }
-
     /// Binds a non-blocking datagram socket at `path` (mode 0600, replacing a stale one).
     public static func listen(_ path: String) throws -> Int32 {
-        var address = try address(path)
+        var address = try Socket.unixAddress(path)
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw KexbootError(.ioError, "socket", cause: Errno(errno)) }
@@ -42,7 +29,7 @@ public enum Datagram {
 
     /// Sends one message to the socket at `path`.
     public static func send(_ bytes: [UInt8], to path: String) throws {
-        var address = try address(path)
+        var address = try Socket.unixAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw KexbootError(.ioError, "socket", cause: Errno(errno)) }
         defer { close(fd) }

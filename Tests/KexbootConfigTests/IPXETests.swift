@@ -585,15 +585,7 @@ private func file(_ path: String) -> Resource { .file(device: nil, path: path) }
 }
 
 @Suite struct IPXERobustnessTests {
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
-    }
+    typealias Random = RobustnessTests.Random
 
     static func parse(_ bytes: [UInt8], files: [String: String] = [:]) -> ParseResult {
         var all = MemoryFileSource(files)

@@ -109,5 +109,27 @@ import Testing
         #expect(boot.stdout.contains("BOOTIF=01-" + mac.replacingOccurrences(of: ":", with: "-")))
         #expect(try ns.exec(ns.client, "ip -4 addr show eth0").contains(String(address) + "/24"))
         #expect(try ns.exec(ns.client, "ip route").contains("default via 192.168.77.1"))
+
+        // A lying or broken DHCP path: garbage, absurd leases, leases for interfaces the
+        // daemon does not manage, a file:// boot file. The daemon logs and carries on.
+        let sock = dir + "/run/dhcp.sock"
+        let lies = [
+            "not json at all", "[1,2,3]", "{\"event\": 7}",
+            "{\"event\":\"bound\",\"interface\":\"eth0\",\"ip\":\"999.1.1.1\",\"mask\":\"77\",\"router\":\"x\"}",
+            "{\"event\":\"bound\",\"interface\":\"wlan9\",\"ip\":\"10.9.9.9\"}",
+            "{\"event\":\"bound\",\"interface\":\"eth0\",\"ip\":\"\(address)\",\"mask\":\"24\",\"bootfile\":\"file:///etc/shadow\"}",
+        ]
+        for lie in lies {
+            try Shell.run("printf '%s' '\(lie)' | python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(sys.stdin.buffer.read(), \"\(sock)\")'")
+        }
+        usleep(500_000)
+        let status = try ctl(socket, ["status", "--json"])
+        #expect(status.status == 0, "the daemon stopped answering: \(daemon.logText)")
+        // The file:// boot file changed the lease's boot information: the old config went
+        // and no new one was looked up (a DHCP server cannot point at local files).
+        let after = try ctl(socket, ["list", "--json"]).stdout
+        #expect(!after.contains("Network install"))
+        #expect(!after.contains("/etc/shadow"))
+        #expect(daemon.logText.contains("wlan9, which kexboot does not manage"))
     }
 }
