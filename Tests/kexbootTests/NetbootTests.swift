@@ -66,10 +66,12 @@ import Testing
         defer { dnsmasq.stop() }
         let socket = dir + "/kexboot.sock"
         try "".write(toFile: dir + "/cmdline", atomically: true, encoding: .utf8)
+        try "settle = 0\n[interface eth1]\nmethod = static\naddress = 10.5.5.5/24\n[interface eth2]\nmethod = ignore\n"
+            .write(toFile: dir + "/kexboot.conf", atomically: true, encoding: .utf8)
         let daemon = try TestServer.background([
             "/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "daemon", "--dry-run", "--no-autoboot", "--socket", socket,
             "--run-dir", dir + "/run", "--cmdline", dir + "/cmdline", "--resolv-conf", dir + "/resolv.conf",
-            "--dhcp-client", "busybox udhcpc", "--network",
+            "--dhcp-client", "busybox udhcpc", "--network", "--config", dir + "/kexboot.conf",
         ], log: dir + "/daemon.log")
         defer { daemon.stop() }
 
@@ -131,5 +133,23 @@ import Testing
         #expect(!after.contains("Network install"))
         #expect(!after.contains("/etc/shadow"))
         #expect(daemon.logText.contains("wlan9, which kexboot does not manage"))
+
+        // Interfaces that appear later are noticed (rtnetlink): eth1 is set up statically
+        // as the config says, eth2 is left down; when eth1 goes, the daemon notices that too.
+        try Shell.run("ip -n \(ns.server) link add kxe1 type veth peer name eth1 netns \(ns.client) && "
+                      + "ip -n \(ns.server) link add kxe2 type veth peer name eth2 netns \(ns.client)")
+        var eth1 = ""
+        for _ in 0..<50 {
+            eth1 = try ns.exec(ns.client, "ip -4 addr show eth1")
+            if eth1.contains("10.5.5.5/24") { break }
+            usleep(100_000)
+        }
+        #expect(eth1.contains("10.5.5.5/24"), "\(daemon.logText)")
+        #expect(eth1.contains("UP"))
+        #expect(!(try ns.exec(ns.client, "ip link show eth2")).contains(",UP"))
+        try Shell.run("ip -n \(ns.client) link del eth1")
+        for _ in 0..<50 where !daemon.logText.contains("eth1: gone") { usleep(100_000) }
+        #expect(daemon.logText.contains("eth1: gone"))
+        #expect(try ctl(socket, ["status", "--json"]).status == 0)
     }
 }
