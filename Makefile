@@ -15,14 +15,17 @@ all: build
 
 build:
 	scripts/deps.sh $(BUILD_DEPS)
+	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 
 release:
 	scripts/deps.sh $(BUILD_DEPS)
+	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build -c release --static-swift-stdlib -Xswiftc -gnone
 
 test:
 	scripts/deps.sh $(TEST_DEPS)
+	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	$(SWIFT) test
 	scripts/e2e.sh

@@ -1,5 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
+
+// libcurl: the small static one scripts/build-curl.sh makes (file, ftp, http(s), tftp and
+// OpenSSL only) when it is there, else the system's.
+let staticCurl = Context.packageDirectory + "/.build/curl/lib/libcurl.a"
+let curlLinking: [LinkerSetting] = FileManager.default.fileExists(atPath: staticCurl)
+    ? [.unsafeFlags([staticCurl]), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
+    : [.linkedLibrary("curl")]
 
 // Layers (a module imports only modules below it):
 //   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev), CCurl (libcurl)
@@ -29,7 +37,7 @@ let package = Package(
         .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
         .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid", "CUdev"]),
         .target(name: "KexbootProtocol", dependencies: ["KexbootCore"]),
-        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CCurl", linkerSettings: curlLinking),
         .target(name: "KexbootNet", dependencies: ["CCurl", "KexbootCore", "KexbootOS"]),
         .target(name: "KexbootServer", dependencies: ["CKexboot", "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootNet", "KexbootProtocol"]),
         .target(name: "KexbootClient", dependencies: ["KexbootCore", "KexbootOS", "KexbootProtocol"]),
