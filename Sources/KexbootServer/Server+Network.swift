@@ -144,9 +144,23 @@ extension Server {
     }
 
     func startDHCP(_ i: NetInterface) throws -> pid_t {
+        // A client a killed daemon left behind (SIGKILL, OOM) would fight the new one for
+        // the interface: its pid file says which, and it goes first.
+        let pidFile = settings.runDirectory + "/udhcpc-\(i.name).pid"
+        if let bytes = try? DirectoryFileSource(root: "/").read(pidFile, limit: 64),
+           let stale = pid_t(String(decoding: bytes, as: UTF8.self).trimmingBlanks()), stale > 1,
+           let cmdline = try? DirectoryFileSource(root: "/").read("/proc/\(stale)/cmdline", limit: 4096),
+           String(decoding: cmdline, as: UTF8.self).contains("udhcpc"),
+           String(decoding: cmdline, as: UTF8.self).contains(pidFile) {
+            log(.info, "\(i.name): stopping the DHCP client an earlier daemon left (pid \(stale))")
+            kill(stale, SIGTERM)
+            for _ in 0..<50 where kill(stale, 0) == 0 { usleep(20_000) }
+            if kill(stale, 0) == 0 { kill(stale, SIGKILL) }
+        }
         let script = dhcpScript
         let code = PXEArchitecture.code(efi: access("/sys/firmware/efi", F_OK) == 0)
         let args = settings.dhcpClient + PXEArchitecture.udhcpcArguments(interface: i.name, script: script, code: code)
+            + ["-p", pidFile]
         return try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
                                log: settings.runDirectory + "/udhcpc-\(i.name).log")
     }

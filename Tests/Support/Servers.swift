@@ -42,6 +42,17 @@ public final class TestServer: @unchecked Sendable {
         return pid
     }
 
+    /// SIGTERM, up to five seconds to finish, then SIGKILL (for programs that clean up).
+    public func terminate() {
+        kill(pid, SIGTERM)
+        for _ in 0..<500 where kill(pid, 0) == 0 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { break }
+            usleep(10_000)
+        }
+        stop()
+    }
+
     public func stop() {
         kill(pid, SIGKILL)
         for _ in 0..<100 where kill(pid, 0) == 0 {
