@@ -8,6 +8,8 @@ public struct KexbootError: Error, Sendable, CustomStringConvertible {
         case unsupported
         case parseError
         case limitExceeded
+        /// A server that could not be reached at all (refused, no route, no name, silent).
+        case unreachable
     }
 
     public var code: Code

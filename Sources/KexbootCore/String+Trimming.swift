@@ -8,3 +8,10 @@ extension String {
         return String(s)
     }
 }
+
+extension String {
+    /// `52:54:00:12:34:56` → `52-54-00-12-34-56` (pxelinux's `01-<mac>` and `BOOTIF=`).
+    public func replacingColons() -> String {
+        split(separator: ":", omittingEmptySubsequences: false).joined(separator: "-")
+    }
+}

@@ -1,4 +1,5 @@
 import KexbootCore
+import KexbootOS
 
 /// What a DHCP server said, as busybox udhcpc hands it to its script (environment
 /// variables `ip`, `mask`, `router`, `dns`, `siaddr`, `serverid`, `bootfile`,
@@ -34,7 +35,7 @@ public struct DHCPLease: Sendable, Equatable {
     public init(environment env: [String: String]) {
         interface = env["interface"] ?? ""
         address = env["ip"].nonEmpty
-        prefixLength = env["mask"].flatMap { Int($0) } ?? env["subnet"].flatMap(Self.prefix(ofNetmask:))
+        prefixLength = env["mask"].flatMap { Int($0) } ?? env["subnet"].flatMap(Netlink.prefixLength)
         routers = env["router"].words
         dns = env["dns"].words
         domain = env["domain"].nonEmpty
@@ -47,14 +48,6 @@ public struct DHCPLease: Sendable, Equatable {
         pathPrefix = env["pxepathprefix"].nonEmpty
         rebootTime = env["reboottime"].flatMap { Int($0) } ?? env["opt211"].flatMap { UInt32($0, radix: 16) }.map(Int.init)
         leaseSeconds = env["lease"].flatMap { Int($0) }
-    }
-
-    static func prefix(ofNetmask mask: String) -> Int? {
-        let parts = mask.split(separator: ".").compactMap { UInt8($0) }
-        guard parts.count == 4 else { return nil }
-        let value = parts.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        let ones = (~value).leadingZeroBitCount
-        return value == (ones == 0 ? 0 : ~UInt32(0) << (32 - ones)) ? ones : nil
     }
 
     /// The host boot files come from: option 66, else `siaddr`, else the server id.
@@ -126,7 +119,7 @@ public struct PXELookup: Sendable, Equatable {
             prefix = u
         } else if let file = lease.bootFile {
             guard let u = url(file) else { return nil }
-            prefix = URLParts.resolve("./", against: u)
+            prefix = URLText.resolve("./", against: u)
         } else {
             guard let u = url("/") else { return nil }
             prefix = u
@@ -134,27 +127,22 @@ public struct PXELookup: Sendable, Equatable {
         if !prefix.hasSuffix("/") { prefix += "/" }
         self.prefix = prefix
         if let config = lease.configFile {
-            candidates = [URLParts.resolve(config, against: prefix)]
+            candidates = [URLText.resolve(config, against: prefix)]
             return
         }
         if let file = lease.bootFile, Fetcher.isURL(file) || file.lowercased().hasSuffix(".ipxe") {
-            candidates = [url(file) ?? URLParts.resolve(file, against: prefix)]
+            candidates = [url(file) ?? URLText.resolve(file, against: prefix)]
             return
         }
         var names: [String] = []
         if let uuid, !uuid.isEmpty { names.append(uuid.lowercased()) }
         if let mac, !mac.isEmpty { names.append("01-" + mac.lowercased().replacingColons()) }
-        if let address = lease.address, let bytes = Self.ipv4(address) {
+        if let address = lease.address, let bytes = Netlink.ipv4(address) {
             let hex = bytes.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined()
             for length in stride(from: 8, through: 1, by: -1) { names.append(String(hex.prefix(length))) }
         }
         names.append("default")
-        candidates = names.map { URLParts.resolve("pxelinux.cfg/" + $0, against: prefix) }
-    }
-
-    static func ipv4(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
-        return parts.count == 4 ? parts : nil
+        candidates = names.map { URLText.resolve("pxelinux.cfg/" + $0, against: prefix) }
     }
 }
 
@@ -162,7 +150,7 @@ public struct PXELookup: Sendable, Equatable {
 /// RFC 4578 / IANA) and the matching option 60 vendor class.
 public enum PXEArchitecture {
     /// 0x0007 x86-64 UEFI, 0x0000 x86 BIOS, 0x000b arm64 UEFI, 0x000e OpenPOWER (ppc64le).
-    public static func code(machine: String = Platform.machine, efi: Bool) -> UInt16 {
+    public static func code(machine: String = PXEArchitecture.machine, efi: Bool) -> UInt16 {
         switch machine {
         case "x86_64": efi ? 0x0007 : 0x0000
         case "aarch64", "arm64": 0x000b
@@ -171,6 +159,21 @@ public enum PXEArchitecture {
         case "riscv64": 0x001b
         default: 0x0000
         }
+    }
+
+    /// The CPU kexboot was built for, as uname names it.
+    public static var machine: String {
+        #if arch(x86_64)
+        "x86_64"
+        #elseif arch(arm64)
+        "aarch64"
+        #elseif arch(powerpc64le)
+        "ppc64le"
+        #elseif arch(powerpc64)
+        "ppc64"
+        #else
+        "unknown"
+        #endif
     }
 
     public static func vendorClass(_ code: UInt16) -> String {
@@ -189,27 +192,9 @@ public enum PXEArchitecture {
     }
 }
 
-public enum Platform {
-    /// uname's machine.
-    public static var machine: String {
-        #if arch(x86_64)
-        "x86_64"
-        #elseif arch(arm64)
-        "aarch64"
-        #elseif arch(powerpc64le)
-        "ppc64le"
-        #elseif arch(powerpc64)
-        "ppc64"
-        #else
-        "unknown"
-        #endif
-    }
-}
 
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
-
-    func replacingColons() -> String { split(separator: ":", omittingEmptySubsequences: false).joined(separator: "-") }
 }

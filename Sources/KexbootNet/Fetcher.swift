@@ -72,8 +72,7 @@ public struct Fetcher: Sendable {
 
     /// True when `text` is a URL this fetcher reads.
     public static func isURL(_ text: String) -> Bool {
-        guard let colon = text.firstIndex(of: ":") else { return false }
-        return schemes.contains(text[..<colon].lowercased()) && text[colon...].hasPrefix("://")
+        URLText.scheme(of: text).map(schemes.contains) ?? false
     }
 
     /// `progress(bytes, total)` returns false to cancel (no retry follows a cancel).
@@ -224,10 +223,13 @@ public struct Fetcher: Sendable {
             return fail(.ioError, "more than \(settings.maxRedirects) redirects (\(detail))")
         case KX_CURLE_UNSUPPORTED_PROTOCOL, KX_CURLE_URL_MALFORMAT:
             return fail(.invalidArgument, detail)
+        case KX_CURLE_OPERATION_TIMEDOUT where result.bytes == 0 && response == 0:
+            return fail(.unreachable, "timed out (\(detail))", transient: true)
         case KX_CURLE_OPERATION_TIMEDOUT:
             return fail(.ioError, "timed out (\(detail))", transient: true)
-        case KX_CURLE_COULDNT_CONNECT, KX_CURLE_COULDNT_RESOLVE_HOST, KX_CURLE_COULDNT_RESOLVE_PROXY,
-             KX_CURLE_PARTIAL_FILE, KX_CURLE_GOT_NOTHING, KX_CURLE_SEND_ERROR,
+        case KX_CURLE_COULDNT_CONNECT, KX_CURLE_COULDNT_RESOLVE_HOST, KX_CURLE_COULDNT_RESOLVE_PROXY:
+            return fail(.unreachable, detail, transient: true)
+        case KX_CURLE_PARTIAL_FILE, KX_CURLE_GOT_NOTHING, KX_CURLE_SEND_ERROR,
              KX_CURLE_RECV_ERROR, KX_CURLE_SSL_CONNECT_ERROR:
             return fail(.ioError, detail, transient: true)
         default:
@@ -245,9 +247,9 @@ public struct URLParts: Sendable, Equatable {
     public var path: String
 
     public init?(_ url: String) {
-        guard let sep = URLParts.separator(url) else { return nil }
-        scheme = url[..<sep].lowercased()
-        let rest = url[url.index(sep, offsetBy: 3)...]
+        guard let scheme = URLText.scheme(of: url) else { return nil }
+        self.scheme = scheme
+        let rest = url.dropFirst(scheme.count + 3)
         // As libcurl reads it: the authority ends at the first "/", "?" or "#".
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         var authority = rest[..<authorityEnd]
@@ -264,36 +266,5 @@ public struct URLParts: Sendable, Equatable {
             host = String(authority)
             port = nil
         }
-    }
-
-    /// Where "://" starts, when the text before it is a plausible scheme.
-    static func separator(_ url: String) -> String.Index? {
-        guard let colon = url.firstIndex(of: ":"), colon > url.startIndex,
-              url[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }),
-              url[colon...].hasPrefix("://") else { return nil }
-        return colon
-    }
-
-    /// `scheme://authority` — everything before the path.
-    public static func origin(_ url: String) -> String? {
-        guard let sep = URLParts.separator(url) else { return nil }
-        let rest = url[url.index(sep, offsetBy: 3)...]
-        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        return String(url[..<end])
-    }
-
-    /// Resolves `reference` against `base` as a browser would for the cases configs use:
-    /// absolute URLs stay, `/path` is from the server root, anything else is relative to
-    /// base's directory; `.` and `..` segments are folded.
-    public static func resolve(_ reference: String, against base: String) -> String {
-        if Fetcher.isURL(reference) { return reference }
-        guard let origin = origin(base), let parts = URLParts(base) else { return reference }
-        let basePath = parts.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
-        // The base's directory: everything up to its last "/".
-        let directory = basePath.lastIndex(of: "/").map { String(basePath[...$0]) } ?? "/"
-        let joined = reference.hasPrefix("/") ? reference : directory + reference
-        var path = Path.normalize(joined)
-        if (reference.hasSuffix("/") || reference == "." || reference.hasSuffix("/.")) && !path.hasSuffix("/") { path += "/" }
-        return origin + path
     }
 }

@@ -10,20 +10,10 @@ import KexbootCore
 public enum Datagram {
     /// Binds a non-blocking datagram socket at `path` (mode 0600, replacing a stale one).
     public static func listen(_ path: String) throws -> Int32 {
-        var address = try Socket.unixAddress(path)
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw KexbootError(.ioError, "socket", cause: Errno(errno)) }
-        let old = umask(0o077)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        umask(old)
-        guard rc == 0 else {
-            let e = errno
-            close(fd)
-            throw KexbootError(.ioError, "binding \(path)", cause: Errno(e))
-        }
+        try Socket.bindUnix(fd, path, umask: 0o077)
         return fd
     }
 

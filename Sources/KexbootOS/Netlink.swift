@@ -144,9 +144,8 @@ public final class Netlink {
     public static func prefixLength(_ netmask: String) -> Int? {
         guard let b = ipv4(netmask) else { return nil }
         let value = UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
-        let ones = value.leadingZeroBitCount == 0 ? (~value).leadingZeroBitCount : 0
-        let prefix = value == 0 ? 0 : ones
-        return (prefix == 32 ? ~UInt32(0) : (prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix))) == value ? prefix : nil
+        let ones = (~value).leadingZeroBitCount
+        return value == (ones == 0 ? 0 : ~UInt32(0) << (32 - ones)) ? ones : nil
     }
 }
 

@@ -47,19 +47,9 @@ public enum Socket {
             unlink(path)
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard fd >= 0 else { throw KexbootError(.ioError, "socket", cause: Errno(errno)) }
-            var addr = try unixAddress(path)
             // Create it with no permissions for anyone, then open it up as asked: no window
             // in which another user could connect.
-            let oldMask = umask(0o777)
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            umask(oldMask)
-            guard rc == 0 else {
-                let e = errno
-                close(fd)
-                throw KexbootError(.ioError, "binding \(path)", cause: Errno(e))
-            }
+            try bindUnix(fd, path, umask: 0o777)
             if let group, chown(path, 0, group) != 0 {
                 let e = errno
                 close(fd)
@@ -166,6 +156,22 @@ public enum Socket {
                 p = info.pointee.ai_next
             }
             throw KexbootError(.ioError, "connecting to \(address)", cause: Errno(lastError))
+        }
+    }
+
+    /// Binds `fd` to the Unix socket path under `mask`; closes `fd` when that fails.
+    static func bindUnix(_ fd: Int32, _ path: String, umask mask: mode_t) throws {
+        var address: sockaddr_un
+        do { address = try unixAddress(path) } catch { close(fd); throw error }
+        let oldMask = umask(mask)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(oldMask)
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw KexbootError(.ioError, "binding \(path)", cause: Errno(e))
         }
     }
 

@@ -319,8 +319,7 @@ extension Server {
                 } catch let error as KexbootError {
                     lastError = error
                     // pxelinux tries every name; only an unreachable server ends the walk.
-                    let unreachable = ["Could not connect", "Couldn't connect", "resolve", "timed out", "Connection refused"]
-                    if unreachable.contains(where: { error.message.contains($0) }) { break }
+                    if error.code == .unreachable { break }
                 } catch {}
             }
             let result = found, failure = lastError

@@ -57,9 +57,10 @@ extension Server {
     func addURL(_ url: String, prefix: String? = nil, env: [(String, String)] = [], id wanted: String? = nil,
                 interface: (name: String, mac: String?, address: String?)? = nil, keepOnFailure: Bool = false,
                 reply: @escaping (Result<JSONValue, KexbootError>) -> Void) {
-        guard Fetcher.isURL(url), let parts = URLParts(url), let origin = URLParts.origin(url) else {
+        guard Fetcher.isURL(url), let parts = URLParts(url) else {
             return reply(.failure(KexbootError(.invalidArgument, "\(url): not a URL kexboot fetches (tftp, http, https, ftp, file)")))
         }
+        let origin = URLText.origin(of: url)
         let local = parts.scheme == "file"
         guard parts.path.hasPrefix("/"), !parts.path.hasSuffix("/") else {
             return reply(.failure(KexbootError(.invalidArgument, "\(url): the URL names a directory, not a config file")))
@@ -88,7 +89,7 @@ extension Server {
                 } else {
                     files = URLFileSource(origin: origin, fetcher: fetcher)
                     name = parts.path
-                    base = base ?? URLParts.resolve("./", against: url)
+                    base = base ?? URLText.resolve("./", against: url)
                 }
                 guard let info = files.info(name), info.kind == .file else {
                     // Say why: the fetcher's reason (404, refused, certificate) is the useful part.

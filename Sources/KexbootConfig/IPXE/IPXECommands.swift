@@ -278,7 +278,7 @@ extension IPXEInterpreter {
     /// An image by name, or downloaded (registered) from a URI: what iPXE's image commands
     /// do with their first argument. `nil` when there is nothing to fetch.
     func acquire(_ uri: String, name: String?, args: [String], at here: SourceLocation, _ state: inout State) -> Int? {
-        if ResourceBase.scheme(of: uri) == nil, let i = state.images.lastIndex(where: { $0.name == uri }) {
+        if URLText.scheme(of: uri) == nil, let i = state.images.lastIndex(where: { $0.name == uri }) {
             if !args.isEmpty { state.images[i].args = args }
             return i
         }
@@ -290,7 +290,7 @@ extension IPXEInterpreter {
         var imageName = name ?? ResourceBase.basename(uri)
         if imageName.isEmpty { imageName = uri }
         var image = Image(name: imageName, uri: uri, resource: nil, problem: nil, args: args, location: here)
-        if let scheme = ResourceBase.scheme(of: uri), !ResourceBase.fetchableSchemes.contains(scheme) {
+        if let scheme = URLText.scheme(of: uri), !ResourceBase.fetchableSchemes.contains(scheme) {
             image.problem = "kexboot cannot fetch \(scheme):// URLs (\(uri))"
         } else {
             image.resource = base.resource(uri)

@@ -42,7 +42,7 @@ public enum NativeConfig {
                 return current != nil
             }
             func file(_ name: String) -> Resource {
-                ResourceBase.scheme(of: name) != nil ? .url(name) : .file(device: nil, path: Path.join(directory, name))
+                URLText.scheme(of: name) != nil ? .url(name) : .file(device: nil, path: Path.join(directory, name))
             }
             switch keyword {
             case "default": defaultID = value

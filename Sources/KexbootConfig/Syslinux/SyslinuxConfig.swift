@@ -364,7 +364,7 @@ public struct SyslinuxConfig {
     /// `::path` from the server's root and `host::path` from another TFTP server; anything
     /// else against the working directory (or the URL prefix).
     func resource(_ name: String) -> Resource {
-        if ResourceBase.scheme(of: name) != nil { return .url(name) }
+        if URLText.scheme(of: name) != nil { return .url(name) }
         if format == .pxelinux, let (host, path) = Self.tftpPath(name) {
             if let host { return .url("tftp://\(host)/" + path.drop { $0 == "/" }) }
             return base.root.resource(path)
@@ -376,6 +376,4 @@ public struct SyslinuxConfig {
 extension String {
     /// MENU LABEL marks its hotkey with `^`.
     func replacingCaret() -> String { filter { $0 != "^" } }
-
-    func replacingColons() -> String { map { $0 == ":" ? "-" : String($0) }.joined() }
 }
