@@ -13,6 +13,7 @@ let curlLinking: [LinkerSetting] = FileManager.default.fileExists(atPath: static
 //   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev), CCurl (libcurl)
 //   1  KexbootCore (value types, seams), KexbootConfig (config languages)
 //   1  KexbootProtocol (socket messages and framing, no sockets)
+//   1  KexbootArguments (command-line declarations and parsing, standard library only)
 //   2  KexbootOS (syscalls, sockets), KexbootDevices (udev, blkid, probing),
 //      KexbootNet (libcurl fetcher, DHCP leases, PXE lookup)
 //   3  KexbootServer (the daemon), KexbootClient (the protocol's client side)
@@ -25,7 +26,6 @@ let package = Package(
         .executable(name: "kexboot", targets: ["kexboot"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .target(name: "KexbootCore"),
+        .target(name: "KexbootArguments"),
         .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
         .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
         .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid", "CUdev"]),
@@ -47,11 +48,12 @@ let package = Package(
             name: "kexboot",
             dependencies: [
                 "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootNet", "KexbootProtocol", "KexbootServer", "KexbootClient", "KexbootUI",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KexbootArguments",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
+        .testTarget(name: "KexbootArgumentsTests", dependencies: ["KexbootArguments"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
         .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py", "impair.py"]),

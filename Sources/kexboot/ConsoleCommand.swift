@@ -1,4 +1,4 @@
-import ArgumentParser
+import KexbootArguments
 import KexbootClient
 import KexbootCore
 import KexbootOS

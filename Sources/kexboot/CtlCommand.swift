@@ -1,4 +1,4 @@
-import ArgumentParser
+import KexbootArguments
 import KexbootClient
 import KexbootCore
 import KexbootOS
@@ -280,7 +280,7 @@ enum Ctl {
     struct AddURL: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add-url", abstract: "Fetch a boot config from a URL and add its options.")
         @OptionGroup var connection: CtlConnection
-        @Argument var url: String
+        @Argument() var url: String
 
         func run() throws {
             let client = try connection.open()
@@ -293,7 +293,7 @@ enum Ctl {
     struct Attach: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Attach a disk image read-only, as a disk.")
         @OptionGroup var connection: CtlConnection
-        @Argument var image: String
+        @Argument() var image: String
 
         func run() throws {
             let client = try connection.open()
@@ -307,7 +307,7 @@ enum Ctl {
     struct Detach: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Detach an image attached with `attach` or --image.")
         @OptionGroup var connection: CtlConnection
-        @Argument var image: String
+        @Argument() var image: String
 
         func run() throws {
             let client = try connection.open()
@@ -323,7 +323,7 @@ enum Ctl {
         struct Get: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "One setting, or all of them.")
             @OptionGroup var connection: CtlConnection
-            @Argument var key: String?
+            @Argument() var key: String?
 
             func run() throws {
                 let client = try connection.open()
@@ -338,8 +338,8 @@ enum Ctl {
         struct Set: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Change a setting (saved to the daemon's config file when it has one).")
             @OptionGroup var connection: CtlConnection
-            @Argument var key: String
-            @Argument var value: String
+            @Argument() var key: String
+            @Argument() var value: String
 
             func run() throws {
                 let client = try connection.open()

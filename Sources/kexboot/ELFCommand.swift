@@ -1,4 +1,4 @@
-import ArgumentParser
+import KexbootArguments
 import KexbootCore
 import KexbootDevices
 import KexbootOS

@@ -1,4 +1,4 @@
-import ArgumentParser
+import KexbootArguments
 import Logging
 
 #if canImport(Glibc)
@@ -33,21 +33,25 @@ struct Kexboot: ParsableCommand {
             arguments.insert(subcommand, at: 0)
         }
         arguments = CtlCommand.hoistingConnectionOptions(arguments)
-        do {
-            var command = try parseAsRoot(arguments)
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
+        switch parse(arguments) {
+        case .exit(let status, let out, let err):
+            fputs(out, stdout)
+            fputs(err, stderr)
+            Glibc.exit(status)
+        case .run(var command):
+            do {
+                try command.run()
+            } catch let exit as ExitCode {
+                Glibc.exit(exit.rawValue)
+            } catch CleanExit.message(let text) {
+                fputs(text, stdout)
+            } catch let error as ValidationError {
+                writeError("Error: \(error.message)")
+                Glibc.exit(2)
+            } catch {
+                writeError("kexboot: \(error)")
+                Glibc.exit(1)
             }
-            if let exitCode = error as? ExitCode {
-                Glibc.exit(exitCode.rawValue)
-            }
-            writeError(fullMessage(for: error))
-            // Usage mistakes exit 2 (the specs' "bad arguments"), not sysexits' 64.
-            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
 }

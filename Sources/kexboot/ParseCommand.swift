@@ -1,4 +1,4 @@
-import ArgumentParser
+import KexbootArguments
 import KexbootConfig
 import KexbootCore
 import KexbootOS
