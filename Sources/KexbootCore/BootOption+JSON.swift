@@ -35,6 +35,9 @@ extension BootOption {
         if !checksums.isEmpty {
             members.append(("sha256", .object(checksums.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
+        if !loopbacks.isEmpty {
+            members.append(("loopbacks", .object(loopbacks.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })))
+        }
         return .object(members)
     }
 }

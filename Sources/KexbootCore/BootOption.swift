@@ -23,6 +23,9 @@ public struct BootOption: Hashable, Sendable {
     public var args: String
     /// SHA-256 digests (lower-case hex) the files must have, by path (native configs).
     public var checksums: [String: String] = [:]
+    /// GRUB `loopback NAME FILE` devices the entry's files are on: `grub:NAME` resources
+    /// are read from inside that image file (an ISO on a USB stick's filesystem).
+    public var loopbacks: [String: Resource] = [:]
 
     public init(
         id: String, title: String, path: [String]? = nil, kind: Kind = .linux,

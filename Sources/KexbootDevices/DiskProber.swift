@@ -26,8 +26,8 @@ public final class DiskProber {
         "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
     ]
 
-    private let mounts: MountSet
-    private let parser: ConfigParser
+    let mounts: MountSet
+    let parser: ConfigParser
     public private(set) var diagnostics: [ProbeDiagnostic] = []
     /// Loop devices attached for image files; released with the prober.
     private var loops: [LoopDevice] = []
@@ -37,7 +37,7 @@ public final class DiskProber {
         self.parser = ConfigParser(platform: platform)
     }
 
-    private func report(_ source: String, _ severity: Diagnostic.Severity, _ message: String) {
+    func report(_ source: String, _ severity: Diagnostic.Severity, _ message: String) {
         diagnostics.append(ProbeDiagnostic(source: source, severity: severity, message: message))
     }
 
@@ -76,13 +76,17 @@ public final class DiskProber {
             report(path, .error, "\(error)")
             return device
         }
-        guard let table = whole.partitionTable() else {
+        // A hybrid ISO (a CD image written to a USB stick) also carries an MBR or GPT whose
+        // partitions only point into the ISO: the ISO 9660 filesystem is what boots.
+        guard let table = whole.partitionTable(), whole.value("TYPE") != "iso9660" else {
             // A bare filesystem.
             device.fstype = whole.value("TYPE")
             device.uuid = whole.value("UUID")
             device.label = whole.value("LABEL")
-            if whole.value("USAGE") == "filesystem", let fstype = device.fstype {
-                (device.config, device.configRoot) = readConfig(node: devicePath, fstype: fstype, source: path,
+            if device.fstype == "iso9660" {
+                device.config = readISOConfig(disk, isoPath: nil, source: path, what: "ISO 9660 filesystem")
+            } else if whole.value("USAGE") == "filesystem", let fstype = device.fstype {
+                (device.config, device.configRoot, device.isos) = readConfig(node: devicePath, fstype: fstype, source: path,
                                                                 identity: DeviceIdentity(uuid: device.uuid, label: device.label))
             }
             return device
@@ -182,7 +186,7 @@ public final class DiskProber {
                 return out
             }
             out.node = node
-            (out.config, out.configRoot) = readConfig(node: node, fstype: fstype, source: source,
+            (out.config, out.configRoot, out.isos) = readConfig(node: node, fstype: fstype, source: source,
                                     identity: DeviceIdentity(uuid: out.uuid, label: out.label, partuuid: p.uuid, partlabel: p.name),
                                     what: what)
         } catch {
@@ -210,15 +214,27 @@ public final class DiskProber {
     /// Mounts a filesystem read-only, parses the first config found, unmounts it.
     /// The config and the directory (within the filesystem) it was read as the root of.
     private func readConfig(node: String, fstype: String, source: String, identity: DeviceIdentity,
-                            what: String = "filesystem") -> (ParseResult?, String) {
+                            what: String = "filesystem") -> (ParseResult?, String, [ProbedISO]) {
+        if fstype == "iso9660" {
+            // Read in place: no isofs driver, no mount.
+            guard let disk = try? ReadOnlyFile(path: node) else { return (nil, "", []) }
+            return (readISOConfig(disk, isoPath: nil, source: source, what: what), "", [])
+        }
         let mountPoint: String
         do {
             mountPoint = try mounts.mountReadOnly(node, fstype: fstype, name: Path.basename(node))
         } catch {
             report(source, .warning, "\(what): \(error)")
-            return (nil, "")
+            return (nil, "", [])
         }
         defer { mounts.unmount(mountPoint) }
+        let isos = findISOs(in: DirectoryFileSource(root: mountPoint), source: source, what: what)
+        let (config, root) = readConfig(mountPoint: mountPoint, fstype: fstype, source: source, identity: identity, what: what)
+        return (config, root, isos)
+    }
+
+    private func readConfig(mountPoint: String, fstype: String, source: String, identity: DeviceIdentity,
+                            what: String) -> (ParseResult?, String) {
         var parser = self.parser
         parser.identity = identity
         var roots = [mountPoint]

@@ -20,6 +20,8 @@ public struct ProbedPartition: Sendable {
     public var config: ParseResult?
     /// Where in the filesystem the config's `/` is: `""`, or a btrfs subvolume like `/@`.
     public var configRoot = ""
+    /// ISO images found on the filesystem (in the directories `DiskProber.isoDirectories`).
+    public var isos: [ProbedISO] = []
     /// The device node its filesystem was read through (`/dev/vda2`, `/dev/loop0p2`), when
     /// it was read. Not part of probe-json.md: the daemon boots through it.
     public var node: String?
@@ -38,6 +40,8 @@ public struct ProbedDevice: Sendable {
     /// For a bare filesystem: the config found on it.
     public var config: ParseResult?
     public var configRoot = ""
+    /// ISO images found on the filesystem (in the directories `DiskProber.isoDirectories`).
+    public var isos: [ProbedISO] = []
     /// The whole device node (the loop device for an image). Not part of probe-json.md.
     public var node: String?
 }
@@ -70,7 +74,7 @@ extension ProbedPartition {
             ("label", .optional(label)),
             ("payload", payload?.json ?? .null),
             ("config", config?.json ?? .null),
-        ])
+        ] + ProbedISO.jsonMember(isos))
     }
 }
 
@@ -85,7 +89,7 @@ extension ProbedDevice {
             ("label", .optional(label)),
             ("partitions", .array(partitions.map(\.json))),
             ("config", config?.json ?? .null),
-        ])
+        ] + ProbedISO.jsonMember(isos))
     }
 }
 

@@ -31,15 +31,19 @@ public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Copies everything from `input` to `output` (from their current offsets), retrying on
 /// EINTR and short writes.
-public func copyAll(from input: Int32, to output: Int32, what: @autoclosure () -> String,
+public func copyAll(from input: Int32, to output: Int32, count limit: UInt64 = .max, what: @autoclosure () -> String,
                     progress: ((_ copied: UInt64) -> Void)? = nil) throws {
     var buffer = [UInt8](repeating: 0, count: 1 << 20)
     var copied: UInt64 = 0
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+    while copied < limit {
+        let want = Int(min(UInt64(buffer.count), limit - copied))
+        let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, want) }
         if n < 0 && errno == EINTR { continue }
         guard n >= 0 else { throw KexbootError(.ioError, "reading \(what())", cause: Errno(errno)) }
-        if n == 0 { return }
+        if n == 0 {
+            guard limit == .max else { throw KexbootError(.ioError, "reading \(what()): it ends after \(copied) of \(limit) bytes") }
+            return
+        }
         var done = 0
         while done < n {
             let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + done, n - done) }

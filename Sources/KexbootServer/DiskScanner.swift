@@ -41,8 +41,11 @@ final class DiskScanner: @unchecked Sendable {
         }
         probers[disk] = prober
         func add(id: String, node: String, size: UInt64, fstype: String?, uuid: String?, label: String?,
-                 partuuid: String?, partlabel: String?, config: ParseResult?, root: String) {
+                 partuuid: String?, partlabel: String?, config: ParseResult?, root: String,
+                 isos: [ProbedISO] = [], iso: (path: String, hostFstype: String?)? = nil) {
             var device = ServerDevice(id: id, type: type, disk: disk, node: node, size: size)
+            device.isoPath = iso?.path
+            device.hostFstype = iso?.hostFstype
             device.image = image
             device.fstype = fstype
             device.uuid = uuid
@@ -67,16 +70,23 @@ final class DiskScanner: @unchecked Sendable {
                 }
             }
             result.devices.append((device, options))
+            // The ISO images on this filesystem: each a device of its own, on the same node.
+            for image in isos where image.config.map({ !$0.entries.isEmpty }) ?? false {
+                add(id: "\(id):\(image.path)", node: node, size: image.size, fstype: "iso9660", uuid: image.uuid,
+                    label: image.label, partuuid: nil, partlabel: nil, config: image.config, root: "",
+                    iso: (image.path, fstype))
+            }
         }
         let diskNode = probed.node ?? path
         if probed.pttype == nil, probed.fstype != nil {
             add(id: imageName ?? Path.basename(diskNode), node: diskNode, size: probed.size, fstype: probed.fstype, uuid: probed.uuid,
-                label: probed.label, partuuid: nil, partlabel: nil, config: probed.config, root: probed.configRoot)
+                label: probed.label, partuuid: nil, partlabel: nil, config: probed.config, root: probed.configRoot,
+                isos: probed.isos)
         }
         for p in probed.partitions {
             guard let node = p.node else { continue }
             add(id: imageName.map { "\($0):\(p.number)" } ?? Path.basename(node), node: node, size: p.size * 512, fstype: p.fstype, uuid: p.uuid, label: p.label,
-                partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot)
+                partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot, isos: p.isos)
         }
         for d in prober.diagnostics where d.severity != .info {
             result.messages.append((d.severity, "\(d.source): \(d.message)"))

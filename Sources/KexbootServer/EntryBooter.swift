@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import KexbootCore
+import KexbootDevices
 import KexbootNet
 import KexbootOS
 
@@ -19,6 +20,8 @@ public struct EntryBooter: Sendable {
         public var devicetree: Resource?
         public var args: String
         public var checksums: [String: String]
+        /// GRUB loopback devices the files may be on.
+        public var loopbacks: [String: Resource] = [:]
         /// The device the option's config came from (`nil` for an explicit boot).
         public var device: ServerDevice?
 
@@ -40,6 +43,7 @@ public struct EntryBooter: Sendable {
             }
             self.init(title: o.title, kernel: kernel, initrds: o.initrds, devicetree: o.devicetree, args: o.args,
                       checksums: o.checksums, device: device)
+            loopbacks = o.loopbacks
         }
     }
 
@@ -60,6 +64,21 @@ public struct EntryBooter: Sendable {
             return nil
         case .file(nil, _):
             return request.device
+        case .file(let identity?, _) where identity.hasPrefix("grub:"):
+            // A GRUB `loopback` device: the image file it was made from, read in place.
+            guard let image = request.loopbacks[String(identity.dropFirst(5))], case .file(_, let isoPath) = image,
+                  let host = try device(for: image, request: request, devices: devices) else {
+                throw KexbootError(.notFound, "GRUB device (\(identity.dropFirst(5))) is not known to kexboot")
+            }
+            guard host.isoPath == nil, host.fstype != "iso9660" else {
+                throw KexbootError(.unsupported, "\(isoPath): an image inside an image is not read")
+            }
+            var iso = host
+            iso.id = "\(host.id):\(isoPath)"
+            iso.isoPath = image.device == nil ? host.root + isoPath : isoPath
+            iso.hostFstype = host.fstype
+            iso.fstype = "iso9660"
+            return iso
         case .file(let identity?, _):
             guard let d = devices.first(where: { $0.matches(identity) }) else {
                 throw KexbootError(.notFound, "no filesystem \(identity) was found")
@@ -76,18 +95,34 @@ public struct EntryBooter: Sendable {
             return try download(url, as: name, request: request, fetcher: fetcher, progress: progress)
         }
         let path = resource.path ?? "/"
-        let host: String
-        let size: Int64
+        let fs = try device(for: resource, request: request, devices: devices)
         var mountPoint: String?
         defer { if let mountPoint { mounts.unmount(mountPoint) } }
-        if let fs = try device(for: resource, request: request, devices: devices), let directory = fs.directory {
+        // What to copy: a file on the host, or a range of an ISO image.
+        let source: (path: String, offset: UInt64, size: UInt64)
+        if let fs, let directory = fs.directory {
             let files = DirectoryFileSource(root: directory)
             guard let info = files.info(path), info.kind == .file, let h = files.hostPath(path) else {
                 throw KexbootError(.notFound, "\(path) is missing in \(directory)")
             }
-            host = h
-            size = Int64(info.size)
-        } else if let fs = try device(for: resource, request: request, devices: devices) {
+            source = (h, 0, UInt64(info.size))
+        } else if let fs, fs.fstype == "iso9660" {
+            // Read from the image in place: a CD, a hybrid ISO written to a stick, or an
+            // .iso file on a filesystem (mounted read-only while it is read).
+            var image = fs.node
+            if let isoPath = fs.isoPath {
+                guard let hostType = fs.hostFstype else { throw KexbootError(.notFound, "\(fs.id): its filesystem type is unknown") }
+                let point = try mounts.mountReadOnly(fs.node, fstype: hostType, name: Path.basename(fs.node))
+                mountPoint = point
+                guard let h = DirectoryFileSource(root: point).hostPath(isoPath) else {
+                    throw KexbootError(.notFound, "\(isoPath) is missing on \(fs.node)")
+                }
+                image = h
+            }
+            let iso = try ISO9660(file: ReadOnlyFile(path: image))
+            guard let extent = iso.extent(path) else { throw KexbootError(.notFound, "\(path) is missing in \(fs.id)") }
+            source = (image, extent.offset, extent.size)
+        } else if let fs {
             guard let fstype = fs.fstype else { throw KexbootError(.notFound, "\(fs.node) has no filesystem") }
             let point = try mounts.mountReadOnly(fs.node, fstype: fstype, name: Path.basename(fs.node))
             mountPoint = point
@@ -97,16 +132,15 @@ public struct EntryBooter: Sendable {
             guard let info = files.info(path), info.kind == .file, let h = files.hostPath(path) else {
                 throw KexbootError(.notFound, "\(path) is missing on \(fs.id)")
             }
-            host = h
-            size = Int64(info.size)
+            source = (h, 0, UInt64(info.size))
         } else {
             var st = stat()
             guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
                 throw KexbootError(.notFound, "\(path) is missing")
             }
-            host = path
-            size = Int64(st.st_size)
+            source = (path, 0, UInt64(st.st_size))
         }
+        let size = Int64(source.size)
         var space = statvfs()
         if statvfs(stage, &space) == 0 {
             let free = Int64(space.f_bavail) * Int64(space.f_frsize)
@@ -117,8 +151,8 @@ public struct EntryBooter: Sendable {
         let target = stage + "/" + name
         let started = monotonicSeconds()
         var reported = started
-        let total = UInt64(size)
-        try copyFile(host, to: target) { copied in
+        let total = source.size
+        try copyFile(source.path, offset: source.offset, count: source.size, to: target) { copied in
             guard let progress else { return }
             let now = monotonicSeconds()
             guard copied == total || now - reported >= 0.25 else { return }
@@ -225,14 +259,18 @@ public struct EntryBooter: Sendable {
         return hash.finalize()
     }
 
-    func copyFile(_ source: String, to target: String, progress: ((UInt64) -> Void)? = nil) throws {
+    /// Copies `count` bytes from `offset` of `source` (a file, or an ISO image's extent).
+    func copyFile(_ source: String, offset: UInt64, count: UInt64, to target: String, progress: ((UInt64) -> Void)? = nil) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw KexbootError(.ioError, "opening \(source)", cause: Errno(errno)) }
         defer { close(input) }
+        guard lseek(input, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw KexbootError(.ioError, "seeking in \(source)", cause: Errno(errno))
+        }
         let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw KexbootError(.ioError, "creating \(target)", cause: Errno(errno)) }
         defer { close(output) }
-        try copyAll(from: input, to: output, what: "\(source) to \(target)", progress: progress)
+        try copyAll(from: input, to: output, count: count, what: "\(source) to \(target)", progress: progress)
     }
 }
 

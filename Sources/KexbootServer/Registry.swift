@@ -32,6 +32,11 @@ public struct ServerDevice: Sendable, Equatable {
     /// For a network device: the interface and the address DHCP gave it.
     public var interface: String?
     public var address: String?
+    /// For an ISO image found on a filesystem (type `iso`): the image file, from the top
+    /// of that filesystem (`node`, of type `hostFstype`). Its files are read from the
+    /// image in place.
+    public var isoPath: String?
+    public var hostFstype: String?
 
     public init(id: String, type: String, disk: String, node: String, size: UInt64) {
         self.id = id
@@ -47,7 +52,8 @@ public struct ServerDevice: Sendable, Equatable {
             ("image", .optional(image)), ("fstype", .optional(fstype)), ("uuid", .optional(uuid)),
             ("label", .optional(label)), ("partuuid", .optional(partuuid)), ("partlabel", .optional(partlabel)),
             ("size", .uint(size)), ("mac", .optional(mac)), ("config", .optional(config)), ("format", .optional(format)),
-        ] + (interface.map { [("interface", JSONValue.string($0)), ("address", .optional(address))] } ?? []))
+        ] + (interface.map { [("interface", JSONValue.string($0)), ("address", .optional(address))] } ?? [])
+          + (isoPath.map { [("iso", JSONValue.string($0))] } ?? []))
     }
 
     /// Whether `identity` (`uuid:…`, `label:…`, `partuuid:…`, `partlabel:…`) names this device.

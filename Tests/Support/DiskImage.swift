@@ -19,6 +19,16 @@ public enum DiskImage {
         return disk
     }
 
+    /// A GPT disk with one ext4 partition of `megabytes` made from the directory `tree`
+    /// (left in place); returns the image's path.
+    public static func gptExt4(in dir: String, name: String, label: String, tree: String, megabytes: Int) throws -> String {
+        let fs = "\(dir)/\(name).ext4", disk = "\(dir)/\(name).img"
+        try Shell.run("truncate -s \(megabytes)M \(fs) && mkfs.ext4 -q -F -L \(label) -d \(tree) \(fs)")
+        try Shell.run("truncate -s \(megabytes + 2)M \(disk) && sfdisk -q \(disk)", input: "label: gpt\nstart=2048, size=\(megabytes)M, name=\(label)\n")
+        try Shell.run("dd if=\(fs) of=\(disk) bs=512 seek=2048 conv=notrunc status=none && rm -f \(fs)")
+        return disk
+    }
+
     public static func sha256(_ path: String) throws -> String {
         String(try Shell.run("sha256sum \(path)").prefix(64))
     }

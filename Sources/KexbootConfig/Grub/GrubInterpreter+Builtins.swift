@@ -124,8 +124,21 @@ extension GrubInterpreter {
         case .exit:
             return .stop
         case .loopback:
-            // `loopback NAME FILE` makes `(NAME)` a device; it stays a GRUB device name.
-            result = 0
+            // `loopback NAME FILE` makes `(NAME)` a device backed by FILE; `-d NAME` drops it.
+            var words = args[...]
+            let delete = words.first == "-d"
+            if delete { words = words.dropFirst() }
+            let name = words.first.map { String($0.drop { $0 == "(" }.prefix { $0 != ")" }) } ?? ""
+            if delete, !name.isEmpty {
+                loopbacks[name] = nil
+                result = 0
+            } else if !name.isEmpty, words.count >= 2 {
+                loopbacks[name] = resource(words[words.index(after: words.startIndex)])
+                result = 0
+            } else {
+                diagnostics.add(.warning, "loopback needs a device name and a file", at: loc)
+                result = 1
+            }
         case .probe:
             result = probe(args, at: loc)
         }

@@ -182,8 +182,8 @@ extension GrubInterpreter {
 
     /// Runs one entry's body from the environment its context ended with.
     func evaluateEntry(_ item: GrubMenuItem, path: [String]) -> EntryOutcome {
-        let saved = (context, frames, budget, budgetReported, status, boot)
-        defer { (context, frames, budget, budgetReported, status, boot) = saved }
+        let saved = (context, frames, budget, budgetReported, status, boot, loopbacks)
+        defer { (context, frames, budget, budgetReported, status, boot, loopbacks) = saved }
         context = GrubContext(vars: item.context.vars)
         frames = [[item.title] + item.extraArgs]
         budget = Self.entryBudget
@@ -201,10 +201,15 @@ extension GrubInterpreter {
             info("'\(item.title)' left out: \(state.unbootable ?? "it loads no kernel")", at: item.location)
             return .unbootable
         }
-        return .bootable(BootOption(
+        var option = BootOption(
             id: item.id ?? item.title, title: item.title, path: path, kind: state.kind,
             kernel: kernel, initrds: state.initrds, devicetree: state.devicetree,
-            modules: state.modules, args: state.args))
+            modules: state.modules, args: state.args)
+        // The loopback devices its files are on, and only those.
+        let used = Set(([kernel] + state.initrds + [state.devicetree].compactMap { $0 } + state.modules.map(\.resource))
+            .compactMap { $0.device.flatMap { $0.hasPrefix("grub:") ? String($0.dropFirst(5)) : nil } })
+        option.loopbacks = loopbacks.filter { used.contains($0.key) }
+        return .bootable(option)
     }
 
     // MARK: Default

@@ -53,6 +53,9 @@ final class GrubInterpreter {
     var assignedAt: [String: SourceLocation] = [:]
     /// Set while an entry body runs.
     var boot: BootState?
+    /// `loopback` devices, by name: global in GRUB, so those made at the top level are
+    /// seen by every entry.
+    var loopbacks: [String: Resource] = [:]
 
     // Limits that keep hostile input from hanging or exhausting the stack.
     static let maxSourceDepth = 16
