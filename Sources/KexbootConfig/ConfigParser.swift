@@ -23,6 +23,11 @@ public struct ConfigParser: Sendable {
     /// Throws `KexbootError` `.notFound` when there is no config (or the named one is
     /// missing), `.ioError` when it cannot be read. Problems inside a config are diagnostics,
     /// never errors.
+    /// The running device tree's `compatible`, for FDTDIR (`--env` overrides it).
+    var deviceTreeEnv: [(String, String)] {
+        platform.compatible.isEmpty ? [] : [("fdt_compatible", platform.compatible.joined(separator: " "))]
+    }
+
     public func parse(files: any FileSource, config: String? = nil, format: ConfigFormat? = nil) throws -> ParseResult {
         let path: String
         let chosen: ConfigFormat
@@ -55,13 +60,14 @@ public struct ConfigParser: Sendable {
             }
             return BLSConfig.parse(directory: Path.directory(path), single: path, files: files, identity: identity, env: env, platform: platform)
         case .syslinux:
-            return try SyslinuxConfig.parse(path: path, files: files, env: env)
+            return try SyslinuxConfig.parse(path: path, files: files, env: deviceTreeEnv + env)
         case .pxelinux:
             // Relative names resolve against the TFTP prefix: the one given, else the parent
             // of pxelinux.cfg/.
             let directory = Path.directory(path)
             let parent = Path.basename(directory).lowercased() == "pxelinux.cfg" ? Path.directory(directory) : directory
-            return try SyslinuxConfig.parse(path: path, files: files, env: env, format: .pxelinux, workingDirectory: prefix ?? parent)
+            return try SyslinuxConfig.parse(path: path, files: files, env: deviceTreeEnv + env, format: .pxelinux,
+                                            workingDirectory: prefix ?? parent)
         case .ipxe:
             return try IPXEConfig.parse(path: path, files: files, env: env, platform: platform, prefix: prefix)
         case .yaboot:

@@ -43,6 +43,37 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
         #expect(r.entries[2].args == "")
     }
 
+    @Test func fdtdirPicksTheMachinesDTB() throws {
+        let text = """
+        label arm
+          kernel /Image
+          fdtdir /dtbs/
+        label explicit
+          kernel /Image
+          fdtdir /dtbs
+          fdt /other.dtb
+        """
+        let files = ["/dtbs/rockchip/rk3399-rockpro64.dtb": "dtb", "/dtbs/am335x-boneblack.dtb": "dtb"]
+        // fdtfile, as U-Boot's environment names it, wins.
+        var r = try syslinux(text, files: files, env: [("fdtfile", "rockchip/rk3399-rockpro64.dtb")])
+        #expect(r.entries[0].devicetree == .file(device: nil, path: "/dtbs/rockchip/rk3399-rockpro64.dtb"))
+        #expect(r.entries[1].devicetree == .file(device: nil, path: "/other.dtb"))
+        // The running tree's compatible strings: vendor/board.dtb (arm64) …
+        r = try syslinux(text, files: files, env: [("fdt_compatible", "pine64,rockpro64-v2.1 rockchip,rk3399-rockpro64 rockchip,rk3399")])
+        #expect(r.entries[0].devicetree == .file(device: nil, path: "/dtbs/rockchip/rk3399-rockpro64.dtb"))
+        // … or board.dtb (32-bit ARM's flat directory).
+        r = try syslinux(text, files: files, env: [("fdt_compatible", "ti,am335x-boneblack ti,am33xx")])
+        #expect(r.entries[0].devicetree == .file(device: nil, path: "/dtbs/am335x-boneblack.dtb"))
+        // No DTB for this machine: the running tree is kept, with a warning.
+        r = try syslinux(text, files: files, env: [("fdt_compatible", "acme,unknown")])
+        #expect(r.entries[0].devicetree == nil)
+        #expect(r.diagnostics.contains { $0.severity == .warning && $0.message.contains("FDTDIR /dtbs/ has no DTB for acme,unknown") && $0.location?.line == 1 })
+        // Nothing known about the machine (x86): info only.
+        r = try syslinux(text, files: files)
+        #expect(r.entries[0].devicetree == nil)
+        #expect(r.diagnostics.contains { $0.severity == .info && $0.message.contains("FDTDIR") })
+    }
+
     @Test(arguments: [("TIMEOUT 50", 5), ("TIMEOUT 51", 6), ("TIMEOUT 1", 1), ("TIMEOUT 0", -1), ("TOTALTIMEOUT 300", 30)])
     func timeoutsInTenths(line: String, expected: Int) throws {
         #expect(try syslinux(line + "\nlabel a\n kernel k\n").timeout == expected)

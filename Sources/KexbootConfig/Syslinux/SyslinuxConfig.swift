@@ -340,7 +340,8 @@ public struct SyslinuxConfig {
                 }
                 words += ipappendWords(label.ipappend ?? globalIPAppend ?? 0)
                 option = BootOption(id: label.name, title: title, path: label.menus + [title], kind: .linux, kernel: resource(kernelName),
-                                    initrds: initrds, devicetree: label.fdt.map(resource), args: words.joined(separator: " "))
+                                    initrds: initrds, devicetree: label.fdt.map(resource) ?? label.fdtdir.flatMap { deviceTree(in: $0, at: label.location) },
+                                    args: words.joined(separator: " "))
             }
             if label.isDefault || (defaultIndex == nil && label.name == defaultName?.split(separator: " ").first.map(String.init)) {
                 if label.isDefault || defaultIndex == nil { defaultIndex = result.entries.count }
@@ -358,6 +359,34 @@ public struct SyslinuxConfig {
         result.diagnostics = diagnostics
         result.finish()
         return result
+    }
+
+    /// `FDTDIR DIR`: the machine's DTB in DIR, as U-Boot picks it: `$fdtfile` when set
+    /// (`--env fdtfile=rockchip/rk3399-rockpro64.dtb`), else the first of the running
+    /// device tree's `compatible` strings (`vendor,board`, given as `fdt_compatible`) that
+    /// has a `vendor/board.dtb` (arm64's layout) or `board.dtb` there. Without either, the
+    /// entry keeps the running device tree.
+    mutating func deviceTree(in directory: String, at location: SourceLocation) -> Resource? {
+        let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        if let file = env["fdtfile"], !file.isEmpty { return resource(dir + "/" + file) }
+        let compatible = (env["fdt_compatible"] ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        guard !compatible.isEmpty else {
+            diagnostics.append(Diagnostic(.info, "FDTDIR \(directory): the machine's device tree name is not known (fdtfile); the running device tree is kept", at: location))
+            return nil
+        }
+        for compat in compatible {
+            let parts = compat.split(separator: ",", maxSplits: 1).map(String.init)
+            let board = parts.last ?? compat
+            let names = parts.count == 2 ? ["\(parts[0])/\(board).dtb", "\(board).dtb"] : ["\(board).dtb"]
+            for name in names {
+                let candidate = resource(dir + "/" + name)
+                // Only files on this filesystem can be checked; a network DTB is taken on trust.
+                guard case .file(nil, let path) = candidate else { return candidate }
+                if files.info(path)?.kind == .file { return candidate }
+            }
+        }
+        diagnostics.append(Diagnostic(.warning, "FDTDIR \(directory) has no DTB for \(compatible.joined(separator: ", ")); the running device tree is kept", at: location))
+        return nil
     }
 
     /// A kernel, initrd or devicetree name as a resource: an absolute URL as it is; pxelinux
