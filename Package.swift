@@ -29,7 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        .target(name: "CKexboot", linkerSettings: [.linkedLibrary("crypt")]),
+        .target(name: "CKexboot", linkerSettings: [.linkedLibrary("crypt"), .linkedLibrary("z")]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .target(name: "KexbootCore"),
@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "KexbootCoreTests", dependencies: ["KexbootCore"]),
         .testTarget(name: "KexbootArgumentsTests", dependencies: ["KexbootArguments"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
-        .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS"]),
+        .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS", "KexbootTestSupport"]),
         .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py", "impair.py"]),
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootNetTests", dependencies: ["KexbootNet", "KexbootCore", "KexbootOS", "KexbootTestSupport"]),

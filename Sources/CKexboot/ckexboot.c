@@ -2,10 +2,12 @@
 #include "ckexboot.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/memfd.h>
+#include <zlib.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -151,4 +153,58 @@ int kx_accept(int listen_fd) {
 
 int kx_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+/* Inflates `length` bytes of gzip (or zlib) data at `offset` of `in_fd` into `out_fd`,
+ * writing at most `limit` bytes. Returns the bytes written, or a negative KX_INFLATE_*. */
+long long kx_inflate(int in_fd, unsigned long long offset, unsigned long long length, int out_fd,
+                     unsigned long long limit) {
+    enum { CHUNK = 1 << 18 };
+    unsigned char *in = malloc(CHUNK), *out = malloc(CHUNK);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* 32 + 15: a gzip or a zlib header, detected; the largest window. */
+    if (!in || !out || inflateInit2(&z, 32 + 15) != Z_OK) {
+        free(in);
+        free(out);
+        return KX_INFLATE_IO;
+    }
+    unsigned long long left = length, written = 0;
+    long long result = 0;
+    int status = Z_OK;
+    while (status != Z_STREAM_END) {
+        if (z.avail_in == 0) {
+            if (left == 0) { result = KX_INFLATE_TRUNCATED; break; }
+            size_t want = left < CHUNK ? (size_t)left : CHUNK;
+            ssize_t n = pread(in_fd, in, want, (off_t)offset);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) { result = n == 0 ? KX_INFLATE_TRUNCATED : KX_INFLATE_IO; break; }
+            offset += (unsigned long long)n;
+            left -= (unsigned long long)n;
+            z.next_in = in;
+            z.avail_in = (uInt)n;
+        }
+        z.next_out = out;
+        z.avail_out = CHUNK;
+        status = inflate(&z, Z_NO_FLUSH);
+        if (status != Z_OK && status != Z_STREAM_END) {
+            result = status == Z_MEM_ERROR ? KX_INFLATE_IO : KX_INFLATE_CORRUPT;
+            break;
+        }
+        size_t produced = CHUNK - z.avail_out;
+        if (written + produced > limit) { result = KX_INFLATE_TOO_LARGE; break; }
+        size_t done = 0;
+        while (done < produced) {
+            ssize_t w = write(out_fd, out + done, produced - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) { result = KX_INFLATE_IO; break; }
+            done += (size_t)w;
+        }
+        if (result < 0) break;
+        written += produced;
+    }
+    inflateEnd(&z);
+    free(in);
+    free(out);
+    return result < 0 ? result : (long long)written;
 }

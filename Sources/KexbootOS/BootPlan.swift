@@ -31,6 +31,8 @@ public struct BootPlan: Hashable, Sendable {
     public var devicetree: File?
     public var commandLine: String
     public var segments: [Segment] = []
+    /// What the kernel file is (`bzImage`, `Image`, `gzip (inflated before loading)`, …).
+    public var kernelImage: KernelImage?
     public var entry: UInt64?
 
     /// The length passed to the kernel: the command line and its terminating NUL.
@@ -45,6 +47,7 @@ public struct BootPlan: Hashable, Sendable {
         return .object([
             ("method", .string(method.rawValue)),
             ("kernel", file(kernel)),
+            ("kernel_format", kernelImage.map { .string($0.description) } ?? .null),
             ("initrds", .array(initrds.map(file))),
             ("initrd_size", .uint(initrds.reduce(0) { $0 + $1.size })),
             ("devicetree", devicetree.map(file) ?? .null),

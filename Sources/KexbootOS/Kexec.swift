@@ -20,9 +20,15 @@ public enum Kexec {
             guard st.st_size > 0 else { throw KexbootError(.invalidArgument, "\(what) \(path) is empty") }
             return BootPlan.File(path: path, size: UInt64(st.st_size))
         }
-        return BootPlan(method: .fileLoad, kernel: try file(kernel, "kernel"),
-                        initrds: try initrds.map { try file($0, "initrd") },
-                        devicetree: try devicetree.map { try file($0, "device tree") }, commandLine: commandLine)
+        let kernelFile = try file(kernel, "kernel")
+        let head = try ReadOnlyFile(path: kernel).read(at: 0, count: 4096)
+        let image = KernelImage.identify(head, size: kernelFile.size)
+        try image.validate(fileSize: kernelFile.size, path: kernel)
+        var plan = BootPlan(method: .fileLoad, kernel: kernelFile,
+                            initrds: try initrds.map { try file($0, "initrd") },
+                            devicetree: try devicetree.map { try file($0, "device tree") }, commandLine: commandLine)
+        plan.kernelImage = image
+        return plan
     }
 
     /// Loads the plan into the kernel (`kexec_file_load`); nothing runs yet.
@@ -30,8 +36,13 @@ public enum Kexec {
         guard plan.method == .fileLoad else {
             throw KexbootError(.unsupported, "loading explicit segments needs the Open Firmware shim's payload")
         }
-        let kernelFD = try retryingEINTR("opening \(plan.kernel.path)") { open(plan.kernel.path, O_RDONLY | O_CLOEXEC) }
+        var kernelFD = try retryingEINTR("opening \(plan.kernel.path)") { open(plan.kernel.path, O_RDONLY | O_CLOEXEC) }
         defer { close(kernelFD) }
+        if let image = plan.kernelImage, image.needsInflating {
+            let inflated = try inflate(kernelFD, image, path: plan.kernel.path)
+            close(kernelFD)
+            kernelFD = inflated
+        }
         var initrdFD: Int32 = -1
         defer { if initrdFD >= 0 { close(initrdFD) } }
         if plan.initrds.count == 1 {
@@ -50,6 +61,25 @@ public enum Kexec {
         case .tryLoad:
             throw KexbootError(.unsupported, "kexec_file_load cannot load \(plan.kernel.path) here, and kexboot has no kexec_load loader for this kernel format", cause: Errno(code))
         }
+    }
+
+    /// A compressed kernel inflated into a memory file (positioned at its start).
+    static func inflate(_ fd: Int32, _ image: KernelImage, path: String) throws -> Int32 {
+        let out = kx_memfd("kexboot-kernel")
+        guard out >= 0 else { throw KexbootError(.ioError, "memfd_create", cause: Errno(errno)) }
+        let n = kx_inflate(fd, image.payloadOffset, image.payloadSize, out, KernelImage.maxInflatedSize)
+        guard n > 0 else {
+            let code = errno
+            close(out)
+            switch n {
+            case Int64(KX_INFLATE_TRUNCATED): throw KexbootError(.invalidArgument, "\(path): the compressed kernel ends early")
+            case Int64(KX_INFLATE_TOO_LARGE): throw KexbootError(.limitExceeded, "\(path): inflates to more than \(KernelImage.maxInflatedSize >> 20) MiB")
+            case Int64(KX_INFLATE_IO): throw KexbootError(.ioError, "\(path): inflating", cause: Errno(code))
+            default: throw KexbootError(.invalidArgument, "\(path): the compressed kernel is damaged")
+            }
+        }
+        lseek(out, 0, SEEK_SET)
+        return out
     }
 
     /// Several initrds in one memory file, one after the other (cpio archives concatenate).

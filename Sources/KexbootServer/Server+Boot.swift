@@ -52,6 +52,8 @@ extension Server {
         nonisolated(unsafe) let reply = reply
         work.async { [booter, loop, scanner, fetcher] in
             let outcome: Result<BootPlan, KexbootError>
+            let started = monotonicSeconds()
+            var copied = started
             do {
                 // Scans queued before this job may have moved devices to other nodes.
                 let devices = scanner.current(devices)
@@ -70,6 +72,7 @@ extension Server {
                         ]))
                     }
                 }
+                copied = monotonicSeconds()
                 if !dryRun { try Kexec.load(plan) }
                 outcome = .success(plan)
             } catch let error as KexbootError {
@@ -77,11 +80,13 @@ extension Server {
             } catch {
                 outcome = .failure(KexbootError(.ioError, "\(error)"))
             }
+            let timing = "files ready in \(Self.seconds(copied - started)), loaded in \(Self.seconds(monotonicSeconds() - copied))"
             // Once loaded (or in a dry run, once planned), the copies are not needed.
             if dryRun || (try? outcome.get()) == nil { booter.clean() }
             loop.execute { [self] in
                 switch outcome {
                 case .success(let plan):
+                    log(.debug, timing)
                     let data = JSONValue.object([
                         ("option", .optional(optionID)), ("title", .string(request.title)), ("dry_run", .bool(dryRun)),
                         ("plan", plan.json),
@@ -139,5 +144,14 @@ extension Server {
             fputs("kexboot-daemon: kexec failed: \(error)\n", stderr)
             exit(1)
         }
+    }
+}
+
+extension Server {
+    /// `1.23 s`, for timings in the log.
+    static func seconds(_ value: Double) -> String {
+        let centis = Int((value * 100).rounded())
+        let frac = centis % 100
+        return "\(centis / 100).\(frac < 10 ? "0" : "")\(frac) s"
     }
 }

@@ -38,7 +38,7 @@ struct BootCommand: ParsableCommand {
             print(plan.json.serialized())
         } else if dryRun {
             print("method   \(plan.method.rawValue)\(plan.flags.isEmpty ? "" : " (\(plan.flags.joined(separator: ", ")))")")
-            print("kernel   \(plan.kernel.path) (\(plan.kernel.size) bytes)")
+            print("kernel   \(plan.kernel.path) (\(plan.kernel.size) bytes\(plan.kernelImage.map { ", " + $0.description } ?? ""))")
             for i in plan.initrds { print("initrd   \(i.path) (\(i.size) bytes)") }
             if let d = plan.devicetree { print("dtb      \(d.path) (\(d.size) bytes)") }
             print("cmdline  \(plan.commandLine) (\(plan.commandLineLength) bytes with the NUL)")

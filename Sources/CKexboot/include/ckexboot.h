@@ -39,6 +39,16 @@ long kx_kexec_unload(void);
 /* reboot(LINUX_REBOOT_CMD_KEXEC): starts the loaded kernel. Returns only on failure. */
 int kx_reboot_kexec(void);
 
+/* kx_inflate's failures. */
+#define KX_INFLATE_CORRUPT (-1)
+#define KX_INFLATE_TRUNCATED (-2)
+#define KX_INFLATE_TOO_LARGE (-3)
+#define KX_INFLATE_IO (-4)
+/* gzip/zlib data at offset..offset+length of in_fd inflated into out_fd, at most limit
+ * bytes; the bytes written or a KX_INFLATE_* failure (errno tells more for KX_INFLATE_IO). */
+long long kx_inflate(int in_fd, unsigned long long offset, unsigned long long length, int out_fd,
+                     unsigned long long limit);
+
 /* memfd_create(2) with MFD_CLOEXEC. */
 int kx_memfd(const char *name);
 
