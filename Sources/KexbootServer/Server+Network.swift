@@ -161,8 +161,12 @@ extension Server {
         let code = PXEArchitecture.code(efi: access("/sys/firmware/efi", F_OK) == 0)
         let args = settings.dhcpClient + PXEArchitecture.udhcpcArguments(interface: i.name, script: script, code: code)
             + ["-p", pidFile]
-        return try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
-                               log: settings.runDirectory + "/udhcpc-\(i.name).log")
+        let pid = try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
+                                  log: settings.runDirectory + "/udhcpc-\(i.name).log")
+        // The DHCP client and the hooks it runs yield the CPU to disk discovery and
+        // booting: on a one-CPU machine a lease must not delay the menu of a local disk.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 10)
+        return pid
     }
 
     /// A message from `kexboot dhcp-hook`: the event and udhcpc's variables.
