@@ -128,7 +128,7 @@ static void s_nextprop(u32 *a, u32 *r)
 {
 	struct node *n = pkg(a[0]);
 	r[0] = ~0u;
-	if (!n || !writable(a[2], 32)) return;
+	if (!n || !writable(a[2], 1)) return;
 	const char *prev = a[1] ? cstr(a[1]) : "";
 	if (!prev) return;
 	struct prop *p = n->props;
@@ -138,8 +138,10 @@ static void s_nextprop(u32 *a, u32 *r)
 		p = p->next;
 	}
 	if (!p) { *(char *)ptr(a[2]) = 0; r[0] = 0; return; }
+	/* IEEE 1275 says 32 bytes, but QEMU's names run longer: like SLOF, write the whole name (Linux passes 64). */
 	u32 len = strlen(p->name);
-	if (len > 31) len = 31;
+	if (len > 63) len = 63;
+	if (!writable(a[2], len + 1)) return;
 	memcpy(ptr(a[2]), p->name, len);
 	((char *)ptr(a[2]))[len] = 0;
 	r[0] = 1;
@@ -251,11 +253,17 @@ static const u32 rtas_blob[] = { 0x7c641b78, 0x38600000, 0x6063f000, 0x44000022,
 static int method(struct inst *i, const char *m, u32 *a, u32 n, u32 *r, u32 nr)
 {
 	/* a[0] is the top of the Forth stack: for "claim ( virt size align )" a = align, size, virt. */
+	/* /memory's address is #address-cells cells: ( phys.lo [phys.hi] size align -- base.lo [base.hi] ) */
 	if (i->kind == K_MEMORY && !strcmp(m, "claim") && n >= 3 && nr >= 1) {
-		r[0] = a[0] ? mem_claim_aligned(a[1], a[0]) : (mem_claim_at(a[2], a[1], OWN_CLIENT) ? ~0u : a[2]);
-		return r[0] == ~0u ? -1 : 0;
+		u64 virt = n >= 4 ? (u64)a[2] << 32 | a[3] : a[2], base;
+		if (virt >> 32 && !a[0]) return -1;
+		base = a[0] ? mem_claim_aligned(a[1], a[0]) : mem_claim_at(virt, a[1], OWN_CLIENT) ? ~0ul : virt;
+		if (base == ~0ul) return -1;
+		if (n >= 4 && nr >= 2) { r[0] = 0; r[1] = base; } else r[0] = base;
+		return 0;
 	}
-	if (i->kind == K_MEMORY && !strcmp(m, "release") && n >= 2) return mem_release(a[1], a[0]);
+	if (i->kind == K_MEMORY && !strcmp(m, "release") && n >= 2)
+		return mem_release(n >= 3 ? (u64)a[1] << 32 | a[2] : a[1], a[0]);
 	if (i->kind == K_RTAS && !strcmp(m, "instantiate-rtas") && n >= 1 && nr >= 1) {
 		if (!writable(a[0], sizeof rtas_blob)) return -1;
 		memcpy(ptr(a[0]), rtas_blob, sizeof rtas_blob);

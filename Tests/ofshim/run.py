@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Boots the CI test client under ofshim and under QEMU's SLOF and compares them.
+
+Also feeds the shim malformed bundles and bad ELFs: each must print its error
+and power the guest off (QEMU exits by itself) before the timeout.
+Last line: "ofshim: N passed, M failed"; exit status 1 on any failure.
+"""
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import mkbundle  # noqa: E402
+
+BUILD = os.path.join(ROOT, "build", "ofshim")
+SHIM = os.path.join(BUILD, "ofshim.bin")
+CLIENT = os.path.join(BUILD, "ci-test.elf")
+QEMU = ["qemu-system-ppc64", "-accel", "tcg", "-nographic", "-m", "1G", "-no-reboot",
+        "-display", "none", "-monitor", "none", "-serial", "stdio"]
+BOOTPATH = "/vdevice/v-scsi@71000003/disk@8000000000000000"
+ARGS = "ci-test console=hvc0 root=/dev/sda2"
+BS = 512
+
+passed = failed = 0
+
+
+def result(ok, name, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok - {name}")
+    else:
+        failed += 1
+        print(f"FAIL - {name}" + (f": {detail}" if detail else ""))
+
+
+def make_disk(path):
+    """An 8 MiB MBR disk: partition 1 (PReP, 0x41) 2 MiB, partition 2 (Linux) 1 MiB.
+    Block k of partition 1 starts with the byte k & 0xff; block 0 with KXTEST-P1."""
+    disk = bytearray(16384 * BS)
+    for i, (ptype, start, count) in enumerate([(0x41, 2048, 4096), (0x83, 6144, 2048)]):
+        disk[446 + 16 * i:462 + 16 * i] = struct.pack("<B3sB3sII", 0x80 if i == 0 else 0, b"\0" * 3,
+                                                      ptype, b"\0" * 3, start, count)
+    disk[510:512] = b"\x55\xaa"
+    for k in range(4096):
+        disk[(2048 + k) * BS] = k & 0xff
+    disk[2048 * BS:2048 * BS + 9] = b"KXTEST-P1"
+    disk[6144 * BS:6144 * BS + 9] = b"KXTEST-P2"
+    with open(path, "wb") as f:
+        f.write(disk)
+    return bytes(disk)
+
+
+def qemu(args, timeout):
+    """Runs QEMU; returns (exited by itself, console text, seconds)."""
+    t0 = time.time()
+    p = subprocess.Popen(QEMU + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        ended = True
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        ended = False
+    text = out.decode("utf-8", "replace").replace("\r", "")
+    return ended and p.returncode == 0, text, time.time() - t0
+
+
+def checks(text):
+    """CHECK lines as {key: (value, ok)}; SLOF may print its own text before a CHECK."""
+    found = {}
+    for line in text.splitlines():
+        m = re.search(r"CHECK (\S+) (.*) (ok|FAIL)$", line)
+        if m:
+            found[m.group(1)] = (m.group(2), m.group(3) == "ok")
+    return found
+
+
+def run_shim(bundle_path, tmp, disk_path, timeout=60, kernel=CLIENT, extra=()):
+    args = ["-M", "pseries", "-bios", SHIM, "-kernel", kernel, "-append", ARGS,
+            "-drive", f"file={disk_path},if=scsi,format=raw,readonly=on", *extra]
+    if bundle_path:
+        args += ["-initrd", bundle_path]
+    return qemu(args, timeout)
+
+
+def write(tmp, name, data):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def expect_error(tmp, disk_path, name, bundle, message, kernel=CLIENT):
+    path = write(tmp, name + ".bundle", bundle) if bundle is not None else None
+    ended, text, secs = run_shim(path, tmp, disk_path, timeout=40, kernel=kernel)
+    ok = ended and message in text and "CHECK" not in text
+    tail = " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:]
+    result(ok, f"bad input: {name} -> '{message}' and power-off",
+           f"{'exited' if ended else 'HUNG (killed after 40 s)'}; console: {tail}")
+
+
+def elf_patch(elf, **kw):
+    """Returns a copy of the ELF64 BE test client with its first PT_LOAD or note changed."""
+    e = bytearray(elf)
+    phoff = struct.unpack_from(">Q", e, 32)[0]
+    if "paddr" in kw:
+        struct.pack_into(">QQ", e, phoff + 16, kw["paddr"], kw["paddr"])
+    if "machine" in kw:
+        struct.pack_into(">H", e, 18, kw["machine"])
+    if "real_mode" in kw:
+        i = e.find(b"PowerPC\0")
+        struct.pack_into(">I", e, i + 8, kw["real_mode"])
+    return bytes(e)
+
+
+def tiny_elf(code, addr=0x3000000, le=False):
+    """A one-segment ELF32 PowerPC image holding CODE at ADDR."""
+    o = "<" if le else ">"
+    eh = struct.pack(o + "16sHHIIIIIHHHHHH", b"\x7fELF\x01" + (b"\x01" if le else b"\x02") + b"\x01" + b"\0" * 9,
+                     2, 20, 1, addr, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+    ph = struct.pack(o + "IIIIIIII", 1, 84, addr, addr, len(code), len(code), 7, 4)
+    return eh + ph + code
+
+
+def main():
+    for f in (SHIM, CLIENT):
+        if not os.path.exists(f):
+            sys.exit(f"run.py: {f} is missing: run `make ofshim` first")
+    tmp = tempfile.mkdtemp(prefix="ofshim-test.")
+    disk_path = os.path.join(tmp, "disk.img")
+    disk = make_disk(disk_path)
+    client = open(CLIENT, "rb").read()
+    size = os.path.getsize(SHIM)
+    result(size <= 32 * 1024, f"shim size {size} bytes (goal: under 32 KiB)")
+
+    # 1. the client under the shim
+    bundle = mkbundle.from_disk(disk, client, ARGS, BOOTPATH, chosen={1, 2})
+    bpath = write(tmp, "good.bundle", bundle)
+    ended, shim_text, secs = run_shim(bpath, tmp, disk_path, timeout=90)
+    shim = checks(shim_text)
+    with open(os.path.join(tmp, "shim.log"), "w") as f:
+        f.write(shim_text)
+    result(ended, f"shim run powers off by itself ({secs:.1f} s)", "killed after the timeout" if not ended else "")
+    result("RESULT PASS" in shim_text, "shim run: the client reports PASS",
+           next((l for l in shim_text.splitlines() if "RESULT" in l), "no RESULT line; log in " + tmp))
+    for key, (value, ok) in sorted(shim.items()):
+        result(ok, f"shim: {key} = {value}")
+    result(len(shim) >= 60, f"shim run: {len(shim)} checks reported")
+
+    # 2. the same client under SLOF (the oracle), compared where both implement the service
+    ended, slof_text, secs = qemu(["-M", "pseries,kernel-addr=0", "-kernel", CLIENT, "-append", ARGS,
+                                    "-drive", f"file={disk_path},if=scsi,format=raw,readonly=on"], 120)
+    slof = checks(slof_text)
+    with open(os.path.join(tmp, "slof.log"), "w") as f:
+        f.write(slof_text)
+    result(ended and "RESULT" in slof_text, f"SLOF oracle run completes ({secs:.1f} s)")
+    skip = {"first-ci.tb", "slof.instance-to-package.disk"}
+    compared = [k for k in slof if not k.startswith(("shim.", "slof.")) and k not in skip]
+    result(len(compared) >= 40, f"oracle: {len(compared)} answers to compare")
+    for key in sorted(compared):
+        sv = shim.get(key, ("<missing>", False))[0]
+        result(sv == slof[key][0], f"same as SLOF: {key} = {slof[key][0]}", f"shim says {sv}")
+
+    # 3. malformed bundles
+    good = bytearray(bundle)
+    def recrc(b):
+        b = bytearray(b)
+        struct.pack_into(">I", b, 0x14, 0)
+        import zlib
+        struct.pack_into(">I", b, 0x14, zlib.crc32(bytes(b)) & 0xffffffff)
+        return bytes(b)
+    bad = bytearray(good); bad[0:8] = b"NOTABNDL"
+    expect_error(tmp, disk_path, "bad-magic", bytes(bad), "bad bundle: no KXOFBNDL magic")
+    bad = bytearray(good); struct.pack_into(">I", bad, 8, 2)
+    expect_error(tmp, disk_path, "version-2", recrc(bad), "unsupported version")
+    expect_error(tmp, disk_path, "truncated", bytes(good[:len(good) // 2]), "larger than the image")
+    bad = bytearray(good); bad[-100] ^= 0xff
+    expect_error(tmp, disk_path, "crc", bytes(bad), "CRC-32 mismatch")
+    ext = [(0, disk[:BS]), (16380, disk[:8 * BS])]
+    expect_error(tmp, disk_path, "extent-beyond-disk",
+                 mkbundle.build(client, ARGS, BOOTPATH, BS, 16384, [], ext), "extent outside the disk")
+    expect_error(tmp, disk_path, "block-size-1000",
+                 mkbundle.build(client, ARGS, BOOTPATH, 1000, 16384, [(1, 0x41, 0, 1)], []), "block size")
+    expect_error(tmp, disk_path, "partition-beyond-disk",
+                 mkbundle.build(client, ARGS, BOOTPATH, BS, 16384, [(1, 0x41, 16000, 1000)], []), "partition outside")
+    bad = bytearray(mkbundle.build(client, ARGS, BOOTPATH)); struct.pack_into(">I", bad, 0x1c, 1 << 30)
+    expect_error(tmp, disk_path, "client-beyond-bundle", recrc(bad), "client ELF outside the bundle")
+    expect_error(tmp, disk_path, "no-bundle-no-kernel", None, "no client", kernel="/dev/null")
+
+    # 4. bad client ELFs
+    def elf_case(name, elf, message):
+        expect_error(tmp, disk_path, name, mkbundle.build(elf, ARGS, BOOTPATH), message)
+    elf_case("elf-garbage", b"\0" * 4096, "bad client ELF: no ELF magic")
+    elf_case("elf-x86", elf_patch(client, machine=62), "not a PowerPC ELF")
+    elf_case("elf-over-shim", elf_patch(client, paddr=0x1000), "overlaps the shim")
+    elf_case("elf-beyond-ram", elf_patch(client, paddr=0x7fff0000), "outside real memory")
+    elf_case("elf-virtual-mode-note", elf_patch(client, real_mode=0), "virtual mode")
+    elf_case("elf-truncated", client[:len(client) // 2], "outside the file")
+    # a client that executes an illegal instruction: reported, then power-off
+    elf_case("client-traps", tiny_elf(b"\0\0\0\0"), "unexpected exception 0x700")
+
+    print(f"logs: {tmp}")
+    print(f"ofshim: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
