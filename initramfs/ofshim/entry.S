@@ -43,63 +43,6 @@ secondary_hold:
 	b	2b
 
 	. = 0x100
-	b	boot_common
-
-/* Every vector saves r3 in SPRG1 and passes its own address to trap_common. */
-	.macro VEC addr
-	. = \addr
-	mtsprg	1,r3
-	li	r3,\addr
-	b	trap_common
-	.endm
-	VEC 0x200
-	VEC 0x300
-	VEC 0x380
-	VEC 0x400
-	VEC 0x480
-	VEC 0x500
-	VEC 0x600
-	VEC 0x700
-	VEC 0x800
-	VEC 0x900
-	VEC 0x980
-	VEC 0xa00
-	VEC 0xb00
-	VEC 0xc00
-	VEC 0xd00
-	VEC 0xe00
-	VEC 0xe20
-	VEC 0xe40
-	VEC 0xe60
-	VEC 0xe80
-	VEC 0xea0
-	VEC 0xf00
-	VEC 0xf20
-	VEC 0xf40
-	VEC 0xf60
-	VEC 0xf80
-
-	. = 0x1000
-trap_common:
-	cmpwi	r3,0x900
-	bne	1f
-	/* A client that enabled interrupts: push the decrementer far away. */
-	lis	r3,0x7fff
-	ori	r3,r3,0xffff
-	mtdec	r3
-	mfsprg	r3,1
-	rfid
-1:	mfsrr0	r4
-	mfsrr1	r5
-	mflr	r6
-	lis	r1,trap_stack_top@ha
-	addi	r1,r1,trap_stack_top@l
-	li	r0,0
-	stdu	r0,-128(r1)
-	lis	r2,.TOC.@ha
-	addi	r2,r2,.TOC.@l
-	bl	trap_report
-	b	.
 
 boot_common:
 	mr	r31,r3
@@ -132,6 +75,46 @@ boot_common:
 	bl	shim_main
 	b	.
 
+
+/* Every vector saves r3 in SPRG1 and passes its own address to trap_common. */
+	.macro VEC addr
+	. = \addr
+	mtsprg	1,r3
+	li	r3,\addr
+	b	trap_common
+	.endm
+	VEC 0x200
+
+/* (placed in the gap after this vector) */
+trap_common:
+	cmpwi	r3,0x900
+	bne	1f
+	/* A client that enabled interrupts: push the decrementer far away. */
+	lis	r3,0x7fff
+	ori	r3,r3,0xffff
+	mtdec	r3
+	mfsprg	r3,1
+	rfid
+1:	mfsrr0	r4
+	mfsrr1	r5
+	mflr	r6
+	lis	r1,trap_stack_top@ha
+	addi	r1,r1,trap_stack_top@l
+	li	r0,0
+	stdu	r0,-128(r1)
+	lis	r2,.TOC.@ha
+	addi	r2,r2,.TOC.@l
+	bl	trap_report
+	b	.
+
+
+	VEC 0x300
+	VEC 0x380
+	VEC 0x400
+	VEC 0x480
+	VEC 0x500
+
+/* (placed in the gap after this vector) */
 /*
  * The client-interface entry. Clients call it in 32- or 64-bit mode with
  * r3 = the argument array; it runs the C handler on the shim's own stack in
@@ -171,6 +154,10 @@ ci_entry:
 	isync
 	blr
 
+
+	VEC 0x600
+
+/* (placed in the gap after this vector) */
 /*
  * Little-endian clients are given le_tramp as their CI entry. Its first nine
  * words are stored byte-swapped because an LE CPU executes them: they rfid
@@ -204,6 +191,10 @@ le_be:
 	mtsrr1	r12
 	rfid
 
+
+	VEC 0x700
+
+/* (placed in the gap after this vector) */
 /* void enter_client(entry, r3, r4, msr, stack, ci) — never returns */
 	.globl enter_client
 enter_client:
@@ -241,7 +232,26 @@ get_tb:
 	mftb	r3
 	blr
 
-	.section .data
+	VEC 0x800
+	VEC 0x900
+	VEC 0x980
+	VEC 0xa00
+	VEC 0xb00
+	VEC 0xc00
+	VEC 0xd00
+	VEC 0xe00
+	VEC 0xe20
+	VEC 0xe40
+	VEC 0xe60
+	VEC 0xe80
+	VEC 0xea0
+	VEC 0xf00
+	VEC 0xf20
+	VEC 0xf40
+	VEC 0xf60
+	VEC 0xf80
+
+	.section .bss
 	.balign 8
 le_saved_lr:
-	.quad	0
+	.space	8

@@ -303,18 +303,22 @@ void client_main(u64 entry)
 	check("claim.after-release", c1 == 0x5000000, "%x", c1);
 	ci("release", 2, 0, 0x5000000, 0x10000);
 	u32 memih = getprop_u32(chosen, "memory");
-	/* /memory's methods take #address-cells (2) cells of address: ( phys.lo phys.hi size align -- base.lo base.hi ) */
+
+	/* /memory's methods take #address-cells (2) cells of address: ( phys.lo phys.hi size align -- base.lo base.hi ).
+	 * SLOF (QEMU 7.2) throws -1092 for every form of these, so they are shim-only. */
 	u32 base = 0, basehi = ~0u;
 	catch = ~0u;
+	if (under_shim) {
 	ci("call-method", 6, 3, A("claim"), memih, 0, 0x1000, 0, 0x5100000, &catch, &basehi, &base);
-	check("call-method.memory-claim", catch == 0 && base == 0x5100000 && basehi == 0, "catch=%d base=%x:%x", catch, basehi, base);
-	check("call-method.memory-claimed", ci1("claim", 3, 0x5100000, 0x1000, 0) == ~0u, "%s", "refused-again");
+	check("shim.call-method.memory-claim", catch == 0 && base == 0x5100000 && basehi == 0, "catch=%d base=%x:%x", catch, basehi, base);
+	check("shim.call-method.memory-claimed", ci1("claim", 3, 0x5100000, 0x1000, 0) == ~0u, "%s", "refused-again");
 	catch = ~0u;
 	ci("call-method", 5, 1, A("release"), memih, 0x1000, 0, 0x5100000, &catch);
-	check("call-method.memory-release", catch == 0, "catch=%d", catch);
+	check("shim.call-method.memory-release", catch == 0, "catch=%d", catch);
 	c1 = ci1("claim", 3, 0x5100000, 0x1000, 0);
-	check("call-method.memory-released", c1 == 0x5100000, "%x", c1);
+	check("shim.call-method.memory-released", c1 == 0x5100000, "%x", c1);
 	ci("release", 2, 0, 0x5100000, 0x1000);
+	}
 
 	/* the boot disk */
 	char disk[256] = {0};
