@@ -73,7 +73,6 @@ void shim_main(const u8 *fdt)
 	u64 fdt_size = rd32(fdt + 4);
 	if (mem_claim_at(0, (u64)_end, OWN_FIRMWARE)) fail("the shim does not fit in memory");
 	if (mem_claim_at((u64)fdt, fdt_size, OWN_FIRMWARE)) fail("the device tree overlaps the shim");
-
 	struct bundle b, *bp = NULL;
 	u64 initrd = prop_addr(chosen, "linux,initrd-start"), initrd_end = prop_addr(chosen, "linux,initrd-end");
 	if (initrd && initrd_end > initrd) {
@@ -82,6 +81,16 @@ void shim_main(const u8 *fdt)
 		bp = &b;
 		printf("ofshim: bundle: %u bytes, client %u bytes, %u partitions, %u extents\n",
 		       b.size, b.client_size, b.nparts, b.nextents);
+	}
+
+	/* The FDT's reserve map (RTAS, TCE tables, perhaps the bundle again) stays out of the client's reach. */
+	u32 rsv = rd32(fdt + 16);
+	for (const u8 *r = fdt + rsv; rsv && rsv + 16 <= fdt_size && r + 16 <= fdt + fdt_size; r += 16) {
+		u64 a = rd64(r), n = rd64(r + 8);
+		if (!n) break;
+		if (a >= ram_top) continue;
+		if (n > ram_top - a) n = ram_top - a;
+		mem_reserve(a, n);
 	}
 
 	u64 entry, le = 0;

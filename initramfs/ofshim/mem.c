@@ -108,3 +108,18 @@ int mem_release(u64 addr, u64 size)
 	}
 	return -1;
 }
+
+/* Claims for the firmware whatever part of [addr, addr+size) is not claimed yet. */
+void mem_reserve(u64 addr, u64 size)
+{
+	u64 end = addr + size;
+	while (addr < end) {
+		u64 stop = end;
+		for (int i = 0; i < nclaims; i++) {
+			if (claims[i].addr <= addr && addr < claims[i].addr + claims[i].size) { addr = claims[i].addr + claims[i].size; stop = 0; break; }
+			if (claims[i].addr > addr && claims[i].addr < stop) stop = claims[i].addr;
+		}
+		if (stop && mem_claim_at(addr, stop - addr, OWN_FIRMWARE)) return;
+		if (stop) addr = stop;
+	}
+}

@@ -68,6 +68,7 @@ void mem_init(struct node *memnode);
 int mem_claim_at(u64 addr, u64 size, int owner);
 u64 mem_claim_aligned(u64 size, u64 align);
 int mem_release(u64 addr, u64 size);
+void mem_reserve(u64 addr, u64 size);
 int mem_in_ram(u64 addr, u64 size);
 int mem_fw_overlap(u64 addr, u64 size);
 extern u64 ram_top;
