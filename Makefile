@@ -69,7 +69,7 @@ PPC_LDFLAGS := -Wl,--no-warn-rwx-segments -nostdlib -static -Wl,--build-id=none 
 OFSHIM_SRC := $(wildcard initramfs/ofshim/*.c initramfs/ofshim/*.S initramfs/ofshim/*.h initramfs/ofshim/*.lds)
 CITEST_SRC := $(wildcard Tests/ofshim/client/*)
 
-ofshim: build/ofshim/ofshim.bin build/ofshim/ofshim.elf build/ofshim/ci-test.elf
+ofshim: build/ofshim/ofshim.bin build/ofshim/ofshim.elf build/ofshim/ci-test.elf build/ofshim/ci-test-le.elf
 
 build/ofshim/ofshim.elf: $(OFSHIM_SRC)
 	@scripts/deps.sh $(OFSHIM_DEPS)
@@ -86,6 +86,11 @@ build/ofshim/ci-test.elf: $(CITEST_SRC)
 	@mkdir -p build/ofshim
 	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -T Tests/ofshim/client/client.lds -o $@ \
 		$(filter %.S %.c,$(CITEST_SRC))
+
+build/ofshim/ci-test-le.elf: $(wildcard Tests/ofshim/client-le/*)
+	@mkdir -p build/ofshim
+	$(PPC_CC) $(subst -mbig-endian,-mlittle-endian,$(PPC_CFLAGS)) $(PPC_LDFLAGS) -Wl,-EL \
+		-T Tests/ofshim/client-le/le.lds -o $@ Tests/ofshim/client-le/start.S Tests/ofshim/client-le/le.c
 
 # Boots the CI test client under the shim and under SLOF in QEMU; last line "ofshim: N passed, M failed".
 test-ofshim: ofshim

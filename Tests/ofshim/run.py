@@ -171,6 +171,14 @@ def main():
         sv = shim.get(key, ("<missing>", False))[0]
         result(sv == slof[key][0], f"same as SLOF: {key} = {slof[key][0]}", f"shim says {sv}")
 
+    # 2b. a little-endian client reaches the big-endian CI through the trampoline
+    le = os.path.join(BUILD, "ci-test-le.elf")
+    path = write(tmp, "le.bundle", mkbundle.build(open(le, "rb").read(), ARGS, None))
+    ended, text, secs = run_shim(path, tmp, disk_path, timeout=40)
+    result(ended and "le-client: PASS" in text and "(little endian)" in text,
+           "little-endian client: CI calls through the trampoline, then power-off",
+           " | ".join(text.splitlines()[-4:]))
+
     # 3. malformed bundles
     good = bytearray(bundle)
     def recrc(b):
