@@ -62,7 +62,7 @@ clean:
 OFSHIM_DEPS := gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc python3
 PPC_CC ?= powerpc64-linux-gnu-gcc
 PPC_OBJCOPY ?= powerpc64-linux-gnu-objcopy
-PPC_CFLAGS := -Wa,-mregnames -mbig-endian -mabi=elfv2 -mcpu=power8 -mno-altivec -mno-vsx -msoft-float -Os \
+PPC_CFLAGS := -Wa,-mregnames -mbig-endian -mabi=elfv2 -mcpu=power8 -mno-altivec -mno-vsx -msoft-float -Os -fno-inline-small-functions \
 	-ffreestanding -fno-stack-protector -fno-pic -fno-tree-loop-distribute-patterns \
 	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -std=gnu11
 PPC_LDFLAGS := -Wl,--no-warn-rwx-segments -nostdlib -static -Wl,--build-id=none -Wl,--no-dynamic-linker
@@ -71,7 +71,7 @@ CITEST_SRC := $(wildcard Tests/ofshim/client/*)
 
 ofshim: build/ofshim/ofshim.bin build/ofshim/ofshim.elf build/ofshim/ci-test.elf build/ofshim/ci-test-le.elf
 
-build/ofshim/ofshim.elf: $(OFSHIM_SRC)
+build/ofshim/ofshim.elf: $(OFSHIM_SRC) Makefile
 	@scripts/deps.sh $(OFSHIM_DEPS)
 	@mkdir -p build/ofshim
 	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -T initramfs/ofshim/ofshim.lds -o $@ \
@@ -81,7 +81,7 @@ build/ofshim/ofshim.bin: build/ofshim/ofshim.elf
 	$(PPC_OBJCOPY) -O binary $< $@
 	@echo "ofshim.bin: $$(stat -c %s $@) bytes"
 
-build/ofshim/ci-test.elf: $(CITEST_SRC)
+build/ofshim/ci-test.elf: $(CITEST_SRC) Makefile
 	@scripts/deps.sh $(OFSHIM_DEPS)
 	@mkdir -p build/ofshim
 	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -T Tests/ofshim/client/client.lds -o $@ \

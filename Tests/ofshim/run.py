@@ -40,18 +40,19 @@ def result(ok, name, detail=""):
         print(f"FAIL - {name}" + (f": {detail}" if detail else ""))
 
 
-def make_disk(path):
-    """An 8 MiB MBR disk: partition 1 (PReP, 0x41) 2 MiB, partition 2 (Linux) 1 MiB.
-    Block k of partition 1 starts with the byte k & 0xff; block 0 with KXTEST-P1."""
-    disk = bytearray(16384 * BS)
-    for i, (ptype, start, count) in enumerate([(0x41, 2048, 4096), (0x83, 6144, 2048)]):
+def make_disk(path, p1_blocks=4096):
+    """An MBR disk: partition 1 (PReP, 0x41, 2 MiB by default) at 1 MiB, then partition 2
+    (Linux, 1 MiB). Block k of partition 1 starts with the byte k & 0xff; block 0 with KXTEST-P1."""
+    p2 = 2048 + p1_blocks
+    disk = bytearray((p2 + 2048 + 8192) * BS)
+    for i, (ptype, start, count) in enumerate([(0x41, 2048, p1_blocks), (0x83, p2, 2048)]):
         disk[446 + 16 * i:462 + 16 * i] = struct.pack("<B3sB3sII", 0x80 if i == 0 else 0, b"\0" * 3,
                                                       ptype, b"\0" * 3, start, count)
     disk[510:512] = b"\x55\xaa"
-    for k in range(4096):
+    for k in range(p1_blocks):
         disk[(2048 + k) * BS] = k & 0xff
     disk[2048 * BS:2048 * BS + 9] = b"KXTEST-P1"
-    disk[6144 * BS:6144 * BS + 9] = b"KXTEST-P2"
+    disk[p2 * BS:p2 * BS + 9] = b"KXTEST-P2"
     with open(path, "wb") as f:
         f.write(disk)
     return bytes(disk)

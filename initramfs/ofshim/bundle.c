@@ -1,19 +1,22 @@
 /* The handoff bundle (docs/ofshim.md) and the client's ELF image. */
 #include "shim.h"
 
-static u32 crc_table[256];
+/* CRC-32 (IEEE, as zlib), four bytes a step: the bundle can be tens of MiB. */
+static u32 crc_table[4][256];
 static u32 crc32(const u8 *p, u64 n, u64 skip_at)
 {
-	if (!crc_table[1])
-		for (u32 i = 0; i < 256; i++) {
-			u32 c = i;
-			for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
-			crc_table[i] = c;
-		}
+	for (u32 i = 0; i < 256; i++) {
+		u32 c = i;
+		for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (u32 i = 0; i < 256; i++)
+		for (int t = 1; t < 4; t++) crc_table[t][i] = crc_table[0][crc_table[t - 1][i] & 0xff] ^ crc_table[t - 1][i] >> 8;
 	u32 c = ~0u;
-	for (u64 i = 0; i < n; i++) {
-		u8 b = i - skip_at < 4 ? 0 : p[i];	/* the CRC field counts as zero */
-		c = crc_table[(c ^ b) & 0xff] ^ (c >> 8);
+	for (u64 i = 0; i < n; i += 4) {	/* n is a multiple of 8 */
+		u32 w = i == skip_at ? 0 : p[i] | p[i + 1] << 8 | p[i + 2] << 16 | (u32)p[i + 3] << 24;	/* the CRC field counts as zero */
+		c ^= w;
+		c = crc_table[3][c & 0xff] ^ crc_table[2][(c >> 8) & 0xff] ^ crc_table[1][(c >> 16) & 0xff] ^ crc_table[0][c >> 24];
 	}
 	return ~c;
 }
@@ -36,6 +39,7 @@ int bundle_parse(const u8 *p, u64 avail, struct bundle *b)
 	u32 hsize = rd32(p + 12), size = rd32(p + 16);
 	if (hsize < 0x48 || hsize > size) return bad("bad header size");
 	if (size > avail) return bad("total size is larger than the image in memory (truncated?)");
+	if (size & 7) return bad("total size is not a multiple of 8");
 	if (crc32(p, size, 0x14) != rd32(p + 0x14)) return bad("CRC-32 mismatch");
 	memset(b, 0, sizeof *b);
 	b->base = p; b->size = size;

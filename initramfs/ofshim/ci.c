@@ -400,46 +400,27 @@ s32 ci_handler(u32 *args)
 static void set_cell(struct node *n, const char *name, u32 v) { u8 b[4]; wr32(b, v); set_prop(n, name, b, 4); }
 static void set_str(struct node *n, const char *name, const char *s) { set_prop(n, name, s, strlen(s) + 1); }
 
-static struct node *child_named(struct node *n, const char *name)
-{
-	for (struct node *c = n->child; c; c = c->peer) if (!strcmp(c->name, name)) return c;
-	return NULL;
-}
 
 void disk_attach(const struct bundle *b, struct node *n);
 
+/* Finds or adds the nodes of an absolute path (the bootpath's disk may be unknown to the FDT). */
 static struct node *make_path(const char *path)
 {
-	static char comp[128];
 	struct node *n = root;
-	const char *s = path;
-	while (*s) {
+	for (const char *s = path; *s && *s != ':';) {
 		while (*s == '/') s++;
-		u32 len = 0;
+		int len = 0;
 		while (s[len] && s[len] != '/' && s[len] != ':') len++;
 		if (!len) break;
-		if (len >= sizeof comp) return NULL;
-		memcpy(comp, s, len); comp[len] = 0;
-		char sub[130] = "/";
-		memcpy(sub + 1, comp, len + 1);
-		struct node *c = NULL;
-		for (c = n->child; c; c = c->peer) {
-			/* reuse find_path's unit-address matching one level at a time */
-			const char *at = strchr(c->name, '@'), *cat = strchr(comp, '@');
-			u32 cl = at ? (u32)(at - c->name) : strlen(c->name), ml = cat ? (u32)(cat - comp) : len;
-			if (cl == ml && !memcmp(c->name, comp, cl) && (!cat || (at && !strcmp(at, cat)))) break;
-		}
+		struct node *c = match_child(n, s, len);
 		if (!c) {
 			char *nm = halloc(len + 1);
 			if (!nm) return NULL;
-			memcpy(nm, comp, len + 1);
-			c = add_node(n, nm);
-			if (!c) return NULL;
-			c->phandle = 0;
+			memcpy(nm, s, len); nm[len] = 0;
+			if (!(c = add_node(n, nm))) return NULL;
 		}
 		n = c;
 		s += len;
-		if (*s == ':') break;
 	}
 	return n;
 }

@@ -10,11 +10,6 @@ static u64 prop_addr(struct node *n, const char *name)
 	return !p ? 0 : p->len == 8 ? rd64(p->val) : p->len == 4 ? rd32(p->val) : 0;
 }
 
-static struct node *child_named(struct node *n, const char *name)
-{
-	for (struct node *c = n ? n->child : NULL; c; c = c->peer) if (!strcmp(c->name, name)) return c;
-	return NULL;
-}
 
 static struct node *find_console(struct node *chosen)
 {

@@ -57,6 +57,8 @@ int set_prop(struct node *n, const char *name, const void *val, u32 len);
 void del_prop(struct node *n, const char *name);
 struct node *add_node(struct node *parent, const char *name);
 struct node *find_path(const char *path, const char **args);
+struct node *match_child(struct node *n, const char *comp, int len);
+struct node *child_named(struct node *n, const char *name);
 int node_path(struct node *n, char *buf, int len);
 u32 prop_u32(struct node *n, const char *name, u32 dflt);
 u32 cells_of(struct node *n, const char *name, u32 dflt);

@@ -202,7 +202,7 @@ static int unit_eq(const char *a, int alen, const char *b, int blen)
 	}
 }
 
-static struct node *match_child(struct node *n, const char *comp, int len)
+struct node *match_child(struct node *n, const char *comp, int len)
 {
 	int at = 0;
 	while (at < len && comp[at] != '@') at++;
@@ -267,3 +267,5 @@ int node_path(struct node *n, char *buf, int len)
 	for (int i = 0; i < nl; i++) if (o + 1 + i < len) buf[o + 1 + i] = n->name[i];
 	return o + 1 + nl;
 }
+
+struct node *child_named(struct node *n, const char *name) { return n ? match_child(n, name, strlen(name)) : NULL; }

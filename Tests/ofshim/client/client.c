@@ -193,7 +193,7 @@ static void rtas_power_off(void)
 	for (;;);
 }
 
-#define DISKBUF 0x4000000	/* 64 MiB: claimed below before use */
+#define DISKBUF 0x21000000	/* 528 MiB: claimed below before use; above any bundle QEMU loads */
 
 void client_main(u64 entry)
 {
@@ -280,28 +280,28 @@ void client_main(u64 entry)
 	check("interpret.unknown", catch != 0, "%s", catch ? "fails" : "runs");
 
 	/* memory */
-	u32 c1 = ci1("claim", 3, 0x5000000, 0x10000, 0);
-	check("claim.fixed", c1 == 0x5000000, "%x", c1);
-	u32 c2 = ci1("claim", 3, 0x5008000, 0x1000, 0);
+	u32 c1 = ci1("claim", 3, 0x20000000, 0x10000, 0);
+	check("claim.fixed", c1 == 0x20000000, "%x", c1);
+	u32 c2 = ci1("claim", 3, 0x20008000, 0x1000, 0);
 	check("claim.overlap-refused", c2 == ~0u, "%d", c2);
 	u32 c3 = ci1("claim", 3, 0, 0x3000, 0x10000);
-	check("claim.aligned", c3 != ~0u && (c3 & 0xffff) == 0 && (c3 + 0x3000 <= 0x5000000 || c3 >= 0x5010000), "%s", c3 != ~0u && !(c3 & 0xffff) ? "aligned" : "bad");
+	check("claim.aligned", c3 != ~0u && (c3 & 0xffff) == 0 && (c3 + 0x3000 <= 0x20000000 || c3 >= 0x20010000), "%s", c3 != ~0u && !(c3 & 0xffff) ? "aligned" : "bad");
 	u32 avail[64] = {0};
 	u32 al = ci1("getprop", 4, mem, A("available"), A(avail), sizeof avail);
 	int inside = 0;
 	for (u32 i = 0; i + 4 <= al / 4 && al != ~0u; i += 4)
-		if (avail[i + 1] <= 0x5000000 && avail[i + 1] + avail[i + 3] > 0x5000000) inside = 1;
+		if (avail[i + 1] <= 0x20000000 && avail[i + 1] + avail[i + 3] > 0x20000000) inside = 1;
 	check("available.follows-claim", al != ~0u && !inside, "%s", inside ? "still-free" : "claimed");
-	ci("release", 2, 0, 0x5000000, 0x10000);
+	ci("release", 2, 0, 0x20000000, 0x10000);
 	ci("release", 2, 0, c3, 0x3000);
 	al = ci1("getprop", 4, mem, A("available"), A(avail), sizeof avail);
 	inside = 0;
 	for (u32 i = 0; i + 4 <= al / 4 && al != ~0u; i += 4)
-		if (avail[i + 1] <= 0x5000000 && avail[i + 1] + avail[i + 3] >= 0x5010000) inside = 1;
+		if (avail[i + 1] <= 0x20000000 && avail[i + 1] + avail[i + 3] >= 0x20010000) inside = 1;
 	check("available.follows-release", inside, "%s", inside ? "free" : "still-claimed");
-	c1 = ci1("claim", 3, 0x5000000, 0x10000, 0);
-	check("claim.after-release", c1 == 0x5000000, "%x", c1);
-	ci("release", 2, 0, 0x5000000, 0x10000);
+	c1 = ci1("claim", 3, 0x20000000, 0x10000, 0);
+	check("claim.after-release", c1 == 0x20000000, "%x", c1);
+	ci("release", 2, 0, 0x20000000, 0x10000);
 	u32 memih = getprop_u32(chosen, "memory");
 
 	/* /memory's methods take #address-cells (2) cells of address: ( phys.lo phys.hi size align -- base.lo base.hi ).
@@ -309,15 +309,15 @@ void client_main(u64 entry)
 	u32 base = 0, basehi = ~0u;
 	catch = ~0u;
 	if (under_shim) {
-	ci("call-method", 6, 3, A("claim"), memih, 0, 0x1000, 0, 0x5100000, &catch, &basehi, &base);
-	check("shim.call-method.memory-claim", catch == 0 && base == 0x5100000 && basehi == 0, "catch=%d base=%x:%x", catch, basehi, base);
-	check("shim.call-method.memory-claimed", ci1("claim", 3, 0x5100000, 0x1000, 0) == ~0u, "%s", "refused-again");
+	ci("call-method", 6, 3, A("claim"), memih, 0, 0x1000, 0, 0x20100000, &catch, &basehi, &base);
+	check("shim.call-method.memory-claim", catch == 0 && base == 0x20100000 && basehi == 0, "catch=%d base=%x:%x", catch, basehi, base);
+	check("shim.call-method.memory-claimed", ci1("claim", 3, 0x20100000, 0x1000, 0) == ~0u, "%s", "refused-again");
 	catch = ~0u;
-	ci("call-method", 5, 1, A("release"), memih, 0x1000, 0, 0x5100000, &catch);
+	ci("call-method", 5, 1, A("release"), memih, 0x1000, 0, 0x20100000, &catch);
 	check("shim.call-method.memory-release", catch == 0, "catch=%d", catch);
-	c1 = ci1("claim", 3, 0x5100000, 0x1000, 0);
-	check("shim.call-method.memory-released", c1 == 0x5100000, "%x", c1);
-	ci("release", 2, 0, 0x5100000, 0x1000);
+	c1 = ci1("claim", 3, 0x20100000, 0x1000, 0);
+	check("shim.call-method.memory-released", c1 == 0x20100000, "%x", c1);
+	ci("release", 2, 0, 0x20100000, 0x1000);
 	}
 
 	/* the boot disk */
@@ -373,6 +373,7 @@ void client_main(u64 entry)
 		ci1("seek", 3, d1, 0, 0);
 		for (;;) {
 			u32 n = ci1("read", 3, d1, A(buf), 0x10000);
+			if (n == ~0u) pf("BENCH read failed at %u\n", total);
 			if (n == 0 || n == ~0u || n == (u32)-2) break;
 			total += n;
 		}
