@@ -5,7 +5,7 @@ SWIFT ?= swift
 
 # Debian packages each target needs (installed when missing).
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev libcurl4-openssl-dev
-TEST_DEPS := python3 pkg-config libcurl4-openssl-dev dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc \
+TEST_DEPS := python3 pkg-config libcurl4-openssl-dev dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
 	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
@@ -59,7 +59,7 @@ clean:
 	rm -rf .build
 
 # The Open Firmware shim for pseries (docs/ofshim.md): freestanding ppc64 BE code.
-OFSHIM_DEPS := gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc python3
+OFSHIM_DEPS := gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc python3 grub-common e2fsprogs
 PPC_CC ?= powerpc64-linux-gnu-gcc
 PPC_OBJCOPY ?= powerpc64-linux-gnu-objcopy
 PPC_CFLAGS := -Wa,-mregnames -mbig-endian -mabi=elfv2 -mcpu=power8 -mno-altivec -mno-vsx -msoft-float -Os -fno-inline-small-functions \

@@ -121,7 +121,6 @@ static void s_setprop(u32 *a, u32 *r)
 	r[0] = ~0u;
 	if (!n || !name || a[3] > 0x10000 || !readable(a[2], a[3]) || strlen(name) > 31) return;
 	if (!set_prop(n, name, ptr(a[2]), a[3])) r[0] = a[3];
-	if (n == memory_node && !strcmp(name, "available")) printf("ofshim: setprop: the client rewrote /memory available\n");
 }
 
 static void s_nextprop(u32 *a, u32 *r)
@@ -285,6 +284,7 @@ static int method(struct inst *i, const char *m, u32 *a, u32 n, u32 *r, u32 nr)
 		return 0;
 	}
 	if (i->kind == K_CPU && (!strcmp(m, "map") || !strcmp(m, "unmap"))) return 0;	/* real mode: identity */
+	if (i->kind == K_CONSOLE && !strcmp(m, "color!")) return 0;	/* GRUB sets a palette; a vty has none */
 	if (i->kind == K_CPU && !strcmp(m, "translate") && n >= 1 && nr >= 4) {
 		r[0] = ~0u; r[1] = 0; r[2] = a[0]; r[3] = 0;	/* true, phys.hi, phys.lo, mode */
 		return 0;
@@ -369,11 +369,8 @@ static int known(const char *name)
 	return 0;
 }
 
-u64 first_call_tb;
-
 s32 ci_handler(u32 *args)
 {
-	if (!first_call_tb) first_call_tb = get_tb();
 	svc_name = "client interface";
 	if (!mem_in_ram((u64)args, 12) || mem_fw_overlap((u64)args, 12)) { complain("argument array outside client memory", (u32)(u64)args); return -1; }
 	u32 nargs = args[1], nret = args[2];

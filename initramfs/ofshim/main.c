@@ -1,7 +1,6 @@
 /* ofshim: from the FDT and the bundle to a running Open Firmware client. */
 #include "shim.h"
 
-static u8 client_stack[64 * 1024] __attribute__((section(".noinit"), aligned(16)));
 u64 entry_tb;
 
 static u64 prop_addr(struct node *n, const char *name)
@@ -66,7 +65,8 @@ void shim_main(const u8 *fdt)
 	if (!memory_node) fail("no /memory@0 node");
 	mem_init(memory_node);
 	u64 fdt_size = rd32(fdt + 4);
-	if (mem_claim_at(0, (u64)_end, OWN_FIRMWARE)) fail("the shim does not fit in memory");
+	if (mem_claim_at(0, (u64)client_stack, OWN_FIRMWARE) || mem_claim_at((u64)client_stack, _end - client_stack, OWN_CLIENT))
+		fail("the shim does not fit in memory");
 	if (mem_claim_at((u64)fdt, fdt_size, OWN_FIRMWARE)) fail("the device tree overlaps the shim");
 	struct bundle b, *bp = NULL;
 	u64 initrd = prop_addr(chosen, "linux,initrd-start"), initrd_end = prop_addr(chosen, "linux,initrd-end");
@@ -107,6 +107,6 @@ void shim_main(const u8 *fdt)
 	msr |= 0x2000;				/* FP on, as SLOF leaves it */
 	if (le) msr |= 1;
 	printf("ofshim: entering the client at 0x%lx%s\n", entry, le ? " (little endian)" : "");
-	enter_client(entry, 0, 0, msr, (u64)client_stack + sizeof client_stack - 256,
+	enter_client(entry, 0, 0, msr, (u64)_end - 256,
 		     (u64)(le ? le_tramp : ci_entry));
 }

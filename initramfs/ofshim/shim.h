@@ -18,7 +18,7 @@ static inline void wr32(void *p, u32 v) { u8 *b = p; b[0] = v >> 24; b[1] = v >>
 static inline void *ptr(u64 a) { return (void *)a; }
 
 /* entry.S */
-extern char _start[], _end[], ci_entry[], le_tramp[];
+extern char _start[], _end[], client_stack[], ci_entry[], le_tramp[];
 extern u32 park_args[4], park_flag;
 long hcall(long op, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6, u64 *out);
 u64 get_msr(void);
@@ -82,7 +82,6 @@ u32 ci_open_path(const char *path);
 s32 ci_handler(u32 *args);
 extern u32 rtas_power_off, rtas_reboot, rtas_stop_self;
 extern struct node *console_node, *memory_node, *rtas_node;
-extern u64 first_call_tb;
 
 /* disk.c */
 struct disk_inst { u64 start, blocks, pos; };
