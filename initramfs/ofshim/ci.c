@@ -169,7 +169,10 @@ static u32 out_path(struct node *n, const char *args, u32 buf, u32 buflen)
 	char tmp[600];
 	int len = node_path(n, tmp, sizeof tmp - 70);
 	if (len >= (int)sizeof tmp - 70) return ~0u;
-	if (args && *args) { tmp[len++] = ':'; memcpy(tmp + len, args, strlen(args)); len += strlen(args); }
+	if (args && *args) {
+		if (strlen(args) > 64) return ~0u;
+		tmp[len++] = ':'; memcpy(tmp + len, args, strlen(args)); len += strlen(args);
+	}
 	tmp[len] = 0;
 	return copy_out(buf, buflen, tmp, len + 1 <= (int)buflen ? len + 1 : len) ? (u32)len : ~0u;
 }

@@ -15,7 +15,9 @@
 	.section .text.head, "ax"
 	.globl _start
 _start:
-	b	boot_common
+	mr	r31,r3
+	li	r30,1			/* entered by kexec */
+	b	boot_entered
 
 	. = 0x40
 	.globl park_args
@@ -46,6 +48,8 @@ secondary_hold:
 
 boot_common:
 	mr	r31,r3
+	li	r30,0			/* entered as -bios firmware */
+boot_entered:
 	mfmsr	r11
 	li	r12,1
 	sldi	r12,r12,63		/* SF: the shim runs in 64-bit mode */
@@ -72,6 +76,7 @@ boot_common:
 	addi	r4,r4,8
 	b	2b
 3:	mr	r3,r31
+	mr	r4,r30
 	bl	shim_main
 	b	.
 

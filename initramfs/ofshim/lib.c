@@ -94,7 +94,7 @@ long console_read(char *buf, size_t n)
 		if (!vty_ok || hcall(H_GET_TERM_CHAR, vty_unit, 0, 0, 0, 0, 0, out) != 0) return 0;
 		inlen = out[0] > 16 ? 16 : out[0];
 		inpos = 0;
-		for (u32 i = 0; i < 8; i++) { inbuf[i] = out[1] >> (56 - 8 * i); inbuf[8 + i] = out[2] >> (56 - 8 * i); }
+		memcpy(inbuf, &out[1], 16);	/* r5, r6: the characters in order (big endian) */
 	}
 	size_t k = 0;
 	while (k < n && inpos < inlen) buf[k++] = inbuf[inpos++];

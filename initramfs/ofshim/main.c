@@ -30,7 +30,7 @@ static struct node *find_console(struct node *chosen)
 	return NULL;
 }
 
-void shim_main(const u8 *fdt)
+void shim_main(const u8 *fdt, int kexec)
 {
 	entry_tb = get_tb();
 	/* Until the tree names the console, speak on QEMU's and PowerVM's first vty. */
@@ -39,7 +39,7 @@ void shim_main(const u8 *fdt)
 	struct node *chosen = child_named(root, "chosen");
 	console_node = find_console(chosen);
 	if (console_node) console_init(prop_u32(console_node, "reg", 0x71000000));
-	printf("ofshim: kexboot Open Firmware shim\n");
+	printf("ofshim: kexboot Open Firmware shim, entered at 0x%x\n", kexec ? 0 : 0x100);
 
 	rtas_node = child_named(root, "rtas");
 	rtas_power_off = prop_u32(rtas_node, "power-off", 0);

@@ -11,10 +11,13 @@ typedef int s32;
 typedef unsigned long size_t;
 #define NULL ((void *)0)
 
-/* The CPU runs big endian, like the FDT, the bundle and the CI cells. */
-static inline u32 rd32(const void *p) { const u8 *b = p; return (u32)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
-static inline u64 rd64(const void *p) { return (u64)rd32(p) << 32 | rd32((const u8 *)p + 4); }
-static inline void wr32(void *p, u32 v) { u8 *b = p; b[0] = v >> 24; b[1] = v >> 16; b[2] = v >> 8; b[3] = v; }
+/* The CPU runs big endian, like the FDT, the bundle and the CI cells, so these are plain
+ * loads; the types allow any alignment (POWER handles it in hardware for cacheable memory). */
+typedef u32 u32_any __attribute__((aligned(1), may_alias));
+typedef u64 u64_any __attribute__((aligned(1), may_alias));
+static inline u32 rd32(const void *p) { return *(const u32_any *)p; }
+static inline u64 rd64(const void *p) { return *(const u64_any *)p; }
+static inline void wr32(void *p, u32 v) { *(u32_any *)p = v; }
 static inline void *ptr(u64 a) { return (void *)a; }
 
 /* entry.S */
