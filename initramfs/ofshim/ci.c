@@ -119,7 +119,7 @@ static void s_setprop(u32 *a, u32 *r)
 	struct node *n = pkg(a[0]);
 	const char *name = cstr(a[1]);
 	r[0] = ~0u;
-	if (!n || !name || a[3] > 0x10000 || !readable(a[2], a[3]) || strlen(name) > 31) return;
+	if (!n || !name || a[3] > 0x10000 || !readable(a[2], a[3]) || strlen(name) > 63) return;
 	if (!set_prop(n, name, ptr(a[2]), a[3])) r[0] = a[3];
 }
 

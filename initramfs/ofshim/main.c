@@ -1,8 +1,6 @@
 /* ofshim: from the FDT and the bundle to a running Open Firmware client. */
 #include "shim.h"
 
-u64 entry_tb;
-
 static u64 prop_addr(struct node *n, const char *name)
 {
 	struct prop *p = find_prop(n, name);
@@ -32,7 +30,6 @@ static struct node *find_console(struct node *chosen)
 
 void shim_main(const u8 *fdt, int kexec)
 {
-	entry_tb = get_tb();
 	/* Until the tree names the console, speak on QEMU's and PowerVM's first vty. */
 	console_init(0x71000000);
 	if (!fdt || tree_from_fdt(fdt, 16 << 20)) fail("no usable device tree in r3");
@@ -67,11 +64,11 @@ void shim_main(const u8 *fdt, int kexec)
 	u64 fdt_size = rd32(fdt + 4);
 	if (mem_claim_at(0, (u64)client_stack, OWN_FIRMWARE) || mem_claim_at((u64)client_stack, _end - client_stack, OWN_CLIENT))
 		fail("the shim does not fit in memory");
-	if (mem_claim_at((u64)fdt, fdt_size, OWN_FIRMWARE)) fail("the device tree overlaps the shim");
+	if (mem_claim_at((u64)fdt, fdt_size, OWN_FIRMWARE)) fail("the device tree is outside /memory@0 or overlaps the shim");
 	struct bundle b, *bp = NULL;
 	u64 initrd = prop_addr(chosen, "linux,initrd-start"), initrd_end = prop_addr(chosen, "linux,initrd-end");
 	if (initrd && initrd_end > initrd) {
-		if (mem_claim_at(initrd, initrd_end - initrd, OWN_FIRMWARE)) fail("the bundle overlaps the shim or the device tree");
+		if (mem_claim_at(initrd, initrd_end - initrd, OWN_FIRMWARE)) fail("the bundle is outside /memory@0 or overlaps the shim or the device tree");
 		if (bundle_parse(ptr(initrd), initrd_end - initrd, &b)) power_off();
 		bp = &b;
 		printf("ofshim: bundle: %u bytes, client %u bytes, %u partitions, %u extents\n",
