@@ -331,6 +331,15 @@ def main():
     elf_case("elf-truncated", client[:len(client) // 2], "outside the file")
     # a client that executes an illegal instruction: reported, then power-off
     elf_case("client-traps", tiny_elf(b"\0\0\0\0"), "unexpected exception 0x700")
+    # a client that turns on interrupts with the decrementer about to fire, counts down a
+    # loop (the decrementer is silenced and the loop goes on), then hits an illegal word
+    dec = [0x386003e8, 0x7c7603a6, 0x7c8000a6, 0x60848000, 0x7c810164,  # li r3,1000; mtdec; EE on
+           0x3ca00010, 0x34a5ffff, 0x4082fffc, 0]                        # 1M-loop; illegal
+    path = write(tmp, "dec.bundle", mkbundle.build(tiny_elf(b"".join(struct.pack(">I", w) for w in dec)), ARGS, BOOTPATH))
+    ended, text, secs = run_shim(path, tmp, disk_path, timeout=40)
+    result(ended and "unexpected exception 0x700" in text and "exception 0x900" not in text,
+           "a decrementer interrupt in a client with EE on is absorbed (the client runs on to its own fault)",
+           " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:])
 
     # 5. stretch: real GRUB
     grub_case(tmp)

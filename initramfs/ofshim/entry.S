@@ -8,7 +8,7 @@
  *   0x05c  run-at-load word (kexec-tools may patch it; unused)
  *   0x060  secondary hold: kexec sends the other CPUs here (r3 = their number)
  *   0x100  QEMU -bios entry (r3 = FDT, r1 = 0) — also the system reset vector
- *   0x200… exception vectors: report and power off, except the decrementer
+ *   0x200… exception vectors: report and power off, except the decrementer (0x900)
  */
 #define H_RTAS 0xf000
 
@@ -92,15 +92,7 @@ boot_entered:
 
 /* (placed in the gap after this vector) */
 trap_common:
-	cmpwi	r3,0x900
-	bne	1f
-	/* A client that enabled interrupts: push the decrementer far away. */
-	lis	r3,0x7fff
-	ori	r3,r3,0xffff
-	mtdec	r3
-	mfsprg	r3,1
-	rfid
-1:	mfsrr0	r4
+	mfsrr0	r4
 	mfsrr1	r5
 	mflr	r6
 	lis	r1,trap_stack_top@ha
@@ -238,7 +230,15 @@ get_tb:
 	blr
 
 	VEC 0x800
-	VEC 0x900
+	. = 0x900
+	/* Decrementer, for a client that enabled interrupts: push it far away and return
+	 * (no CR or other register touched but r3, which SPRG1 holds meanwhile). */
+	mtsprg	1,r3
+	lis	r3,0x7fff
+	ori	r3,r3,0xffff
+	mtdec	r3
+	mfsprg	r3,1
+	rfid
 	VEC 0x980
 	VEC 0xa00
 	VEC 0xb00
