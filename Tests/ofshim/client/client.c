@@ -176,21 +176,65 @@ static void walk(u32 ph, u32 parent, int depth)
 	}
 }
 
-static void rtas_power_off(void)
+static u32 rtas_entry, rtas_ph;
+static u32 rtas_args[16] __attribute__((aligned(8)));
+
+static void rtas_init(void)
 {
-	u32 rtas = ci1("finddevice", 1, A("/rtas"));
-	u32 size = getprop_u32(rtas, "rtas-size"), token = getprop_u32(rtas, "power-off");
+	rtas_ph = ci1("finddevice", 1, A("/rtas"));
+	u32 size = getprop_u32(rtas_ph, "rtas-size");
 	u32 ih = ci1("open", 1, A("/rtas"));
 	u32 base = ci1("claim", 3, 0, size ? size : 0x1000, 0x1000);
-	u32 catch = ~0u, entry = 0;
-	ci("call-method", 3, 2, A("instantiate-rtas"), ih, base, &catch, &entry);
-	pf("RTAS entry %x (catch %d), power-off token %x\n", entry, catch, token);
-	static u32 args[8] __attribute__((aligned(8)));
-	args[0] = token; args[1] = 2; args[2] = 1; args[3] = ~0u; args[4] = ~0u;
-	if (entry && catch == 0 && token) call_ci(entry, args);
+	u32 catch = ~0u;
+	ci("call-method", 3, 2, A("instantiate-rtas"), ih, base, &catch, &rtas_entry);
+	if (catch) rtas_entry = 0;
+}
+
+/* rtas("name", nargs, nret, args...) -> first return (the status) */
+static s32 rtas(const char *name, int nargs, int nret, ...)
+{
+	va_list ap;
+	va_start(ap, nret);
+	rtas_args[0] = getprop_u32(rtas_ph, name); rtas_args[1] = nargs; rtas_args[2] = nret;
+	for (int i = 0; i < nargs; i++) rtas_args[3 + i] = va_arg(ap, u32);
+	va_end(ap);
+	rtas_args[3 + nargs] = 0xdeadbeef;
+	if (!rtas_entry || !rtas_args[0]) return -99;
+	call_ci(rtas_entry, rtas_args);
+	return rtas_args[3 + nargs];
+}
+
+static void rtas_power_off(void)
+{
+	pf("RTAS entry %x, power-off token %x\n", rtas_entry, getprop_u32(rtas_ph, "power-off"));
+	rtas("power-off", 2, 1, ~0u, ~0u);
 	pf("FAIL: RTAS power-off returned\n");
 	ci("exit", 0, 0);
 	for (;;);
+}
+
+/* kexec sends the other CPUs to the shim's 0x60; here RTAS start-cpu does, and the shim
+ * must put them into stop-self, where query-cpu-stopped-state sees them. */
+static void secondary_check(void)
+{
+	u32 cpus = ci1("finddevice", 1, A("/cpus")), id = ~0u;
+	for (u32 c = ci1("child", 1, cpus); c && c != ~0u; c = ci1("peer", 1, c)) {
+		u32 reg = getprop_u32(c, "reg");
+		if (reg != 0) id = reg;
+	}
+	if (id == ~0u) return;	/* one CPU: nothing to park */
+	/* query-cpu-stopped-state returns ( status state ): state 0 = stopped, 2 = running */
+	s32 q = rtas("query-cpu-stopped-state", 1, 2, id), before = q ? -1 : (s32)rtas_args[5];
+	s32 st = rtas("start-cpu", 3, 1, id, 0x60, id);
+	s32 running = -1, after = -1;
+	for (int i = 0; i < 2000 && after != 0; i++) {
+		q = rtas("query-cpu-stopped-state", 1, 2, id);
+		after = q ? -1 : (s32)rtas_args[5];
+		if (after == 2) running = 2;
+		for (volatile int k = 0; k < 10000; k++);
+	}
+	check("shim.secondary-parked", before == 0 && st == 0 && after == 0,
+	      "cpu %d: state=%d start-cpu(0x60)=%d seen-running=%d state-after=%d", id, before, st, running, after);
 }
 
 #define DISKBUF 0x21000000	/* 528 MiB: claimed below before use; above any bundle QEMU loads */
@@ -409,6 +453,9 @@ void client_main(u64 entry)
 		ci("call-method", 6, 1, A("map"), cpu, 0x10, 0x1000, 0x1000, 0x1000, &catch);
 		check("shim.mmu-map", catch == 0, "%d", catch);
 	}
+	rtas_init();
+	check("instantiate-rtas", rtas_entry != 0, "%s", rtas_entry ? "entry" : "failed");
+	if (under_shim) secondary_check();
 	if (under_shim) {	/* SLOF's enter is its Forth prompt: it would wait for a human */
 		rc = ci("enter", 0, 0);
 		check("shim.enter-returns", rc == 0, "%d", (s32)rc);
