@@ -4,11 +4,14 @@
  * The image is linked at physical address 0:
  *   0x000  kexec purgatory entry (r3 = FDT, r4 = image address)
  *   0x040  RTAS argument block the parked secondaries use (filled by the master)
- *   0x050  park flag: the stop-self token, 0 until the master has read it
+ *   0x050  park flag: 1 once the master has put the stop-self token in the block
  *   0x05c  run-at-load word (kexec-tools may patch it; unused)
  *   0x060  secondary hold: kexec sends the other CPUs here (r3 = their number)
  *   0x100  QEMU -bios entry (r3 = FDT, r1 = 0) — also the system reset vector
  *   0x200… exception vectors: report and power off, except the decrementer (0x900)
+ * The assembly routines live in the gaps between vectors (after 0x100, 0x200, 0x500,
+ * 0x600, 0x700): the assembler refuses to move '.' backwards, so an overflow is a
+ * build error, not a silent overlap. C code follows from 0xf8c.
  */
 #define H_RTAS 0xf000
 
