@@ -431,6 +431,11 @@ void client_main(u64 entry)
 	if (under_shim) {
 		rc = ci("getprop", 2, 1, root_ph, A("name"), &r);
 		check("shim.too-few-args", rc == -1, "%d", (s32)rc);
+		rc = call_ci(ci_entry, (u32 *)0x100);
+		check("shim.args-in-firmware", rc == -1, "%d", (s32)rc);
+		u32 many[3] = { A("milliseconds"), 25, 1 };
+		rc = call_ci(ci_entry, many);
+		check("shim.too-many-args", rc == -1, "%d", (s32)rc);
 		check("shim.write-into-firmware", ci1("getprop", 4, root_ph, A("model"), 0x100, 16) == ~0u, "%d", ci1("getprop", 4, root_ph, A("model"), 0x100, 16));
 		check("shim.buffer-beyond-ram", ci1("getprop", 4, root_ph, A("model"), 0xfffff000, 16) == ~0u, "%d", ci1("getprop", 4, root_ph, A("model"), 0xfffff000, 16));
 		check("shim.null-path", ci1("finddevice", 1, 0) == ~0u, "%d", ci1("finddevice", 1, 0));
