@@ -230,6 +230,15 @@ def grub_case(tmp):
            "no menu" if not sent else f"QEMU status {p.returncode}")
 
 
+def golden():
+    """The annotated example in golden-bundle.txt is what mkbundle writes, byte for byte."""
+    text = open(os.path.join(HERE, "golden-bundle.txt")).read()
+    want = bytes.fromhex("".join(line.split("#")[0] for line in text.splitlines()))
+    got = mkbundle.build(b"CLIENT!!", "quiet", BOOTPATH, 512, 16384, [(1, 0x41, 2048, 1)],
+                         [(2048, bytes(range(256)) * 2)])
+    return want, got
+
+
 def main():
     for f in (SHIM, CLIENT):
         if not os.path.exists(f):
@@ -240,6 +249,10 @@ def main():
     client = open(CLIENT, "rb").read()
     size = os.path.getsize(SHIM)
     result(size <= 32 * 1024, f"shim size {size} bytes (goal: under 32 KiB)")
+
+    want, got = golden()
+    result(want == got, f"mkbundle writes the annotated golden bundle byte for byte ({len(got)} bytes)",
+           f"first difference at {next((i for i in range(min(len(want), len(got))) if want[i] != got[i]), min(len(want), len(got))):#x}")
 
     # 1. the client under the shim
     bundle = mkbundle.from_disk(disk, client, ARGS, BOOTPATH, chosen={1, 2})
@@ -319,6 +332,7 @@ def main():
     bad = bytearray(mkbundle.build(client, ARGS, BOOTPATH)); struct.pack_into(">I", bad, 0x1c, 1 << 30)
     expect_error(tmp, disk_path, "client-beyond-bundle", recrc(bad), "client ELF outside the bundle")
     expect_error(tmp, disk_path, "no-bundle-no-kernel", None, "no client", kernel=None)
+    expect_error(tmp, disk_path, "golden-bundle", want, "bundle: 696 bytes, client 8 bytes, 1 partitions, 1 extents")
 
     # 4. bad client ELFs
     def elf_case(name, elf, message):
