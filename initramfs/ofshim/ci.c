@@ -177,11 +177,12 @@ static u32 out_path(struct node *n, const char *args, u32 buf, u32 buflen)
 	return copy_out(buf, buflen, tmp, len + 1 <= (int)buflen ? len + 1 : len) ? (u32)len : ~0u;
 }
 
+/* Like SLOF, canon gives the node's path: "disk:1" becomes the disk's path without ":1". */
 static void s_canon(u32 *a, u32 *r)
 {
-	const char *p = cstr(a[0]), *args;
-	struct node *n = p ? find_path(p, &args) : NULL;
-	r[0] = n ? out_path(n, args, a[1], a[2]) : ~0u;
+	const char *p = cstr(a[0]);
+	struct node *n = p ? find_path(p, NULL) : NULL;
+	r[0] = n ? out_path(n, NULL, a[1], a[2]) : ~0u;
 }
 static void s_package_to_path(u32 *a, u32 *r)
 {

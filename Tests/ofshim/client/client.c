@@ -322,6 +322,11 @@ void client_main(u64 entry)
 	u32 catch = 0;
 	ci("interpret", 1, 1, A("no-such-forth-word-here"), &catch);
 	check("interpret.unknown", catch != 0, "%s", catch ? "fails" : "runs");
+	if (under_shim) {
+		catch = ~0u;
+		ci("interpret", 1, 1, A("cursor-off"), &catch);
+		check("shim.interpret.cursor-off", catch == 0, "%d", catch);
+	}
 
 	/* memory */
 	u32 c1 = ci1("claim", 3, 0x20000000, 0x10000, 0);
@@ -375,6 +380,12 @@ void client_main(u64 entry)
 	mset(s, 0, sizeof s);
 	len = ci1("canon", 3, A("disk"), A(s), sizeof s);
 	check("canon.disk", len == slen(s) && !scmp(s, disk), "%s", s);
+	u32 dph = ci1("finddevice", 1, A(disk));
+	check("finddevice.alias", ci1("finddevice", 1, A("disk")) == dph && dph != ~0u, "%s", ci1("finddevice", 1, A("disk")) == dph ? "disk" : "other");
+	check("finddevice.alias-args", ci1("finddevice", 1, A("disk:1")) == dph, "%s", ci1("finddevice", 1, A("disk:1")) == dph ? "disk" : "other");
+	mset(s, 0, sizeof s);
+	len = ci1("canon", 3, A("disk:1"), A(s), sizeof s);
+	check("canon.disk:1", len == slen(s) && !scmp(s, disk), "%s", "args-dropped");
 	u32 ok = ci1("claim", 3, DISKBUF, 0x100000, 0) == DISKBUF;
 	u8 *buf = (u8 *)(u64)DISKBUF;
 	char path[300];
