@@ -288,6 +288,32 @@ void client_main(u64 entry)
 	mset(s, 0, sizeof s);
 	ci1("getprop", 4, vty, A("name"), A(s), sizeof s);
 	check("name.synthesized", !scmp(s, "vty"), "%s", s);
+	{	/* the vty's property names: SLOF lists them newest first and adds "slof,from-fdt";
+		 * the shim keeps FDT order with "name" first. Compared as a sorted set. */
+		char names[16][64], prev[64] = {0}, list[256] = {0};
+		int n = 0;
+		while (n < 16 && ci1("nextprop", 3, vty, A(prev), A(names[n])) == 1) {
+			mcpy(prev, names[n], 64);
+			if (sncmp(names[n], "slof,", 5)) n++;
+		}
+		int first_is_name = n && !scmp(names[0], "name");
+		for (int i = 0; i < n; i++)	/* insertion sort */
+			for (int j = i; j > 0 && scmp(names[j - 1], names[j]) > 0; j--) {
+				char t[64]; mcpy(t, names[j], 64); mcpy(names[j], names[j - 1], 64); mcpy(names[j - 1], t, 64);
+			}
+		u32 o = 0;
+		for (int i = 0; i < n && o + slen(names[i]) + 2 < sizeof list; i++) {
+			if (o) list[o++] = ',';
+			mcpy(list + o, names[i], slen(names[i])); o += slen(names[i]);
+		}
+		check("nextprop.vty-names", n >= 5, "%s", list);
+		if (under_shim) check("shim.nextprop.name-first", first_is_name, "%s", first_is_name ? "yes" : "no");
+	}
+	u32 cpu0 = ci1("finddevice", 1, A("/cpus/PowerPC,POWER9@0"));
+	check("cpu.timebase-frequency", getprop_u32(cpu0, "timebase-frequency") != 0, "%d", getprop_u32(cpu0, "timebase-frequency"));
+	u32 rt = ci1("finddevice", 1, A("/rtas"));
+	check("rtas.tokens", getprop_u32(rt, "power-off") != 0, "power-off=%x start-cpu=%x stop-self=%x", getprop_u32(rt, "power-off"),
+	      getprop_u32(rt, "start-cpu"), getprop_u32(rt, "stop-self"));
 	u32 tph = ci1("finddevice", 1, A("/vdevice/vty@71000000"));
 	check("stdout.package", ci1("instance-to-package", 1, stdout_ih) == tph, "%s", ci1("instance-to-package", 1, stdout_ih) == tph ? "vty" : "other");
 	mset(s, 0, sizeof s);
