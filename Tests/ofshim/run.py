@@ -7,6 +7,7 @@ Last line: "ofshim: N passed, M failed"; exit status 1 on any failure.
 """
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -358,7 +359,10 @@ def main():
     # 5. stretch: real GRUB
     grub_case(tmp)
 
-    print(f"logs: {tmp}")
+    if failed:
+        print(f"logs and images kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"ofshim: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
