@@ -14,6 +14,7 @@ Usage: python3 bench/ofshim-bench.py   (after `make ofshim`)
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def main():
         n, ms = int(m.group(1)), max(int(m.group(2)), 1)
         print(f"{fw}: CI read of partition 1: {n} bytes in {ms} ms = {n / ms / 1000:.1f} MB/s (TCG)")
         print(f"  command: {cmd}")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
