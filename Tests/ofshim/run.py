@@ -305,7 +305,7 @@ def main():
     path = write(tmp, "le.bundle", mkbundle.build(open(le, "rb").read(), ARGS, None))
     ended, text, secs = run_shim(path, tmp, disk_path, timeout=40)
     result(ended and "le-client: PASS" in text and "(little endian)" in text and "client called exit" in text,
-           "little-endian client: CI calls through the trampoline, then exit reboots (QEMU -no-reboot ends)",
+           "little-endian client: CI calls through the trampoline in LE and in BE mode, then exit reboots (QEMU -no-reboot ends)",
            " | ".join(text.splitlines()[-4:]))
 
     # 3. malformed bundles

@@ -159,10 +159,12 @@ ci_entry:
 
 /* (placed in the gap after this vector) */
 /*
- * Little-endian clients are given le_tramp as their CI entry. Its first nine
- * words are stored byte-swapped because an LE CPU executes them: they rfid
- * into big-endian code that calls ci_entry and rfids back to the caller's LR
- * with MSR.LE set again.
+ * Little-endian clients are given le_tramp as their CI entry. Some call it with
+ * MSR.LE set, some (like Linux's prom code) switch to big endian first, so its
+ * first word works both ways: big endian it is "tdi 0,0,0x48", which never traps,
+ * and the next word goes straight to ci_entry; little endian the same bytes read
+ * "b .+8", onto nine words stored byte-swapped that rfid into big-endian code,
+ * call ci_entry and rfid back to the caller's LR with MSR.LE set again.
  */
 	.macro LEWORD w
 	.byte (\w)&0xff, ((\w)>>8)&0xff, ((\w)>>16)&0xff, ((\w)>>24)&0xff
@@ -170,6 +172,8 @@ ci_entry:
 	.balign 8
 	.globl le_tramp
 le_tramp:
+	tdi	0,r0,0x48	/* LE: b .+8 */
+	b	ci_entry
 	LEWORD 0x7c0802a6	/* mflr r0 */
 	LEWORD 0x48000005	/* bl .+4 */
 	LEWORD 0x7d6802a6	/* mflr r11 */

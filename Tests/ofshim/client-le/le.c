@@ -2,6 +2,7 @@
 typedef unsigned int u32;
 typedef unsigned long u64;
 long call_ci(u64 entry, u32 *args);
+long call_ci_be(u64 entry, u32 *args);
 static u64 ci;
 #define BE(x) __builtin_bswap32(x)
 #define A(p) ((u32)(u64)(p))
@@ -25,7 +26,12 @@ void le_main(u64 entry)
 	out = BE(out);
 	const char *msg = n == 4 && chosen != ~0u ? "CHECK le.client-interface works ok\n" : "CHECK le.client-interface broken FAIL\n";
 	u32 w = call("write", 3, out, A(msg), len(msg), 0);
-	const char *m2 = w == len(msg) ? "le-client: PASS\n" : "le-client: FAIL\n";
+	/* the same entry called in big-endian mode */
+	const char *m3 = "CHECK le.big-endian-call works ok\n";
+	u32 cw[7] = { BE(A("write")), BE(3), BE(1), BE(out), BE(A(m3)), BE(len(m3)), 0 };
+	long rc = call_ci_be(ci, cw);
+	int be_ok = rc == 0 && BE(cw[6]) == len(m3);
+	const char *m2 = w == len(msg) && be_ok ? "le-client: PASS\n" : "le-client: FAIL\n";
 	call("write", 3, out, A(m2), len(m2), 0);
 	u32 c[3] = { BE(A("exit")), 0, 0 };	/* back to the boot manager: a reboot, which ends QEMU -no-reboot */
 	call_ci(ci, c);
