@@ -15,9 +15,33 @@
  */
 #define H_RTAS 0xf000
 
+/* Stores an instruction byte-swapped, for code that runs with MSR.LE set. */
+	.macro LEWORD w
+	.byte (\w)&0xff, ((\w)>>8)&0xff, ((\w)>>16)&0xff, ((\w)>>24)&0xff
+	.endm
+
+/*
+ * A ppc64le kernel's purgatory arrives here (and its other CPUs at 0x60) in
+ * little-endian mode. The first word is "tdi 0,0,0x48" to a big-endian CPU (it
+ * never traps) and "b .+8" to a little-endian one, onto byte-swapped code that
+ * clears MSR.LE and rfids to the big-endian path.
+ */
+	.macro TO_BIG_ENDIAN be
+	tdi	0,r0,0x48		/* LE: b .+8 */
+	ba	\be			/* BE: on (absolute: the image is at 0) */
+	LEWORD	0x7d6000a6		/* mfmsr r11 */
+	LEWORD	0x696b0001		/* xori r11,r11,1 */
+	LEWORD	0x7d7b03a6		/* mtsrr1 r11 */
+	LEWORD	(0x39600000 | \be)	/* li r11,\be (the image is at 0) */
+	LEWORD	0x7d7a03a6		/* mtsrr0 r11 */
+	LEWORD	0x4c000024		/* rfid */
+	.endm
+
 	.section .text.head, "ax"
 	.globl _start
 _start:
+	TO_BIG_ENDIAN 0x20
+	. = 0x20
 	mr	r31,r3
 	li	r30,1			/* entered by kexec */
 	b	boot_entered
@@ -35,6 +59,8 @@ park_flag:
 
 	. = 0x60
 secondary_hold:
+	TO_BIG_ENDIAN 0x80
+	. = 0x80
 1:	or	1,1,1			/* low SMT priority while waiting */
 	lwz	r5,0x50(0)
 	cmpwi	r5,0
@@ -166,9 +192,6 @@ ci_entry:
  * "b .+8", onto nine words stored byte-swapped that rfid into big-endian code,
  * call ci_entry and rfid back to the caller's LR with MSR.LE set again.
  */
-	.macro LEWORD w
-	.byte (\w)&0xff, ((\w)>>8)&0xff, ((\w)>>16)&0xff, ((\w)>>24)&0xff
-	.endm
 	.balign 8
 	.globl le_tramp
 le_tramp:
