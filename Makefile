@@ -66,10 +66,10 @@ PPC_CFLAGS := -Wa,-mregnames -mbig-endian -mabi=elfv2 -mcpu=power8 -mno-altivec 
 	-ffreestanding -fno-stack-protector -fno-pic -fno-tree-loop-distribute-patterns \
 	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -std=gnu11
 PPC_LDFLAGS := -Wl,--no-warn-rwx-segments -nostdlib -static -Wl,--build-id=none -Wl,--no-dynamic-linker
-OFSHIM_SRC := $(wildcard initramfs/ofshim/*.c initramfs/ofshim/*.S initramfs/ofshim/*.h initramfs/ofshim/*.lds)
+OFSHIM_SRC := $(wildcard initramfs/ofshim/*.c initramfs/ofshim/*.h initramfs/ofshim/*.lds) initramfs/ofshim/entry.S
 CITEST_SRC := $(wildcard Tests/ofshim/client/*)
 
-ofshim: build/ofshim/ofshim.bin build/ofshim/ofshim.elf build/ofshim/ci-test.elf build/ofshim/ci-test-le.elf
+ofshim: build/ofshim/ofshim.bin build/ofshim/ofshim.elf build/ofshim/kexec-entry.bin build/ofshim/ci-test.elf build/ofshim/ci-test-le.elf
 
 build/ofshim/ofshim.elf: $(OFSHIM_SRC) Makefile
 	@scripts/deps.sh $(OFSHIM_DEPS)
@@ -80,6 +80,12 @@ build/ofshim/ofshim.elf: $(OFSHIM_SRC) Makefile
 build/ofshim/ofshim.bin: build/ofshim/ofshim.elf
 	$(PPC_OBJCOPY) -O binary $< $@
 	@echo "ofshim.bin: $$(stat -c %s $@) bytes"
+
+# The kexec entry for kexec_load (docs/ofshim.md): its bytes 4-0xff are the shim's.
+build/ofshim/kexec-entry.bin: initramfs/ofshim/kexec-entry.S build/ofshim/ofshim.bin
+	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -Wl,-Ttext=0 -o build/ofshim/kexec-entry.elf $<
+	$(PPC_OBJCOPY) -O binary build/ofshim/kexec-entry.elf $@
+	dd if=build/ofshim/ofshim.bin of=$@ bs=1 skip=4 seek=4 count=252 conv=notrunc status=none
 
 build/ofshim/ci-test.elf: $(CITEST_SRC) Makefile
 	@scripts/deps.sh $(OFSHIM_DEPS)

@@ -36,7 +36,7 @@ void shim_main(const u8 *fdt, int kexec)
 	struct node *chosen = child_named(root, "chosen");
 	console_node = find_console(chosen);
 	if (console_node) console_init(prop_u32(console_node, "reg", 0x71000000));
-	printf("ofshim: kexboot Open Firmware shim, entered at 0x%x\n", kexec ? 0 : 0x100);
+	printf("ofshim: kexboot Open Firmware shim, device tree at 0x%lx, entered at 0x%x\n", (u64)fdt, kexec ? 0 : 0x100);
 
 	rtas_node = child_named(root, "rtas");
 	rtas_power_off = prop_u32(rtas_node, "power-off", 0);
