@@ -321,6 +321,10 @@ void client_main(u64 entry)
 	check("stdout.path", !sncmp(s, "/vdevice/vty@71000000", 21) && len == slen(s), "%s", s);
 	check("chosen.bootargs", 1, "%s", bootargs);
 	check("write.len", ci1("write", 3, stdout_ih, A("ci-test: write\n"), 15) == 15, "%d", 15);
+	u32 stdin_ih = getprop_u32(chosen, "stdin");
+	char key[4];
+	s32 kr = ci1("read", 3, stdin_ih, A(key), 1);
+	check("read.stdin-no-key", kr == 0 || kr == -2, "%d", kr);
 
 	/* setprop / getprop round trip */
 	u32 r = ci1("setprop", 4, chosen, A("kexboot,test"), A("hello"), 6);
@@ -348,6 +352,14 @@ void client_main(u64 entry)
 	u32 catch = 0;
 	ci("interpret", 1, 1, A("no-such-forth-word-here"), &catch);
 	check("interpret.unknown", catch != 0, "%s", catch ? "fails" : "runs");
+	if (under_shim) {	/* SLOF forwards CAS to QEMU, which may reset the machine to apply it */
+		static u32 vec[8] = { 0 };
+		u32 rootih = ci1("open", 1, A("/")), res = ~0u;
+		catch = ~0u;
+		ci("call-method", 3, 2, A("ibm,client-architecture-support"), rootih, A(vec), &catch, &res);
+		check("shim.cas", rootih && catch == 0 && res == 0, "catch=%d result=%d", catch, res);
+		ci("close", 1, 0, rootih);
+	}
 	if (under_shim) {
 		catch = ~0u;
 		ci("interpret", 1, 1, A("cursor-off"), &catch);
