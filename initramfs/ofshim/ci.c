@@ -205,11 +205,14 @@ static void s_open(u32 *a, u32 *r)
 	const char *p = cstr(a[0]);
 	r[0] = p ? ci_open_path(p) : 0;
 }
+static u32 stdin_ih, stdout_ih;
 static void s_close(u32 *a, u32 *r)
 {
 	struct inst *i = inst_of(a[0]);
 	(void)r;
-	if (i) i->kind = 0;
+	/* /chosen keeps naming the console instances, so they stay open (a client that
+	 * closes stdin before booting on must not have its handle reused under it). */
+	if (i && a[0] != stdin_ih && a[0] != stdout_ih) i->kind = 0;
 }
 
 static void s_read(u32 *a, u32 *r)
@@ -472,8 +475,8 @@ void ci_setup(struct bundle *b)
 	del_prop(chosen, "linux,initrd-end");
 
 	if (console_node) {
-		set_cell(chosen, "stdout", open_node(console_node, ""));
-		set_cell(chosen, "stdin", open_node(console_node, ""));
+		set_cell(chosen, "stdout", stdout_ih = open_node(console_node, ""));
+		set_cell(chosen, "stdin", stdin_ih = open_node(console_node, ""));
 	}
 	if (memory_node) set_cell(chosen, "memory", open_node(memory_node, ""));
 	struct node *cpus = child_named(root, "cpus"), *cpu = NULL;

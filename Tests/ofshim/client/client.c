@@ -325,6 +325,11 @@ void client_main(u64 entry)
 	char key[4];
 	s32 kr = ci1("read", 3, stdin_ih, A(key), 1);
 	check("read.stdin-no-key", kr == 0 || kr == -2, "%d", kr);
+	if (under_shim) {
+		ci("close", 1, 0, stdout_ih);
+		u32 again = ci1("write", 3, stdout_ih, A("ci-test: stdout still open\n"), 27);
+		check("shim.close-stdout-keeps-it", again == 27, "%d", again);
+	}
 
 	/* setprop / getprop round trip */
 	u32 r = ci1("setprop", 4, chosen, A("kexboot,test"), A("hello"), 6);
