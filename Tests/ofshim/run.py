@@ -166,27 +166,25 @@ def grub_modules():
     return mods, ""
 
 
-def grub_case(tmp):
-    """Stretch: a real GRUB core.elf (grub-mkimage from Debian's ppc64el modules) in a PReP
-    partition reaches its menu under the shim, reads a key and powers off from the menu."""
-    mods, why = grub_modules()
-    if not mods:
-        result(False, "GRUB: powerpc-ieee1275 modules", why)
-        return
-    core = os.path.join(tmp, "core.elf")
+def grub_disk(tmp, mods, name, cfg, files=(), p2_mib=8):
+    """A disk with GRUB's core.elf in partition 1 (PReP) and an ext2 /boot in partition 2;
+    returns (disk path, bundle path, core.elf path) or a reason it could not be built."""
+    core = os.path.join(tmp, name + "-core.elf")
     r = subprocess.run(["grub-mkimage", "--note", "-O", "powerpc-ieee1275", "-d", mods, "-o", core,
                         "-p", "(ieee1275/disk,msdos2)/boot/grub",
-                        "part_msdos", "ext2", "normal", "configfile", "echo", "halt"], capture_output=True, text=True)
+                        "part_msdos", "ext2", "normal", "configfile", "echo", "halt", "linux", "boot"],
+                       capture_output=True, text=True)
     if r.returncode:
-        result(False, "GRUB: grub-mkimage", r.stderr[-300:])
-        return
-    root = os.path.join(tmp, "grubroot")
+        return None, "grub-mkimage: " + r.stderr[-300:], None
+    root = os.path.join(tmp, name + "-root")
     os.makedirs(os.path.join(root, "boot", "grub"), exist_ok=True)
     with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
-        f.write(GRUB_CFG)
-    p2 = os.path.join(tmp, "grub-p2.img")
+        f.write(cfg)
+    for src, dst in files:
+        shutil.copy(src, os.path.join(root, dst))
+    p2 = os.path.join(tmp, name + "-p2.img")
     with open(p2, "wb") as f:
-        f.truncate(8 << 20)
+        f.truncate(p2_mib << 20)
     subprocess.run(["mkfs.ext2", "-q", "-F", "-d", root, p2], check=True)
     elf, fs = open(core, "rb").read(), open(p2, "rb").read()
     p1s, p1n, p2s = 2048, 2048, 4096
@@ -196,10 +194,24 @@ def grub_case(tmp):
     disk[510:512] = b"\x55\xaa"
     disk[p1s * BS:p1s * BS + len(elf)] = elf
     disk[p2s * BS:p2s * BS + len(fs)] = fs
-    disk_path = write(tmp, "grubdisk.img", bytes(disk))
-    # kexboot would take the client from the PReP partition: so does this bundle
+    disk_path = write(tmp, name + "-disk.img", bytes(disk))
+    # kexboot takes the client from the PReP partition: so does this bundle
     prep = bytes(disk[p1s * BS:(p1s + p1n) * BS])
-    bundle = write(tmp, "grub.bundle", mkbundle.from_disk(bytes(disk), prep[:len(elf)], "", BOOTPATH))
+    bundle = write(tmp, name + ".bundle", mkbundle.from_disk(bytes(disk), prep[:len(elf)], "", BOOTPATH))
+    return disk_path, bundle, core
+
+
+def grub_case(tmp):
+    """Stretch: a real GRUB core.elf (grub-mkimage from Debian's ppc64el modules) in a PReP
+    partition reaches its menu under the shim, reads a key and powers off from the menu."""
+    mods, why = grub_modules()
+    if not mods:
+        result(False, "GRUB: powerpc-ieee1275 modules", why)
+        return None
+    disk_path, bundle, core = grub_disk(tmp, mods, "grub", GRUB_CFG)
+    if not disk_path:
+        result(False, "GRUB: disk image", bundle)
+        return None
     cmd = QEMU + ["-M", "pseries", "-bios", SHIM, "-kernel", core, "-initrd", bundle,
                   "-drive", f"file={disk_path},if=scsi,format=raw,readonly=on"]
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -229,6 +241,68 @@ def grub_case(tmp):
            out[-300:])
     result(sent and p.returncode == 0, "GRUB: a key picks \"Power off\", GRUB's halt powers the guest off through the shim",
            "no menu" if not sent else f"QEMU status {p.returncode}")
+    return mods
+
+
+LINUX_CFG = """set timeout=0
+menuentry "linux" {
+\techo "kexboot-ofshim: loading Linux"
+\tlinux /boot/vmlinux console=hvc0 panic=-1
+\tboot
+}
+"""
+
+
+def debian_ppc64el_kernel():
+    """vmlinux from Debian's current ppc64el kernel package (private apt state, as above)."""
+    base = os.path.join(BUILD, "grub")
+    vmlinux = os.path.join(base, "vmlinux")
+    if os.path.exists(vmlinux):
+        return vmlinux, ""
+    opts = ["-q", "-o", f"Dir::State::Lists={base}/lists", "-o", f"Dir::Cache={base}/cache",
+            "-o", "APT::Architectures=ppc64el", "-o", "APT::Architecture=ppc64el", "-o", "Debug::NoLocking=1"]
+    show = subprocess.run(["apt-cache", *opts, "show", "linux-image-powerpc64le"], capture_output=True, text=True).stdout
+    m = re.search(r"^Depends: (linux-image-[^ ,]+)", show, re.M)
+    if not m:
+        return None, "no linux-image-powerpc64le in the ppc64el package lists"
+    dl = os.path.join(base, "kdl")
+    os.makedirs(dl, exist_ok=True)
+    r = subprocess.run(["apt-get", *opts, "download", m.group(1)], cwd=dl, capture_output=True, text=True)
+    debs = [f for f in os.listdir(dl) if f.endswith(".deb")]
+    if not debs:
+        return None, "could not download " + m.group(1) + ": " + r.stderr.strip()[-300:]
+    x = os.path.join(base, "kx")
+    subprocess.run(["dpkg-deb", "-x", os.path.join(dl, debs[0]), x], check=True)
+    found = [f for f in os.listdir(os.path.join(x, "boot")) if f.startswith("vmlinux")]
+    if not found:
+        return None, "no /boot/vmlinux in " + debs[0]
+    shutil.move(os.path.join(x, "boot", found[0]), vmlinux)
+    shutil.rmtree(x, ignore_errors=True)
+    shutil.rmtree(dl, ignore_errors=True)
+    return vmlinux, ""
+
+
+def linux_case(tmp, mods):
+    """Stretch: GRUB, started by the shim, loads Debian's ppc64el kernel; Linux's prom_init
+    (a demanding CI client: CAS, instantiate-rtas, claims, the whole tree) runs on the
+    shim's CI, quiesces it and the kernel boots until it finds no root file system."""
+    vmlinux, why = debian_ppc64el_kernel()
+    if not vmlinux:
+        result(False, "Linux: a ppc64el kernel", why)
+        return
+    disk_path, bundle, core = grub_disk(tmp, mods, "linux", LINUX_CFG, [(vmlinux, "boot/vmlinux")],
+                                        p2_mib=os.path.getsize(vmlinux) // (1 << 20) + 16)
+    if not disk_path:
+        result(False, "Linux: disk image", bundle)
+        return
+    ended, out, secs = qemu(["-M", "pseries", "-bios", SHIM, "-kernel", core, "-initrd", bundle,
+                             "-drive", f"file={disk_path},if=scsi,format=raw,readonly=on"], 180)
+    with open(os.path.join(tmp, "linux.log"), "w") as f:
+        f.write(out)
+    result("Quiescing Open Firmware" in out and "Booting Linux via __start()" in out,
+           "Linux's prom_init runs on the shim's CI (via GRUB) to the end", out[-400:])
+    result("Linux version" in out and "Unable to mount root fs" in out,
+           f"the kernel boots until it looks for its root file system ({secs:.0f} s)", out[-400:])
 
 
 def golden():
@@ -398,8 +472,10 @@ def main():
            "a decrementer interrupt in a client with EE on is absorbed (the client runs on to its own fault)",
            " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:])
 
-    # 5. stretch: real GRUB
-    grub_case(tmp)
+    # 5. stretch: real GRUB, then Linux through GRUB
+    mods = grub_case(tmp)
+    if mods:
+        linux_case(tmp, mods)
 
     if failed:
         print(f"logs and images kept in {tmp}")
