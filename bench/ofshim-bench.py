@@ -10,6 +10,9 @@
    the same measure for its whole boot.
 3. Block-read throughput through the CI: the client reads partition 1 (32 MiB)
    with `read` in 64 KiB calls and times it with `milliseconds` (TCG, no icount).
+4. GRUB → Linux: wall-clock seconds from starting QEMU to GRUB's menu line and to the
+   kernel's "Linux version" line, for a disk with GRUB in PReP and Debian's ppc64el
+   kernel in /boot: under the shim (bundle) and under SLOF (booting the same disk).
 Usage: python3 bench/ofshim-bench.py   (after `make ofshim`)
 """
 import os
@@ -18,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "ofshim"))
@@ -71,6 +75,32 @@ def main():
         n, ms = int(m.group(1)), max(int(m.group(2)), 1)
         print(f"{fw}: CI read of partition 1: {n} bytes in {ms} ms = {n / ms / 1000:.1f} MB/s (TCG)")
         print(f"  command: {cmd}")
+    mods, why = run.grub_modules()
+    vmlinux, why2 = run.debian_ppc64el_kernel() if mods else (None, why)
+    if not vmlinux:
+        print(f"GRUB -> Linux: skipped ({why2})")
+    else:
+        disk2, bundle2, core = run.grub_disk(tmp, mods, "bench-linux", run.LINUX_CFG, [(vmlinux, "boot/vmlinux")],
+                                             p2_mib=os.path.getsize(vmlinux) // (1 << 20) + 16)
+        drive = ["-drive", f"file={disk2},if=scsi,format=raw,readonly=on"]
+        for fw, args in (("shim", ["-M", "pseries", "-bios", run.SHIM, "-kernel", core, "-initrd", bundle2] + drive),
+                         ("slof", ["-M", "pseries"] + drive)):
+            t0 = time.time()
+            p = subprocess.Popen(run.QEMU + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            os.set_blocking(p.stdout.fileno(), False)
+            text, marks = b"", {}
+            while time.time() - t0 < 300 and p.poll() is None and "linux" not in marks:
+                time.sleep(0.05)
+                text += p.stdout.read() or b""
+                if "grub" not in marks and b"kexboot-ofshim: loading Linux" in text:
+                    marks["grub"] = time.time() - t0
+                if b"] Linux version" in text:  # the kernel's own printk, not prom_init's banner
+                    marks["linux"] = time.time() - t0
+            p.kill()
+            p.wait()
+            print(f"{fw}: GRUB runs its menu entry after {marks.get('grub', float('nan')):.1f} s, "
+                  f"the kernel prints 'Linux version' after {marks.get('linux', float('nan')):.1f} s (wall clock, TCG)")
+            print(f"  command: {' '.join(['qemu-system-ppc64'] + run.QEMU[1:] + args)}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
