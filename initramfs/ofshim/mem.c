@@ -11,7 +11,7 @@ static u64 read_cells(const u8 *p, u32 n) { return n == 2 ? rd64(p) : n == 1 ? r
 
 static void update_available(void)
 {
-	u32 ac = cells_of(root, "#address-cells", 2), sc = cells_of(root, "#size-cells", 2);
+	u32 ac = prop_u32(root, "#address-cells", 2), sc = prop_u32(root, "#size-cells", 2);
 	static u8 buf[(MAX_CLAIMS + 1) * 16];
 	u32 o = 0;
 	u64 at = 0;
@@ -34,7 +34,7 @@ static void update_available(void)
 void mem_init(struct node *memnode)
 {
 	mem_node = memnode;
-	u32 ac = cells_of(root, "#address-cells", 2), sc = cells_of(root, "#size-cells", 2);
+	u32 ac = prop_u32(root, "#address-cells", 2), sc = prop_u32(root, "#size-cells", 2);
 	struct prop *reg = find_prop(memnode, "reg");
 	if (!reg || reg->len < 4 * (ac + sc) || ac > 2 || sc > 2) fail("/memory@0 has no usable reg");
 	u64 base = read_cells(reg->val, ac), size = read_cells(reg->val + 4 * ac, sc);

@@ -64,7 +64,6 @@ struct node *match_child(struct node *n, const char *comp, int len);
 struct node *child_named(struct node *n, const char *name);
 int node_path(struct node *n, char *buf, int len);
 u32 prop_u32(struct node *n, const char *name, u32 dflt);
-u32 cells_of(struct node *n, const char *name, u32 dflt);
 int is_type(struct node *n, const char *type);
 
 /* mem.c */

@@ -166,7 +166,6 @@ u32 prop_u32(struct node *n, const char *name, u32 dflt)
 	return p && p->len >= 4 ? rd32(p->val) : dflt;
 }
 
-u32 cells_of(struct node *n, const char *name, u32 dflt) { return prop_u32(n, name, dflt); }
 
 int is_type(struct node *n, const char *type)
 {
