@@ -5,11 +5,11 @@ SWIFT ?= swift
 
 # Debian packages each target needs (installed when missing).
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev libcurl4-openssl-dev zlib1g-dev
-TEST_DEPS := python3 pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler qemu-system-ppc dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu \
+TEST_DEPS := python3 pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
 	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
-.PHONY: all build release test demo demo-parse bench deps clean
+.PHONY: all build release test demo demo-parse bench deps clean ofshim test-ofshim
 
 all: build
 
@@ -29,6 +29,7 @@ test:
 	$(SWIFT) build
 	$(SWIFT) test
 	scripts/e2e.sh
+	$(MAKE) test-ofshim
 
 # Boots kexboot in QEMU on this terminal; leave with Ctrl-A X.
 demo:
@@ -51,6 +52,52 @@ bench: release
 	python3 bench/menu-bench.py .build/release/kexboot
 	python3 bench/fetch-bench.py .build/release/kexboot
 	python3 bench/boot-bench.py
+	$(MAKE) ofshim
+	python3 bench/ofshim-bench.py
 
 clean:
 	rm -rf .build
+
+# The Open Firmware shim for pseries (docs/ofshim.md): freestanding ppc64 BE code.
+OFSHIM_DEPS := gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc python3 grub-common e2fsprogs
+PPC_CC ?= powerpc64-linux-gnu-gcc
+PPC_OBJCOPY ?= powerpc64-linux-gnu-objcopy
+PPC_CFLAGS := -Wa,-mregnames -mbig-endian -mabi=elfv2 -mcpu=power8 -mno-altivec -mno-vsx -msoft-float -Os -fno-inline-small-functions \
+	-ffreestanding -fno-stack-protector -fno-pic -fno-tree-loop-distribute-patterns \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -std=gnu11
+PPC_LDFLAGS := -Wl,--no-warn-rwx-segments -nostdlib -static -Wl,--build-id=none -Wl,--no-dynamic-linker
+OFSHIM_SRC := $(wildcard initramfs/ofshim/*.c initramfs/ofshim/*.h initramfs/ofshim/*.lds) initramfs/ofshim/entry.S
+CITEST_SRC := $(wildcard Tests/ofshim/client/*)
+
+ofshim: build/ofshim/ofshim.bin build/ofshim/ofshim.elf build/ofshim/kexec-entry.bin build/ofshim/ci-test.elf build/ofshim/ci-test-le.elf
+
+build/ofshim/ofshim.elf: $(OFSHIM_SRC) Makefile
+	@scripts/deps.sh $(OFSHIM_DEPS)
+	@mkdir -p build/ofshim
+	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -T initramfs/ofshim/ofshim.lds -o $@ \
+		$(filter %.S %.c,$(OFSHIM_SRC))
+
+build/ofshim/ofshim.bin: build/ofshim/ofshim.elf
+	$(PPC_OBJCOPY) -O binary $< $@
+	@echo "ofshim.bin: $$(stat -c %s $@) bytes"
+
+# The kexec entry for kexec_load (docs/ofshim.md): its bytes 4-0xff are the shim's.
+build/ofshim/kexec-entry.bin: initramfs/ofshim/kexec-entry.S build/ofshim/ofshim.bin
+	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -Wl,-Ttext=0 -o build/ofshim/kexec-entry.elf $<
+	$(PPC_OBJCOPY) -O binary build/ofshim/kexec-entry.elf $@
+	dd if=build/ofshim/ofshim.bin of=$@ bs=1 skip=4 seek=4 count=252 conv=notrunc status=none
+
+build/ofshim/ci-test.elf: $(CITEST_SRC) Makefile
+	@scripts/deps.sh $(OFSHIM_DEPS)
+	@mkdir -p build/ofshim
+	$(PPC_CC) $(PPC_CFLAGS) $(PPC_LDFLAGS) -T Tests/ofshim/client/client.lds -o $@ \
+		$(filter %.S %.c,$(CITEST_SRC))
+
+build/ofshim/ci-test-le.elf: $(wildcard Tests/ofshim/client-le/*)
+	@mkdir -p build/ofshim
+	$(PPC_CC) $(subst -mbig-endian,-mlittle-endian,$(PPC_CFLAGS)) $(PPC_LDFLAGS) -Wl,-EL \
+		-T Tests/ofshim/client-le/le.lds -o $@ Tests/ofshim/client-le/start.S Tests/ofshim/client-le/le.c
+
+# Boots the CI test client under the shim and under SLOF in QEMU; last line "ofshim: N passed, M failed".
+test-ofshim: ofshim
+	python3 Tests/ofshim/run.py
