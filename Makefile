@@ -99,5 +99,9 @@ build/ofshim/ci-test-le.elf: $(wildcard Tests/ofshim/client-le/*)
 		-T Tests/ofshim/client-le/le.lds -o $@ Tests/ofshim/client-le/start.S Tests/ofshim/client-le/le.c
 
 # Boots the CI test client under the shim and under SLOF in QEMU; last line "ofshim: N passed, M failed".
+# Its last checks run kexboot's own plan (`kexboot boot --elf`), so kexboot is built too.
 test-ofshim: ofshim
+	scripts/deps.sh $(BUILD_DEPS) device-tree-compiler qemu-system-ppc
+	scripts/build-curl.sh > /dev/null
+	$(SWIFT) build
 	python3 Tests/ofshim/run.py

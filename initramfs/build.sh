@@ -40,6 +40,13 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,mnt,lib,lib64,usr/share/terminfo,etc/ssl/certs}
 cp /bin/busybox "$root/bin/busybox"
+# On POWER, the Open Firmware shim (`make ofshim`) that `kexboot boot --elf` starts
+# GRUB, FreeBSD or AIX through.
+case "$(uname -m)" in ppc64*)
+  [ -f "$repo/build/ofshim/ofshim.elf" ] || (cd "$repo" && make -s ofshim >&2)
+  mkdir -p "$root/lib/kexboot"
+  cp "$repo/build/ofshim/ofshim.elf" "$repo/build/ofshim/kexec-entry.bin" "$root/lib/kexboot/" ;;
+esac
 for applet in $("$root/bin/busybox" --list); do
   [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done

@@ -55,7 +55,7 @@ struct GPTCheck {
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected), as GPT uses.
+/// CRC-32 (IEEE 802.3, reflected: zlib's), as GPT and the shim's bundle use.
 enum CRC32 {
     static let table: [UInt32] = (0..<256).map { n -> UInt32 in
         var c = UInt32(n)

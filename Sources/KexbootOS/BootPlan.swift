@@ -14,6 +14,11 @@ public struct BootPlan: Hashable, Sendable {
     public struct File: Hashable, Sendable {
         public var path: String
         public var size: UInt64
+
+        public init(path: String, size: UInt64) {
+            self.path = path
+            self.size = size
+        }
     }
 
     public struct Segment: Hashable, Sendable {
@@ -22,6 +27,12 @@ public struct BootPlan: Hashable, Sendable {
         public var memsz: UInt64
         /// Bytes copied to the start of the segment (the rest is zeroed).
         public var bufsz: UInt64
+
+        public init(mem: UInt64, memsz: UInt64, bufsz: UInt64) {
+            self.mem = mem
+            self.memsz = memsz
+            self.bufsz = bufsz
+        }
     }
 
     public var method: Method
@@ -34,6 +45,14 @@ public struct BootPlan: Hashable, Sendable {
     /// What the kernel file is (`bzImage`, `Image`, `gzip (inflated before loading)`, …).
     public var kernelImage: KernelImage?
     public var entry: UInt64?
+
+    public init(method: Method, kernel: File, initrds: [File], devicetree: File?, commandLine: String) {
+        self.method = method
+        self.kernel = kernel
+        self.initrds = initrds
+        self.devicetree = devicetree
+        self.commandLine = commandLine
+    }
 
     /// The length passed to the kernel: the command line and its terminating NUL.
     public var commandLineLength: Int { commandLine.utf8.count + 1 }

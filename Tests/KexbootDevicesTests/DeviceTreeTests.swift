@@ -51,7 +51,7 @@ import KexbootCore
         #expect(try Shell.run("fdtget \(dir)/edited.dtb /chosen bootargs") == "console=hvc0 quiet\n")
         #expect(try Shell.run("fdtget -tx \(dir)/edited.dtb /chosen linux,initrd-start") == "0 20000000\n")
         #expect(try Shell.run("fdtget -tx \(dir)/edited.dtb /kexboot/bundle reg") == "0 30000000 0 10000\n")
-        #expect(try Shell.run("dtc -q -I dtb -O dts \(dir)/edited.dtb").contains("/memreserve/ 0x30000000 0x10000;"))
+        #expect(try Shell.run("dtc -q -I dtb -O dts \(dir)/edited.dtb").contains("/memreserve/\t0x0000000030000000 0x0000000000010000;"))
     }
 
     @Test func damagedBlobsAreErrors() throws {

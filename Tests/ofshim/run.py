@@ -416,6 +416,58 @@ def main():
                f"kexec-entry.bin entered {'little' if le else 'big'} endian with r3 = 0 loads the device tree from its slot and boots the client",
                " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:])
 
+    # 2c. kexboot's own plan (issue part 5): `kexboot boot --elf … --dry-run` builds the
+    # bundle, edits the machine's device tree and places shim, bundle, tree and kexec entry.
+    # The bundle must be mkbundle's, byte for byte; then every segment is put where the plan
+    # says (QEMU's loader device stands in for kexec_load) and the kexec entry is entered
+    # as kexec_sequence would: the client must reach PASS on kexboot's tree and bundle.
+    kexboot = os.path.join(ROOT, ".build", "debug", "kexboot")
+    if os.path.exists(kexboot):
+        machine = ["-drive", f"file={disk_path},if=scsi,format=raw,readonly=on"]
+        dtb = os.path.join(tmp, "machine.dtb")
+        qemu(["-M", f"pseries,dumpdtb={dtb}", *machine], 30)
+        # QEMU (unlike Linux) writes its own tree and RTAS at the top of the RMA at reset:
+        # the tree kexboot reads says so, as a running kernel's reserve map would.
+        dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb], capture_output=True, text=True).stdout
+        dts = dts.replace("/dts-v1/;", "/dts-v1/;\n/memreserve/ 0x3fe00000 0x200000;", 1)
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb], input=dts, text=True, check=True)
+        segdir = os.path.join(tmp, "plan")
+        os.makedirs(segdir, exist_ok=True)
+        kx = subprocess.run([kexboot, "boot", "--elf", CLIENT, "--disk", disk_path, "--partitions", "1,2",
+                             "--bootpath", BOOTPATH, "--args", ARGS, "--fdt", dtb, "--shim-dir", BUILD, "--dry-run",
+                             "--json", "--save-bundle", os.path.join(tmp, "kexboot.bundle"), "--save-segments", segdir],
+                            capture_output=True, text=True)
+        result(kx.returncode == 0, "kexboot boot --elf --dry-run makes a plan", kx.stderr.strip())
+        if kx.returncode == 0:
+            import json
+            plan = json.loads(kx.stdout)
+            kb = open(os.path.join(tmp, "kexboot.bundle"), "rb").read()
+            result(kb == bundle, f"kexboot's bundle is mkbundle's, byte for byte ({len(kb)} bytes)")
+            where = {p["what"]: p["mem"] for p in plan["parts"]}
+            result(plan["method"] == "kexec_load" and where.get("shim") == 0 and plan["entry"] == where.get("kexec entry")
+                   and len(plan["segments"]) == 4,
+                   f"plan: shim at 0, entry = the kexec entry ({plan['entry']:#x}), 4 segments")
+            shim_seg = bytearray(open(os.path.join(segdir, "shim.bin"), "rb").read())
+            stub = len(shim_seg) + (-len(shim_seg) % 8)
+            shim_seg += b"\0" * (stub - len(shim_seg))
+            e = plan["entry"]
+            for w in (0x38600000, 0x3d600000 | (e >> 16), 0x616b0000 | (e & 0xffff), 0x7d6903a6, 0x4e800420):
+                shim_seg += struct.pack(">I", w)  # li r3,0; lis/ori r11 = entry; mtctr r11; bctr
+            struct.pack_into(">I", shim_seg, 0x100, 0x48000000 | (stub - 0x100))
+            bios = write(tmp, "kexboot-shim.bin", bytes(shim_seg))
+            loaders = []
+            for name, what in (("bundle", "bundle"), ("device-tree", "device tree"), ("kexec-entry", "kexec entry")):
+                loaders += ["-device", f"loader,file={os.path.join(segdir, name + '.bin')},addr={where[what]:#x},force-raw=on"]
+            ended, text, secs = qemu(["-M", "pseries", "-bios", bios, *machine, *loaders], 90)
+            with open(os.path.join(tmp, "kexboot-plan.log"), "w") as f:
+                f.write(text)
+            tree_at = re.search(r"device tree at (0x[0-9a-f]+)", text)
+            result(ended and "RESULT PASS" in text and tree_at and int(tree_at.group(1), 16) == where["device tree"],
+                   f"kexboot's plan, loaded where it says and entered through its kexec entry, boots the client to PASS ({secs:.1f} s)",
+                   " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:])
+    else:
+        result(False, "kexboot's plan: .build/debug/kexboot is missing (run swift build first)")
+
     # 2b. a little-endian client reaches the big-endian CI through the trampoline
     le = os.path.join(BUILD, "ci-test-le.elf")
     path = write(tmp, "le.bundle", mkbundle.build(open(le, "rb").read(), ARGS, None))

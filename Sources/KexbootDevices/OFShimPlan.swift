@@ -1,0 +1,114 @@
+import KexbootCore
+import KexbootOS
+
+/// The `kexec_load` plan that starts an Open Firmware client (GRUB, FreeBSD's loader, AIX)
+/// through the shim (docs/ofshim.md, "What kexboot's kexec plan contains"): the shim's
+/// PT_LOAD at physical 0, the bundle and the edited device tree high in `/memory@0` below
+/// 4 GiB, and the kexec entry (`kexec-entry.bin`, with the tree's address at 0x10100) as
+/// the entry point.
+public struct OFShimPlan: Sendable {
+    public struct Segment: Hashable, Sendable {
+        public var what: String
+        public var bytes: [UInt8]
+        public var mem: UInt64
+        public var memsz: UInt64
+    }
+
+    public var segments: [Segment]
+    public var entry: UInt64
+    public var tree: DeviceTree
+
+    /// Where the tree's address goes in the kexec entry.
+    public static let entrySlot = 0x10100
+    static let page: UInt64 = 0x1000
+
+    /// - Parameters:
+    ///   - shim: `ofshim.elf`; its single PT_LOAD goes to physical 0.
+    ///   - kexecEntry: `kexec-entry.bin`.
+    ///   - client: the client ELF (its PT_LOADs are kept clear of).
+    ///   - bundle: from `OFBundle`.
+    ///   - tree: the running machine's device tree.
+    public static func make(shim: [UInt8], kexecEntry: [UInt8], client: [UInt8], bundle: [UInt8], tree original: DeviceTree) throws -> OFShimPlan {
+        let shimELF = try ELFFile(bytes: shim)
+        let loads = shimELF.segments.filter { $0.type == ELFFile.Segment.load }
+        guard loads.count == 1, let shimLoad = loads.first, shimLoad.paddr == 0,
+              shimLoad.offset + shimLoad.filesz <= UInt64(shim.count) else {
+            throw KexbootError(.invalidArgument, "ofshim.elf: expected one PT_LOAD at physical 0")
+        }
+        guard kexecEntry.count > entrySlot + 8 else {
+            throw KexbootError(.invalidArgument, "kexec-entry.bin: \(kexecEntry.count) bytes, too short for the tree's address at \(entrySlot)")
+        }
+        let clientELF = try ELFFile(bytes: client)
+
+        // RAM the shim can touch: /memory@0, below 4 GiB.
+        let memory = try ramBelow4G(original)
+        var busy: [(UInt64, UInt64)] = [(0, roundUp(shimLoad.memsz))]
+        busy += clientELF.segments.filter { $0.type == ELFFile.Segment.load }.map { ($0.paddr, $0.paddr + $0.memsz) }
+        busy += original.reservations.map { ($0.address, $0.address + $0.size) }
+        var top = memory.end
+        func place(_ size: UInt64, _ what: String) throws -> UInt64 {
+            let length = roundUp(size)
+            while true {
+                guard top >= memory.start + length else { throw KexbootError(.limitExceeded, "no room in /memory@0 for the \(what) (\(size) bytes)") }
+                let start = (top - length) & ~(page - 1)
+                if let clash = busy.first(where: { $0.0 < start + length && start < $0.1 }) {
+                    top = clash.0
+                    continue
+                }
+                busy.append((start, start + length))
+                top = start
+                return start
+            }
+        }
+        let entryAddress = try place(UInt64(kexecEntry.count), "kexec entry")
+        let bundleAddress = try place(UInt64(bundle.count), "bundle")
+        var tree = original
+        tree.edit("/chosen") {
+            $0.remove("linux,initrd-start")
+            $0.remove("linux,initrd-end")
+            $0.set("linux,initrd-start", DeviceTree.u64(bundleAddress))
+            $0.set("linux,initrd-end", DeviceTree.u64(bundleAddress + UInt64(bundle.count)))
+        }
+        let blob = tree.serialized()
+        let treeAddress = try place(UInt64(blob.count), "device tree")
+        var entry = kexecEntry
+        entry.replaceSubrange(entrySlot..<(entrySlot + 8), with: DeviceTree.u64(treeAddress))
+        let shimBytes = Array(shim[Int(shimLoad.offset)..<Int(shimLoad.offset + shimLoad.filesz)])
+        let segments = [
+            Segment(what: "shim", bytes: shimBytes, mem: 0, memsz: roundUp(shimLoad.memsz)),
+            Segment(what: "bundle", bytes: bundle, mem: bundleAddress, memsz: roundUp(UInt64(bundle.count))),
+            Segment(what: "device tree", bytes: blob, mem: treeAddress, memsz: roundUp(UInt64(blob.count))),
+            Segment(what: "kexec entry", bytes: entry, mem: entryAddress, memsz: roundUp(UInt64(entry.count))),
+        ]
+        try BootPlan.validate(segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: UInt64($0.bytes.count)) })
+        return OFShimPlan(segments: segments, entry: entryAddress, tree: tree)
+    }
+
+    /// `/memory@0 reg`'s first range, cut at 4 GiB (every CI cell is 32 bits).
+    static func ramBelow4G(_ tree: DeviceTree) throws -> (start: UInt64, end: UInt64) {
+        func cells(_ name: String) -> Int {
+            guard let v = tree.root.property(name), v.count == 4 else { return name == "#address-cells" ? 2 : 1 }
+            return Int(v[3]) | Int(v[2]) << 8
+        }
+        let ac = cells("#address-cells"), sc = cells("#size-cells")
+        guard let memory = tree.node("/memory"), let reg = memory.property("reg"), reg.count >= 4 * (ac + sc), ac <= 2, sc <= 2 else {
+            throw KexbootError(.notFound, "the device tree has no /memory node with a reg")
+        }
+        func number(_ at: Int, _ n: Int) -> UInt64 {
+            (0..<(4 * n)).reduce(UInt64(0)) { $0 << 8 | UInt64(reg[at + $1]) }
+        }
+        let start = number(0, ac), size = number(4 * ac, sc)
+        return (start, min(start + size, 1 << 32))
+    }
+
+    static func roundUp(_ n: UInt64) -> UInt64 { (n + page - 1) & ~(page - 1) }
+
+    /// The plan as `kexboot boot --dry-run` shows it.
+    public func bootPlan(client: String, clientSize: UInt64, args: String) -> BootPlan {
+        var plan = BootPlan(method: .segments, kernel: BootPlan.File(path: client, size: clientSize), initrds: [],
+                            devicetree: nil, commandLine: args)
+        plan.segments = segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: UInt64($0.bytes.count)) }
+        plan.entry = entry
+        return plan
+    }
+}
