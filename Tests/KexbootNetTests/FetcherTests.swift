@@ -6,7 +6,7 @@ import KexbootTestSupport
 import Testing
 
 /// The libcurl fetcher against real servers on loopback: python3 http.server (plain and
-/// TLS with a CA made by openssl here), tftpd-hpa, file://.
+/// TLS with a CA made by openssl here), tftpd-hpa, vsftpd, file://.
 @Suite(.serialized) struct FetcherTests {
     let dir: String
     let root: String
@@ -136,6 +136,22 @@ import Testing
         #expect(datagrams > 2 * 2_100 && datagrams < 6_000)
         let missing = failure { try quick.fetch("tftp://127.0.0.1:\(server.port)/nope", to: dir + "/out") }
         #expect(missing?.code == .notFound)
+    }
+
+    @Test func ftpFromVsftpd() throws {
+        let server = try TestServer.ftp(root: root)
+        defer { server.stop() }
+        var reports: [Int64?] = []
+        try quick.fetch("ftp://127.0.0.1:\(server.port)/vmlinuz", to: dir + "/out") { _, total in reports.append(total); return true }
+        #expect(contents(dir + "/out") == payload)
+        // SIZE told us the length up front.
+        #expect(reports.contains(Int64(payload.count)))
+        let missing = failure { try quick.fetch("ftp://127.0.0.1:\(server.port)/nope", to: dir + "/out") }
+        #expect(missing?.code == .notFound)
+        // Nobody listening: refused, after the bounded retries, not a hang.
+        server.stop()
+        let refused = failure { try quick.fetch("ftp://127.0.0.1:\(server.port)/vmlinuz", to: dir + "/out") }
+        #expect(refused != nil && refused?.code != .notFound)
     }
 
     /// Through a link that delays everything 10 ms each way and drops 3% of datagrams each

@@ -98,6 +98,39 @@ public final class TestServer: @unchecked Sendable {
         return server
     }
 
+    /// vsftpd in the foreground, anonymous and read-only, serving `root` on loopback.
+    public static func ftp(root: String) throws -> TestServer {
+        let port = try freeTCPPort()
+        let base = root + "/../vsftpd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: "/var/run/vsftpd/empty", withIntermediateDirectories: true)
+        try """
+            listen=YES
+            listen_address=127.0.0.1
+            listen_port=\(port)
+            background=NO
+            anonymous_enable=YES
+            local_enable=NO
+            write_enable=NO
+            anon_root=\(root)
+            no_anon_password=YES
+            pasv_enable=YES
+            pasv_address=127.0.0.1
+            secure_chroot_dir=/var/run/vsftpd/empty
+            seccomp_sandbox=NO
+            run_as_launching_user=YES
+            xferlog_enable=NO
+
+            """.write(toFile: base + ".conf", atomically: true, encoding: .utf8)
+        let server = try TestServer(["/usr/sbin/vsftpd", base + ".conf"], log: base + ".log", portFromStdout: false, port: port)
+        usleep(300_000)
+        return server
+    }
+
+    static func freeTCPPort() throws -> Int {
+        let output = try Shell.run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
+        return Int(output.trimmingCharacters(in: .whitespacesAndNewlines))!
+    }
+
     static func freeUDPPort() throws -> Int {
         let output = try Shell.run("python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
         return Int(output.trimmingCharacters(in: .whitespacesAndNewlines))!
