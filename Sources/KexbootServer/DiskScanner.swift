@@ -88,6 +88,26 @@ final class DiskScanner: @unchecked Sendable {
             add(id: imageName.map { "\($0):\(p.number)" } ?? Path.basename(node), node: node, size: p.size * 512, fstype: p.fstype, uuid: p.uuid, label: p.label,
                 partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot, isos: p.isos)
         }
+        // PReP partitions with an ELF payload: an Open Firmware client (GRUB's core.elf,
+        // yaboot, a FreeBSD or AIX loader), booted through the shim.
+        for p in probed.partitions where p.prep {
+            guard let payload = p.payload, p.size > 0 else { continue }
+            let name = imageName.map { "\($0):\(p.number)" }
+                ?? SysfsDevice.partitions(of: Path.basename(diskNode))[p.number] ?? "\(Path.basename(diskNode))p\(p.number)"
+            var device = ServerDevice(id: name, type: type, disk: disk, node: diskNode, size: p.size * 512)
+            device.image = image
+            device.partuuid = p.partuuid
+            device.partlabel = p.partlabel
+            device.format = "prep"
+            device.prep = (UInt32(p.number), p.start, p.size * 512)
+            guard filter(device) else { continue }
+            let what = "ELF\(payload.elfClass) \(payload.endian == .big ? "big" : "little") endian"
+            // Chosen by hand: autoboot keeps to the disks' own menus (a GRUB in PReP would
+            // only show the same grub.cfg, later).
+            var option = BootOption(id: "prep", title: "PReP boot payload (partition \(p.number), \(what))", kind: .elf)
+            option.path = [option.title]
+            result.devices.append((device, [ServerOption(id: "\(name)#0", device: name, option: option, isDefault: false, configTimeout: nil)]))
+        }
         for d in prober.diagnostics where d.severity != .info {
             result.messages.append((d.severity, "\(d.source): \(d.message)"))
         }

@@ -22,6 +22,8 @@ public struct EntryBooter: Sendable {
         public var checksums: [String: String]
         /// GRUB loopback devices the files may be on.
         public var loopbacks: [String: Resource] = [:]
+        /// An Open Firmware client in the device's PReP partition, started through the shim.
+        public var shim = false
         /// The device the option's config came from (`nil` for an explicit boot).
         public var device: ServerDevice?
 
@@ -38,6 +40,11 @@ public struct EntryBooter: Sendable {
 
         public init(_ option: ServerOption, device: ServerDevice) throws {
             let o = option.option
+            if o.kind == .elf, device.prep != nil {
+                self.init(title: o.title, kernel: .file(device: nil, path: "/"), initrds: [], devicetree: nil, args: o.args, device: device)
+                shim = true
+                return
+            }
             guard o.kind == .linux, let kernel = o.kernel else {
                 throw KexbootError(.unsupported, "\(o.kind.rawValue) entries cannot be booted yet")
             }

@@ -37,6 +37,17 @@ public struct ServerDevice: Sendable, Equatable {
     /// image in place.
     public var isoPath: String?
     public var hostFstype: String?
+    /// For a PReP partition (format `prep`): its number and where it is on `node`, the disk.
+    public var prep: (number: UInt32, start: UInt64, bytes: UInt64)?
+
+    public static func == (a: ServerDevice, b: ServerDevice) -> Bool {
+        a.id == b.id && a.type == b.type && a.disk == b.disk && a.node == b.node && a.image == b.image && a.fstype == b.fstype
+            && a.uuid == b.uuid && a.label == b.label && a.partuuid == b.partuuid && a.partlabel == b.partlabel && a.size == b.size
+            && a.mac == b.mac && a.config == b.config && a.format == b.format && a.root == b.root && a.directory == b.directory
+            && a.proxy == b.proxy && a.interface == b.interface && a.address == b.address && a.isoPath == b.isoPath
+            && a.hostFstype == b.hostFstype && a.prep?.number == b.prep?.number && a.prep?.start == b.prep?.start
+            && a.prep?.bytes == b.prep?.bytes
+    }
 
     public init(id: String, type: String, disk: String, node: String, size: UInt64) {
         self.id = id
@@ -53,7 +64,8 @@ public struct ServerDevice: Sendable, Equatable {
             ("label", .optional(label)), ("partuuid", .optional(partuuid)), ("partlabel", .optional(partlabel)),
             ("size", .uint(size)), ("mac", .optional(mac)), ("config", .optional(config)), ("format", .optional(format)),
         ] + (interface.map { [("interface", JSONValue.string($0)), ("address", .optional(address))] } ?? [])
-          + (isoPath.map { [("iso", JSONValue.string($0))] } ?? []))
+          + (isoPath.map { [("iso", JSONValue.string($0))] } ?? [])
+          + (prep.map { [("prep_partition", JSONValue.int(Int($0.number)))] } ?? []))
     }
 
     /// Whether `identity` (`uuid:…`, `label:…`, `partuuid:…`, `partlabel:…`) names this device.

@@ -4,6 +4,7 @@
 @preconcurrency import Musl
 #endif
 import KexbootCore
+import KexbootDevices
 import KexbootOS
 import KexbootProtocol
 
@@ -50,6 +51,8 @@ extension Server {
             fetcher.settings.httpsProxy = proxy
         }
         nonisolated(unsafe) let reply = reply
+        let shimSettings = EntryBooter.ShimSettings(directory: settings.shimDirectory, deviceTree: settings.deviceTree,
+                                                    bootpath: settings.ofBootpath)
         work.async { [booter, loop, scanner, fetcher] in
             let outcome: Result<BootPlan, KexbootError>
             let started = monotonicSeconds()
@@ -64,16 +67,26 @@ extension Server {
                     }
                     request.device = now
                 }
-                let plan = try booter.prepare(request, devices: devices, fetcher: fetcher) { file, bytes, total, rate in
-                    loop.execute { [self] in
-                        broadcast("status", .object([
-                            ("level", .string("progress")), ("message", .string("\(file.contains("://") ? "fetching" : "copying") \(file)")), ("file", .string(file)),
-                            ("bytes", .uint(bytes)), ("total", .uint(total)), ("rate", .uint(rate)),
-                        ]))
+                let plan: BootPlan
+                if request.shim {
+                    // An Open Firmware client: shim, bundle, tree, kexec entry (docs/ofshim.md).
+                    let of = try booter.prepareShim(request, settings: shimSettings)
+                    copied = monotonicSeconds()
+                    if !dryRun { try Kexec.load(shim: of) }
+                    plan = of.bootPlan(client: request.title, clientSize: UInt64(of.segments.first { $0.what == "bundle" }?.bytes.count ?? 0),
+                                       args: request.args)
+                } else {
+                    plan = try booter.prepare(request, devices: devices, fetcher: fetcher) { file, bytes, total, rate in
+                        loop.execute { [self] in
+                            broadcast("status", .object([
+                                ("level", .string("progress")), ("message", .string("\(file.contains("://") ? "fetching" : "copying") \(file)")), ("file", .string(file)),
+                                ("bytes", .uint(bytes)), ("total", .uint(total)), ("rate", .uint(rate)),
+                            ]))
+                        }
                     }
+                    copied = monotonicSeconds()
+                    if !dryRun { try Kexec.load(plan) }
                 }
-                copied = monotonicSeconds()
-                if !dryRun { try Kexec.load(plan) }
                 outcome = .success(plan)
             } catch let error as KexbootError {
                 outcome = .failure(error)
@@ -144,6 +157,17 @@ extension Server {
             fputs("kexboot-daemon: kexec failed: \(error)\n", stderr)
             exit(1)
         }
+    }
+}
+
+extension Kexec {
+    /// Loads the shim's plan; Open Firmware clients start only on POWER.
+    static func load(shim plan: OFShimPlan) throws {
+        #if arch(powerpc64) || arch(powerpc64le)
+        try load(segments: plan.segments.map { ($0.bytes, $0.mem, $0.memsz) }, entry: plan.entry)
+        #else
+        throw KexbootError(.unsupported, "Open Firmware clients start only on ppc64 (the plan is made anywhere: try a dry run)")
+        #endif
     }
 }
 

@@ -41,6 +41,11 @@ public final class Server: @unchecked Sendable {
         public var dhcpClient = ["udhcpc"]
         /// The machine's UUID, for the pxelinux lookup (from DMI when readable).
         public var uuid: String?
+        /// Open Firmware clients (PReP payloads): where ofshim.elf and kexec-entry.bin are,
+        /// the device tree to start from, and the boot disk's OF path when sysfs has none.
+        public var shimDirectory = "/lib/kexboot"
+        public var deviceTree = "/sys/firmware/fdt"
+        public var ofBootpath: String?
         public init() {}
     }
 

@@ -12,7 +12,7 @@ final class Daemon: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(dir: String, images: [String], config: String = "settle = 0\n", cmdline: String = "", autoboot: Bool = true,
-         listen: String? = nil, socketMode: String? = nil) throws {
+         listen: String? = nil, socketMode: String? = nil, configure: (inout Server.Settings) -> Void = { _ in }) throws {
         self.dir = dir
         socket = "\(dir)/kexboot.sock"
         try config.write(toFile: "\(dir)/kexboot.conf", atomically: true, encoding: .utf8)
@@ -28,6 +28,7 @@ final class Daemon: @unchecked Sendable {
         settings.cmdline = "\(dir)/cmdline"
         settings.runDirectory = "\(dir)/run"
         settings.version = "test"
+        configure(&settings)
         server = try Server(settings: settings)
         try server.start()
         let thread = Thread { [server, finished] in

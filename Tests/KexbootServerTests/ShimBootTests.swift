@@ -1,0 +1,50 @@
+import Foundation
+import KexbootCore
+import KexbootTestSupport
+import Testing
+
+/// A PReP partition's Open Firmware client becomes an option; booting it makes the shim's
+/// kexec_load plan (a dry run here: the load itself happens only on ppc64).
+@Suite(.serialized) struct ShimBootTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    @Test func prepPayloadBootsThroughTheShimPlan() throws {
+        let dir = try Shell.temporaryDirectory("shim-boot")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let shim = Self.repo + "/build/ofshim"
+        if !FileManager.default.fileExists(atPath: shim + "/kexec-entry.bin") {
+            try Shell.run("make -s -C \(Self.repo) ofshim 2>&1")
+        }
+        try Shell.run("""
+            truncate -s 8M \(dir)/power.img
+            printf 'label: dos\\nstart=2048, size=2048, type=41, bootable\\nstart=4096, size=8192, type=83\\n' | sfdisk -q \(dir)/power.img
+            dd if=\(shim)/ci-test.elf of=\(dir)/power.img bs=512 seek=2048 conv=notrunc status=none
+            qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic >/dev/null 2>&1 || true
+            """)
+        let before = try DiskImage.sha256(dir + "/power.img")
+        let daemon = try Daemon(dir: dir, images: [dir + "/power.img"], autoboot: true) {
+            $0.shimDirectory = shim
+            $0.deviceTree = dir + "/pseries.dtb"
+            $0.ofBootpath = "/vdevice/v-scsi@71000003/disk@8000000000000000"
+        }
+        let list = try daemon.waitForList { !($0["options"]?.arrayValue ?? []).isEmpty }
+        let option = try #require(list["options"]?.arrayValue?.first)
+        #expect(option["kind"] == .string("elf"))
+        #expect(option["title"]?.stringValue?.hasPrefix("PReP boot payload (partition 1, ELF") == true)
+        // Chosen by hand only.
+        #expect(option["default"] == .bool(false))
+        #expect(list["devices"]?.arrayValue?.first?["prep_partition"] == .int(1))
+        let booted = try daemon.client().call("boot", [("option", option["id"]!)])
+        let plan = try #require(booted["plan"])
+        #expect(plan["method"] == .string("kexec_load"))
+        let segments = plan["segments"]?.arrayValue ?? []
+        #expect(segments.count == 4)
+        #expect(segments.first?["mem"]?.intValue == 0)
+        // The entry is the last segment placed: the kexec entry, high in the 1 GiB RMA.
+        #expect((plan["entry"]?.intValue ?? 0) > 0x3000_0000)
+        daemon.stop()
+        #expect(try DiskImage.sha256(dir + "/power.img") == before)
+        #expect(try !Shell.run("losetup -a").contains(dir))
+    }
+}
