@@ -61,18 +61,7 @@ public enum OFBundle {
     public static func fromDisk(_ disk: ReadOnlyFile, client: [UInt8], args: String?, bootpath: String?,
                                 chosen: Set<UInt32>? = nil, head: Int = 1, blockSize: Int = 512,
                                 limit: UInt64 = 256 << 20) throws -> [UInt8] {
-        let mbr = try disk.read(at: 0, count: 512)
-        guard mbr.count == 512, mbr[510] == 0x55, mbr[511] == 0xAA else {
-            throw KexbootError(.invalidArgument, "\(disk.path): no MBR signature (the shim's bundle carries MBR disks)")
-        }
-        var partitions: [Partition] = []
-        for i in 0..<4 {
-            let e = Array(mbr[(446 + 16 * i)..<(462 + 16 * i)])
-            let type = UInt32(e[4])
-            let start = UInt64(e[8]) | UInt64(e[9]) << 8 | UInt64(e[10]) << 16 | UInt64(e[11]) << 24
-            let count = UInt64(e[12]) | UInt64(e[13]) << 8 | UInt64(e[14]) << 16 | UInt64(e[15]) << 24
-            if type != 0 && count != 0 { partitions.append(Partition(number: UInt32(i + 1), type: type, start: start, count: count)) }
-        }
+        let partitions = try mbrPartitions(disk)
         if let chosen, let missing = chosen.first(where: { n in !partitions.contains { $0.number == n } }) {
             throw KexbootError(.notFound, "\(disk.path) has no partition \(missing)")
         }
@@ -93,6 +82,33 @@ public enum OFBundle {
         }
         return build(client: client, args: args, bootpath: bootpath, blockSize: blockSize,
                      diskBlocks: disk.size / UInt64(blockSize), partitions: partitions, extents: extents)
+    }
+
+    /// The primary MBR partitions of a disk.
+    public static func mbrPartitions(_ disk: ReadOnlyFile) throws -> [Partition] {
+        let mbr = try disk.read(at: 0, count: 512)
+        guard mbr.count == 512, mbr[510] == 0x55, mbr[511] == 0xAA else {
+            throw KexbootError(.invalidArgument, "\(disk.path): no MBR signature (the shim's bundle carries MBR disks)")
+        }
+        var partitions: [Partition] = []
+        for i in 0..<4 {
+            let e = Array(mbr[(446 + 16 * i)..<(462 + 16 * i)])
+            let type = UInt32(e[4])
+            let start = UInt64(e[8]) | UInt64(e[9]) << 8 | UInt64(e[10]) << 16 | UInt64(e[11]) << 24
+            let count = UInt64(e[12]) | UInt64(e[13]) << 8 | UInt64(e[14]) << 16 | UInt64(e[15]) << 24
+            if type != 0 && count != 0 { partitions.append(Partition(number: UInt32(i + 1), type: type, start: start, count: count)) }
+        }
+        return partitions
+    }
+
+    /// A disk's Open Firmware path as the kernel shows it on POWER (sysfs `devspec`).
+    public static func devspec(_ node: String) throws -> String {
+        let name = Path.basename(node)
+        if let text = try? ReadOnlyFile.contents(of: "/sys/class/block/\(name)/device/devspec", what: "devspec") {
+            let path = String(decoding: text, as: UTF8.self).trimmingBlanks()
+            if path.hasPrefix("/") { return path }
+        }
+        throw KexbootError(.notFound, "\(node): no Open Firmware path known for the boot disk (give one)")
     }
 
     static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }

@@ -36,6 +36,21 @@ public final class ReadOnlyFile {
 
     deinit { close(fd) }
 
+    /// A whole file, read to its end (sysfs files report no useful size); `what` names it
+    /// in errors. Empty files are an error.
+    public static func contents(of path: String, what: String) throws -> [UInt8] {
+        let file = try ReadOnlyFile(path: path)
+        var out: [UInt8] = []
+        while true {
+            let chunk = try file.read(at: UInt64(out.count), count: 1 << 20)
+            if chunk.isEmpty { break }
+            out += chunk
+            if file.size > 0, UInt64(out.count) >= file.size { break }
+        }
+        guard !out.isEmpty else { throw KexbootError(.invalidArgument, "\(what) \(path) is empty") }
+        return out
+    }
+
     /// Up to `count` bytes at `offset` (fewer at the end of the file).
     public func read(at offset: UInt64, count: Int) throws -> [UInt8] {
         guard count > 0, offset < size else { return [] }

@@ -111,19 +111,19 @@ struct BootCommand: ParsableCommand {
         let load: OFShimPlan
         let clientBytes: [UInt8]
         do {
-            clientBytes = try readAll(path, what: "client")
+            clientBytes = try ReadOnlyFile.contents(of: path, what: "client")
             let bundle: [UInt8]
             if let disk {
                 let file = try ReadOnlyFile(path: disk)
                 let chosen = partitions.map { Set($0.split(separator: ",").compactMap { UInt32($0) }) }
-                bundle = try OFBundle.fromDisk(file, client: clientBytes, args: args, bootpath: try bootpath ?? devspec(disk), chosen: chosen)
+                bundle = try OFBundle.fromDisk(file, client: clientBytes, args: args, bootpath: try bootpath ?? OFBundle.devspec(disk), chosen: chosen)
             } else {
                 bundle = OFBundle.build(client: clientBytes, args: args, bootpath: bootpath)
             }
             if let saveBundle { try writeAll(saveBundle, bundle) }
-            let tree = try DeviceTree(parsing: try readAll(fdt, what: "device tree"))
-            load = try OFShimPlan.make(shim: try readAll(shimDir + "/ofshim.elf", what: "shim"),
-                                       kexecEntry: try readAll(shimDir + "/kexec-entry.bin", what: "shim entry"),
+            let tree = try DeviceTree(parsing: try ReadOnlyFile.contents(of: fdt, what: "device tree"))
+            load = try OFShimPlan.make(shim: try ReadOnlyFile.contents(of: shimDir + "/ofshim.elf", what: "shim"),
+                                       kexecEntry: try ReadOnlyFile.contents(of: shimDir + "/kexec-entry.bin", what: "shim entry"),
                                        client: clientBytes, bundle: bundle, tree: tree)
         } catch {
             writeError("kexboot boot: \(error)")
@@ -165,30 +165,6 @@ struct BootCommand: ParsableCommand {
         writeError("kexboot boot: the Open Firmware shim starts clients only on ppc64 (--dry-run prints the plan anywhere)")
         throw ExitCode(1)
         #endif
-    }
-
-    /// A disk's Open Firmware path, as the kernel shows it on POWER.
-    func devspec(_ disk: String) throws -> String {
-        let name = disk.split(separator: "/").last.map(String.init) ?? disk
-        if let text = try? readAll("/sys/class/block/\(name)/device/devspec", what: "devspec") {
-            let path = String(decoding: text, as: UTF8.self).trimmingBlanks()
-            if path.hasPrefix("/") { return path }
-        }
-        throw KexbootError(.notFound, "\(disk): no Open Firmware path known; give --bootpath")
-    }
-
-    func readAll(_ path: String, what: String) throws -> [UInt8] {
-        let file = try ReadOnlyFile(path: path)
-        // sysfs files report no size; read until the end.
-        var out: [UInt8] = []
-        while true {
-            let chunk = try file.read(at: UInt64(out.count), count: 1 << 20)
-            if chunk.isEmpty { break }
-            out += chunk
-            if file.size > 0, UInt64(out.count) >= file.size { break }
-        }
-        guard !out.isEmpty else { throw KexbootError(.invalidArgument, "\(what) \(path) is empty") }
-        return out
     }
 
     func writeAll(_ path: String, _ bytes: [UInt8]) throws {
