@@ -337,6 +337,12 @@ public final class MenuApp {
         ]))
     }
 
+    /// The empty menu, drawn while the daemon is still starting (it has no options yet).
+    public static func drawStarting(_ terminal: Terminal, version: String) {
+        let (rows, cols) = terminal.size
+        terminal.draw(MainScreen(version: version).lines(MenuModel(), rows: rows, cols: cols, scroll: 0, restricted: false))
+    }
+
     func draw() {
         let (rows, cols) = terminal.size
         switch screen {

@@ -15,19 +15,22 @@ struct MenuCommand: ParsableCommand {
     var wait: Double = 10
 
     func run() throws {
-        let client: Client
-        do {
-            client = try Client.connect(.unix(socket), waiting: wait)
-        } catch {
-            writeError("kexboot menu: \(error)")
-            throw ExitCode(3)
-        }
+        // The screen first: at boot the menu is up while the daemon is still starting.
         let terminal: Terminal
         do {
             terminal = try Terminal()
         } catch {
             writeError("kexboot menu: \(error)")
             throw ExitCode(1)
+        }
+        MenuApp.drawStarting(terminal, version: KexbootVersion.string)
+        let client: Client
+        do {
+            client = try Client.connect(.unix(socket), waiting: wait)
+        } catch {
+            terminal.end()
+            writeError("kexboot menu: \(error)")
+            throw ExitCode(3)
         }
         defer { terminal.end() }
         do {
