@@ -42,10 +42,11 @@ final class DiskScanner: @unchecked Sendable {
         probers[disk] = prober
         func add(id: String, node: String, size: UInt64, fstype: String?, uuid: String?, label: String?,
                  partuuid: String?, partlabel: String?, config: ParseResult?, root: String,
-                 isos: [ProbedISO] = [], iso: (path: String, hostFstype: String?)? = nil) {
+                 isos: [ProbedISO] = [], iso: (path: String, hostFstype: String?)? = nil, partition: Int? = nil) {
             var device = ServerDevice(id: id, type: type, disk: disk, node: node, size: size)
             device.isoPath = iso?.path
             device.hostFstype = iso?.hostFstype
+            device.partition = partition
             device.image = image
             device.fstype = fstype
             device.uuid = uuid
@@ -86,7 +87,11 @@ final class DiskScanner: @unchecked Sendable {
         for p in probed.partitions {
             guard let node = p.node else { continue }
             add(id: imageName.map { "\($0):\(p.number)" } ?? Path.basename(node), node: node, size: p.size * 512, fstype: p.fstype, uuid: p.uuid, label: p.label,
-                partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot, isos: p.isos)
+                partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot, isos: p.isos,
+                partition: p.number)
+        }
+        if probed.pttype != nil {
+            for i in result.devices.indices where result.devices[i].0.partition != nil { result.devices[i].0.diskNode = diskNode }
         }
         // PReP partitions with an ELF payload: an Open Firmware client (GRUB's core.elf,
         // yaboot, a FreeBSD or AIX loader), booted through the shim.
@@ -100,6 +105,8 @@ final class DiskScanner: @unchecked Sendable {
             device.partlabel = p.partlabel
             device.format = "prep"
             device.prep = (UInt32(p.number), p.start, p.size * 512)
+            device.diskNode = diskNode
+            device.partition = p.number
             guard filter(device) else { continue }
             let what = "ELF\(payload.elfClass) \(payload.endian == .big ? "big" : "little") endian"
             // Chosen by hand: autoboot keeps to the disks' own menus (a GRUB in PReP would

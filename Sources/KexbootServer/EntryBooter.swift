@@ -40,8 +40,12 @@ public struct EntryBooter: Sendable {
 
         public init(_ option: ServerOption, device: ServerDevice) throws {
             let o = option.option
-            if o.kind == .elf, device.prep != nil {
-                self.init(title: o.title, kernel: .file(device: nil, path: "/"), initrds: [], devicetree: nil, args: o.args, device: device)
+            if o.kind == .elf {
+                // A PReP payload, or a client ELF a config names: through the shim.
+                guard let kernel = o.kernel ?? (device.prep != nil ? .file(device: nil, path: "/") : nil) else {
+                    throw KexbootError(.invalidArgument, "\(o.title) names no client")
+                }
+                self.init(title: o.title, kernel: kernel, initrds: [], devicetree: nil, args: o.args, checksums: o.checksums, device: device)
                 shim = true
                 return
             }

@@ -39,6 +39,10 @@ public struct ServerDevice: Sendable, Equatable {
     public var hostFstype: String?
     /// For a PReP partition (format `prep`): its number and where it is on `node`, the disk.
     public var prep: (number: UInt32, start: UInt64, bytes: UInt64)?
+    /// The whole disk's node and this partition's number on it (for the Open Firmware
+    /// shim's bundle); nil for devices that are no partition of a disk.
+    public var diskNode: String?
+    public var partition: Int?
 
     public static func == (a: ServerDevice, b: ServerDevice) -> Bool {
         a.id == b.id && a.type == b.type && a.disk == b.disk && a.node == b.node && a.image == b.image && a.fstype == b.fstype
@@ -46,7 +50,7 @@ public struct ServerDevice: Sendable, Equatable {
             && a.mac == b.mac && a.config == b.config && a.format == b.format && a.root == b.root && a.directory == b.directory
             && a.proxy == b.proxy && a.interface == b.interface && a.address == b.address && a.isoPath == b.isoPath
             && a.hostFstype == b.hostFstype && a.prep?.number == b.prep?.number && a.prep?.start == b.prep?.start
-            && a.prep?.bytes == b.prep?.bytes
+            && a.prep?.bytes == b.prep?.bytes && a.diskNode == b.diskNode && a.partition == b.partition
     }
 
     public init(id: String, type: String, disk: String, node: String, size: UInt64) {

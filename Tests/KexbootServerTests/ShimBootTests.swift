@@ -47,4 +47,47 @@ import Testing
         #expect(try DiskImage.sha256(dir + "/power.img") == before)
         #expect(try !Shell.run("losetup -a").contains(dir))
     }
+
+    /// A kexboot.conf `client` entry: the ELF comes from the filesystem (checked against
+    /// its sha256), the bundle carries the disk's partition table and that partition.
+    @Test func clientNamedByAConfigBootsThroughTheShimPlan() throws {
+        let dir = try Shell.temporaryDirectory("shim-client")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let shim = Self.repo + "/build/ofshim"
+        if !FileManager.default.fileExists(atPath: shim + "/kexec-entry.bin") {
+            try Shell.run("make -s -C \(Self.repo) ofshim 2>&1")
+        }
+        try Shell.run("""
+            mkdir -p \(dir)/tree/boot/grub
+            cp \(shim)/ci-test.elf \(dir)/tree/boot/grub/core.elf
+            sum=$(sha256sum < \(dir)/tree/boot/grub/core.elf | cut -c1-64)
+            printf 'entry grub\\n  title GRUB for Open Firmware\\n  client /boot/grub/core.elf\\n  args console=hvc0\\n  sha256 /boot/grub/core.elf %s\\n' $sum > \(dir)/tree/boot/kexboot.conf
+            truncate -s 24M \(dir)/fs.ext4 && mkfs.ext4 -q -F -L POWERBOOT -d \(dir)/tree \(dir)/fs.ext4
+            truncate -s 26M \(dir)/power.img
+            printf 'label: dos\\nstart=2048, size=24M, type=83\\n' | sfdisk -q \(dir)/power.img
+            dd if=\(dir)/fs.ext4 of=\(dir)/power.img bs=512 seek=2048 conv=notrunc status=none
+            qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic >/dev/null 2>&1 || true
+            """)
+        let before = try DiskImage.sha256(dir + "/power.img")
+        let daemon = try Daemon(dir: dir, images: [dir + "/power.img"], autoboot: false) {
+            $0.shimDirectory = shim
+            $0.deviceTree = dir + "/pseries.dtb"
+            $0.ofBootpath = "/vdevice/v-scsi@71000003/disk@8000000000000000"
+        }
+        let list = try daemon.waitForList { !($0["options"]?.arrayValue ?? []).isEmpty }
+        let option = try #require(list["options"]?.arrayValue?.first)
+        #expect(option["kind"] == .string("elf"))
+        #expect(option["title"] == .string("GRUB for Open Firmware"))
+        let booted = try daemon.client().call("boot", [("option", option["id"]!)])
+        let plan = try #require(booted["plan"])
+        #expect(plan["method"] == .string("kexec_load"))
+        #expect(plan["cmdline"] == .string("console=hvc0"))
+        // The bundle: header, client, the partition table's block and the 24 MiB partition.
+        let bundle = plan["segments"]?.arrayValue?[1]["bufsz"]?.intValue ?? 0
+        #expect(bundle > 24 << 20 && bundle < 25 << 20)
+        daemon.stop()
+        #expect(try DiskImage.sha256(dir + "/power.img") == before)
+        #expect(try !Shell.run("losetup -a").contains(dir))
+        #expect(try !Shell.run("cat /proc/mounts").contains(dir))
+    }
 }

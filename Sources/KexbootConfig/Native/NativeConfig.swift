@@ -16,7 +16,9 @@ public enum NativeConfig {
             guard var option = current else { return }
             option.args = argLines.joined(separator: " ").words.joined(separator: " ")
             if option.kernel == nil {
-                result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)' has no kernel; left out", at: currentLocation))
+                result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)' has no kernel or client; left out", at: currentLocation))
+            } else if option.kind == .elf, !option.initrds.isEmpty || option.devicetree != nil {
+                result.diagnostics.append(Diagnostic(.warning, "entry '\(option.id)': a client takes no initrd or devicetree; left out", at: currentLocation))
             } else {
                 for path in option.checksums.keys where ![option.kernel?.checksumKey, option.devicetree?.checksumKey].contains(path)
                     && !option.initrds.contains(where: { $0.checksumKey == path }) {
@@ -58,7 +60,16 @@ public enum NativeConfig {
                 current = BootOption(id: value, title: value)
                 currentLocation = here
             case "title": if needEntry() { current!.title = value; current!.path = [value] }
-            case "kernel": if needEntry() { current!.kernel = file(value) }
+            case "kernel", "client":
+                guard needEntry() else { continue }
+                if current!.kernel != nil {
+                    result.diagnostics.append(Diagnostic(.warning, "entry '\(current!.id)' names a second kernel or client; the first is kept", at: here))
+                    continue
+                }
+                current!.kernel = file(value)
+                // An Open Firmware client (GRUB's core.elf, a FreeBSD loader), started on
+                // POWER through the shim.
+                if keyword == "client" { current!.kind = .elf }
             case "initrd": if needEntry() { current!.initrds.append(file(value)) }
             case "devicetree", "dtb": if needEntry() { current!.devicetree = file(value) }
             case "args", "append": if needEntry() { argLines.append(value) }
