@@ -43,7 +43,7 @@ cp /bin/busybox "$root/bin/busybox"
 # On POWER, the Open Firmware shim (`make ofshim`) that `kexboot boot --elf` starts
 # GRUB, FreeBSD or AIX through.
 case "$(uname -m)" in ppc64*)
-  [ -f "$repo/build/ofshim/ofshim.elf" ] || (cd "$repo" && make -s ofshim >&2)
+  (cd "$repo" && make -s ofshim >&2)
   mkdir -p "$root/lib/kexboot"
   cp "$repo/build/ofshim/ofshim.elf" "$repo/build/ofshim/kexec-entry.bin" "$root/lib/kexboot/" ;;
 esac

@@ -85,8 +85,10 @@ public struct DeviceTree: Hashable, Sendable {
         let structOff = Int(try be32(8)), stringsOff = Int(try be32(12)), rsvOff = Int(try be32(16))
         let version = try be32(20), lastCompatible = try be32(24)
         guard version >= 16, lastCompatible <= 17 else { throw fail("version \(version) (compatible with \(lastCompatible)) is not read") }
-        let stringsSize = Int(try be32(32)), structSize = Int(try be32(36))
-        guard structOff + structSize <= total, stringsOff + stringsSize <= total, rsvOff < total else {
+        let stringsSize = Int(try be32(32))
+        // Version 16 has no struct-block size: the block runs up to the strings.
+        let structSize = version >= 17 ? Int(try be32(36)) : stringsOff - structOff
+        guard structSize >= 0, structOff + structSize <= total, stringsOff + stringsSize <= total, rsvOff < total else {
             throw fail("blocks lie outside the blob")
         }
         bootCPU = try be32(28)
@@ -119,7 +121,10 @@ public struct DeviceTree: Hashable, Sendable {
             switch token {
             case 1:  // FDT_BEGIN_NODE
                 let name = try string(at: at, limit: structEnd)
-                at += (name.utf8.count + 1 + 3) & ~3
+                // By the raw bytes: a name that is not UTF-8 decodes to a different length.
+                var end = at
+                while blob[end] != 0 { end += 1 }
+                at += (end - at + 1 + 3) & ~3
                 nodes += 1
                 guard stack.count < Self.maxDepth, nodes <= Self.maxNodes else { throw fail("nested too deep or too many nodes") }
                 guard finished == nil else { throw fail("a second root node at \(at)") }

@@ -27,6 +27,7 @@ public final class DiskProber {
     ]
 
     let mounts: MountSet
+    let platform: Platform
     let parser: ConfigParser
     public private(set) var diagnostics: [ProbeDiagnostic] = []
     /// Loop devices attached for image files; released with the prober.
@@ -34,6 +35,7 @@ public final class DiskProber {
 
     public init(mounts: MountSet, platform: Platform = .current) {
         self.mounts = mounts
+        self.platform = platform
         self.parser = ConfigParser(platform: platform)
     }
 
@@ -77,8 +79,21 @@ public final class DiskProber {
             return device
         }
         // A hybrid ISO (a CD image written to a USB stick) also carries an MBR or GPT whose
-        // partitions only point into the ISO: the ISO 9660 filesystem is what boots.
-        guard let table = whole.partitionTable(), whole.value("TYPE") != "iso9660" else {
+        // partitions only point into the ISO: the ISO 9660 filesystem is what boots — when
+        // it holds a menu. A stale ISO signature under a newer partition table (a stick
+        // repartitioned without wiping) leaves the partitions to be probed.
+        if whole.partitionTable() != nil, whole.value("TYPE") == "iso9660" {
+            let probe = DiskProber(mounts: mounts, platform: platform)
+            if let config = probe.readISOConfig(disk, isoPath: nil, source: path, what: "ISO 9660 filesystem"), !config.entries.isEmpty {
+                device.fstype = "iso9660"
+                device.uuid = whole.value("UUID")
+                device.label = whole.value("LABEL")
+                device.config = config
+                diagnostics += probe.diagnostics
+                return device
+            }
+        }
+        guard let table = whole.partitionTable() else {
             // A bare filesystem.
             device.fstype = whole.value("TYPE")
             device.uuid = whole.value("UUID")

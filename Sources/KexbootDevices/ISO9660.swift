@@ -19,6 +19,8 @@ public final class ISO9660: FileSource, @unchecked Sendable {
         var size: UInt64
         var mtime: Int
         var symlink: String?
+        /// Flag 0x80: the file goes on in the next record (files of 4 GiB and more).
+        var multiExtent = false
     }
 
     enum NameStyle { case rockRidge(skip: Int), joliet, plain }
@@ -96,13 +98,14 @@ public final class ISO9660: FileSource, @unchecked Sendable {
 
     /// The image's extent of a file: where its bytes are in the image, and how many.
     public func extent(_ path: String) -> (offset: UInt64, size: UInt64)? {
-        guard let r = try? lookup(path), !r.isDirectory, r.symlink == nil else { return nil }
+        guard let r = try? lookup(path), !r.isDirectory, r.symlink == nil, !r.multiExtent else { return nil }
         return (r.extent * 2048, r.size)
     }
 
     public func read(_ path: String, limit: Int) throws -> [UInt8] {
         guard let r = try lookup(path) else { throw KexbootError(.notFound, "\(path): no such file") }
         guard !r.isDirectory else { throw KexbootError(.invalidArgument, "\(path) is a directory") }
+        guard !r.multiExtent else { throw KexbootError(.unsupported, "\(path) is stored in several extents (a file of 4 GiB or more)") }
         guard r.size <= UInt64(limit) else { throw KexbootError(.limitExceeded, "\(path) is larger than \(limit) bytes") }
         let bytes = try file.read(at: r.extent * 2048, count: Int(r.size))
         guard bytes.count == Int(r.size) else { throw KexbootError(.ioError, "\(path): the image ends inside the file") }
@@ -161,7 +164,7 @@ public final class ISO9660: FileSource, @unchecked Sendable {
         let data = try file.read(at: dir.extent * 2048, count: Int(dir.size))
         var out: [Record] = []
         var at = 0
-        var continuations = 0
+        var continuations = 0  // Rock Ridge continuation areas read for this directory
         while at < data.count {
             let len = Int(data[at])
             if len == 0 {
@@ -230,7 +233,7 @@ public final class ISO9660: FileSource, @unchecked Sendable {
                     hidden = true
                 case (0x43, 0x45) where body.count >= 24:  // CE
                     budget += 1
-                    guard budget <= 32 else { throw KexbootError(.ioError, "too many Rock Ridge continuation areas") }
+                    guard budget <= 4096, pendingAreas.count < 16 else { throw KexbootError(.ioError, "too many Rock Ridge continuation areas") }
                     let block = UInt64(ISO9660.le32(body, 0)), offset = UInt64(ISO9660.le32(body, 8))
                     let length = Int(ISO9660.le32(body, 16))
                     guard length <= 2048, offset + UInt64(length) <= 2048 else { throw KexbootError(.ioError, "damaged Rock Ridge continuation") }
@@ -275,7 +278,7 @@ public final class ISO9660: FileSource, @unchecked Sendable {
             if name.hasSuffix(".") { name.removeLast() }
         }
         return Record(name: name, isDirectory: isDirectory, extent: UInt64(le32(d, o + 2)), size: UInt64(le32(d, o + 10)),
-                      mtime: recordTime(Array(d[(o + 18)..<(o + 25)])), symlink: nil)
+                      mtime: recordTime(Array(d[(o + 18)..<(o + 25)])), symlink: nil, multiExtent: flags & 0x80 != 0)
     }
 
     /// Seconds since the epoch of a 7-byte directory record date (UTC offset applied).

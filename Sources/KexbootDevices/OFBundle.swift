@@ -65,9 +65,21 @@ public enum OFBundle {
         if let chosen, let missing = chosen.first(where: { n in !partitions.contains { $0.number == n } }) {
             throw KexbootError(.notFound, "\(disk.path) has no partition \(missing)")
         }
-        var ranges: [(UInt64, UInt64)] = [(0, UInt64(head))]
-        for p in partitions where chosen?.contains(p.number) ?? true { ranges.append((p.start, p.count)) }
+        // The shim refuses a bundle whose partitions or extents leave the disk, or whose
+        // extents overlap: say so here, before anything is loaded.
+        let diskBlocks = disk.size / UInt64(blockSize)
+        for p in partitions where p.start > diskBlocks || p.count > diskBlocks - p.start {
+            throw KexbootError(.invalidArgument, "\(disk.path): partition \(p.number) ends past the end of the disk")
+        }
+        let carried = partitions.filter { chosen?.contains($0.number) ?? true }
+        // A partition starting inside the head (an isohybrid MBR's partition 1 at block 0)
+        // carries the head itself.
+        var ranges: [(UInt64, UInt64)] = carried.contains { $0.start < UInt64(head) } ? [] : [(UInt64(0), UInt64(head))]
+        for p in carried { ranges.append((p.start, p.count)) }
         ranges.sort { $0.0 < $1.0 }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where a.0 + a.1 > b.0 {
+            throw KexbootError(.invalidArgument, "\(disk.path): partitions overlap at block \(b.0)")
+        }
         let bytes = ranges.reduce(UInt64(0)) { $0 + $1.1 * UInt64(blockSize) }
         guard bytes <= limit else {
             throw KexbootError(.limitExceeded, "the bundle would carry \(bytes >> 20) MiB of \(disk.path) (at most \(limit >> 20) MiB)")
@@ -81,7 +93,7 @@ public enum OFBundle {
             extents.append((start, data))
         }
         return build(client: client, args: args, bootpath: bootpath, blockSize: blockSize,
-                     diskBlocks: disk.size / UInt64(blockSize), partitions: partitions, extents: extents)
+                     diskBlocks: diskBlocks, partitions: partitions, extents: extents)
     }
 
     /// The primary MBR partitions of a disk.

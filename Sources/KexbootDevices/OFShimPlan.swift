@@ -20,7 +20,9 @@ public struct OFShimPlan: Sendable {
 
     /// Where the tree's address goes in the kexec entry.
     public static let entrySlot = 0x10100
-    static let page: UInt64 = 0x1000
+    /// Segments start and end on 64 KiB: the kernel wants both page aligned, and ppc64
+    /// kernels (Debian, Fedora, RHEL) use 64 KiB pages (a multiple of 4 KiB ones too).
+    static let page: UInt64 = 0x10000
 
     /// - Parameters:
     ///   - shim: `ofshim.elf`; its single PT_LOAD goes to physical 0.
@@ -39,10 +41,19 @@ public struct OFShimPlan: Sendable {
             throw KexbootError(.invalidArgument, "kexec-entry.bin: \(kexecEntry.count) bytes, too short for the tree's address at \(entrySlot)")
         }
         let clientELF = try ELFFile(bytes: client)
+        let shimEnd = roundUp(shimLoad.memsz)
+        for s in clientELF.segments where s.type == ELFFile.Segment.load {
+            guard s.paddr < 1 << 32, s.memsz <= (1 << 32) - s.paddr else {
+                throw KexbootError(.invalidArgument, "the client loads at 0x\(String(s.paddr, radix: 16)), beyond the 4 GiB the shim serves")
+            }
+            guard s.paddr >= shimEnd || s.memsz == 0 else {
+                throw KexbootError(.invalidArgument, "the client loads at 0x\(String(s.paddr, radix: 16)), inside the shim's first \(shimEnd >> 10) KiB")
+            }
+        }
 
         // RAM the shim can touch: /memory@0, below 4 GiB.
         let memory = try ramBelow4G(original)
-        var busy: [(UInt64, UInt64)] = [(0, roundUp(shimLoad.memsz))]
+        var busy: [(UInt64, UInt64)] = [(0, shimEnd)]
         busy += clientELF.segments.filter { $0.type == ELFFile.Segment.load }.map { ($0.paddr, $0.paddr + $0.memsz) }
         busy += original.reservations.map { ($0.address, $0.address + $0.size) }
         var top = memory.end
@@ -91,7 +102,7 @@ public struct OFShimPlan: Sendable {
             return Int(v[3]) | Int(v[2]) << 8
         }
         let ac = cells("#address-cells"), sc = cells("#size-cells")
-        guard let memory = tree.node("/memory"), let reg = memory.property("reg"), reg.count >= 4 * (ac + sc), ac <= 2, sc <= 2 else {
+        guard let memory = tree.node("/memory@0") ?? tree.node("/memory"), let reg = memory.property("reg"), reg.count >= 4 * (ac + sc), ac <= 2, sc <= 2 else {
             throw KexbootError(.notFound, "the device tree has no /memory node with a reg")
         }
         func number(_ at: Int, _ n: Int) -> UInt64 {

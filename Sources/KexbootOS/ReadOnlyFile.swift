@@ -16,13 +16,20 @@ public final class ReadOnlyFile {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted where a file should be must not hang the opener
+        // (it is refused below); regular files and block devices ignore the flag.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw KexbootError(.notFound, "\(path): \(String(cString: strerror(errno)))") }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let message = String(cString: strerror(errno))
             close(fd)
             throw KexbootError(.ioError, "\(path): \(message)")
+        }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG || kind == S_IFBLK else {
+            close(fd)
+            throw KexbootError(.invalidArgument, "\(path): not a regular file or a block device")
         }
         self.fd = fd
         if (st.st_mode & S_IFMT) == S_IFBLK {
@@ -40,12 +47,16 @@ public final class ReadOnlyFile {
     /// in errors. Empty files are an error.
     public static func contents(of path: String, what: String) throws -> [UInt8] {
         let file = try ReadOnlyFile(path: path)
+        // read(2) to the end: procfs files report size 0, sysfs ones 4096.
         var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let chunk = try file.read(at: UInt64(out.count), count: 1 << 20)
-            if chunk.isEmpty { break }
-            out += chunk
-            if file.size > 0, UInt64(out.count) >= file.size { break }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(file.fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw KexbootError(.ioError, "\(what) \(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            out += buffer[..<n]
+            guard out.count <= 1 << 30 else { throw KexbootError(.limitExceeded, "\(what) \(path) is larger than 1 GiB") }
         }
         guard !out.isEmpty else { throw KexbootError(.invalidArgument, "\(what) \(path) is empty") }
         return out

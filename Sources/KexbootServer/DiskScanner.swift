@@ -18,6 +18,8 @@ final class DiskScanner: @unchecked Sendable {
     /// The device node each device id has now, by disk. A rescan may move an image to
     /// another loop device; a boot queued behind it must use the new node.
     private var nodes: [String: [String: String]] = [:]
+    /// The whole disk's node, by disk.
+    private var diskNodes: [String: String] = [:]
 
     init(mounts: MountSet) {
         self.mounts = mounts
@@ -119,6 +121,7 @@ final class DiskScanner: @unchecked Sendable {
             result.messages.append((d.severity, "\(d.source): \(d.message)"))
         }
         nodes[disk] = Dictionary(result.devices.map { ($0.0.id, $0.0.node) }, uniquingKeysWith: { a, _ in a })
+        diskNodes[disk] = diskNode
         return result
     }
 
@@ -126,6 +129,7 @@ final class DiskScanner: @unchecked Sendable {
     func release(disk: String) {
         probers[disk] = nil
         nodes[disk] = nil
+        diskNodes[disk] = nil
     }
 
     /// `devices` with the nodes they have now; a device whose disk was released or
@@ -138,6 +142,7 @@ final class DiskScanner: @unchecked Sendable {
             guard let node = nodes[d.disk]?[d.id] else { return nil }
             var d = d
             d.node = node
+            if d.diskNode != nil { d.diskNode = diskNodes[d.disk] }
             return d
         }
     }

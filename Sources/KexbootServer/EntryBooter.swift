@@ -77,12 +77,22 @@ public struct EntryBooter: Sendable {
             return request.device
         case .file(let identity?, _) where identity.hasPrefix("grub:"):
             // A GRUB `loopback` device: the image file it was made from, read in place.
-            guard let image = request.loopbacks[String(identity.dropFirst(5))], case .file(_, let isoPath) = image,
-                  let host = try device(for: image, request: request, devices: devices) else {
+            guard let image = request.loopbacks[String(identity.dropFirst(5))], case .file(let imageDevice, let isoPath) = image else {
+                throw KexbootError(.notFound, "GRUB device (\(identity.dropFirst(5))) is not known to kexboot")
+            }
+            // An image on another loopback device (or on itself) would be an image inside
+            // an image: never followed, so no chain of devices can loop.
+            guard !(imageDevice?.hasPrefix("grub:") ?? false) else {
+                throw KexbootError(.unsupported, "\(isoPath): an image inside a loopback image is not read")
+            }
+            guard let host = try device(for: image, request: request, devices: devices) else {
                 throw KexbootError(.notFound, "GRUB device (\(identity.dropFirst(5))) is not known to kexboot")
             }
             guard host.isoPath == nil, host.fstype != "iso9660" else {
                 throw KexbootError(.unsupported, "\(isoPath): an image inside an image is not read")
+            }
+            guard host.directory == nil else {
+                throw KexbootError(.unsupported, "\(isoPath): loopback images are read from disks, not from configs added by URL")
             }
             var iso = host
             iso.id = "\(host.id):\(isoPath)"
@@ -125,7 +135,8 @@ public struct EntryBooter: Sendable {
                 guard let hostType = fs.hostFstype else { throw KexbootError(.notFound, "\(fs.id): its filesystem type is unknown") }
                 let point = try mounts.mountReadOnly(fs.node, fstype: hostType, name: Path.basename(fs.node))
                 mountPoint = point
-                guard let h = DirectoryFileSource(root: point).hostPath(isoPath) else {
+                let hostFiles = DirectoryFileSource(root: point)
+                guard hostFiles.info(isoPath)?.kind == .file, let h = hostFiles.hostPath(isoPath) else {
                     throw KexbootError(.notFound, "\(isoPath) is missing on \(fs.node)")
                 }
                 image = h

@@ -125,7 +125,9 @@ public struct Registry {
         generation += 1
         if let i = devices.firstIndex(where: { $0.id == device.id }) {
             var old = devices[i]
+            // Device nodes may move (an image on another loop device): not a change.
             old.node = device.node
+            old.diskNode = device.diskNode
             if old == device, options(of: device.id).map(\.json) == new.map(\.json) {
                 devices[i] = device
                 return []

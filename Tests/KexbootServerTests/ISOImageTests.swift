@@ -41,11 +41,13 @@ import Testing
             xorriso -as mkisofs -R -V tools -o \(stick)/isos/tools.iso \(dir)/tools 2>&1
             echo 'not an image' > \(stick)/isos/notes.iso
             printf 'set timeout=5\\nmenuentry "Ubuntu (ISO)" {\\n  loopback loop /ubuntu.iso\\n  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=/ubuntu.iso\\n  initrd (loop)/casper/initrd\\n}\\n' > \(stick)/boot/grub/grub.cfg
+            printf 'menuentry "Nested" {\\n  loopback loop /ubuntu.iso\\n  set root=(loop)\\n  loopback loop /inner.iso\\n  linux (loop)/vmlinuz\\n}\\nmenuentry "FIFO" {\\n  loopback loop /fifo.iso\\n  linux (loop)/vmlinuz\\n}\\n' >> \(stick)/boot/grub/grub.cfg
+            mkfifo \(stick)/fifo.iso
             """)
         let disk = try DiskImage.gptExt4(in: dir, name: "stick", label: "STICK", tree: stick, megabytes: 24)
         let before = try DiskImage.sha256(disk)
         let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
-        let list = try daemon.waitForList { ($0["options"]?.arrayValue?.count ?? 0) >= 7 }
+        let list = try daemon.waitForList { ($0["options"]?.arrayValue?.count ?? 0) >= 9 }
         let devices = list["devices"]?.arrayValue ?? []
         let fedoraID = "stick.img:1:/isos/Fedora-Workstation-Live-x86_64-39-1.5.iso"
         let fedora = try #require(devices.first { $0["id"]?.stringValue == fedoraID })
@@ -88,6 +90,14 @@ import Testing
         let viaLoopback = try daemon.client().call("boot", [("option", ubuntu["id"]!)])
         #expect(viaLoopback["plan"]?["kernel"]?["size"]?.intValue == 50000)
         #expect(viaLoopback["plan"]?["initrds"]?.arrayValue?.first?["size"]?.intValue == 14)
+        // A loopback image named through a loopback device, and a FIFO where the image
+        // should be: clear refusals, and the daemon carries on.
+        let stickOptions = options(list, device: "stick.img:1")
+        for (title, reason) in [("Nested", "an image inside a loopback image"), ("FIFO", "is missing")] {
+            let option = try #require(stickOptions.first { $0["title"] == .string(title) })
+            #expect { try daemon.client().call("boot", [("option", option["id"]!)]) } throws: { "\($0)".contains(reason) }
+        }
+        #expect(try daemon.client().call("list")["options"]?.arrayValue?.count == list["options"]?.arrayValue?.count)
         daemon.stop()
         #expect(try DiskImage.sha256(disk) == before)
         #expect(try !Shell.run("losetup -a").contains(disk))
