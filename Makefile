@@ -5,7 +5,7 @@ SWIFT ?= swift
 
 # Debian packages each target needs (installed when missing).
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev libcurl4-openssl-dev zlib1g-dev
-TEST_DEPS := python3 pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler vsftpd dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
+TEST_DEPS := python3 pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler vsftpd gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
 	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
@@ -101,7 +101,7 @@ build/ofshim/ci-test-le.elf: $(wildcard Tests/ofshim/client-le/*)
 # Boots the CI test client under the shim and under SLOF in QEMU; last line "ofshim: N passed, M failed".
 # Its last checks run kexboot's own plan (`kexboot boot --elf`), so kexboot is built too.
 test-ofshim: ofshim
-	scripts/deps.sh $(BUILD_DEPS) device-tree-compiler qemu-system-ppc
+	scripts/deps.sh $(BUILD_DEPS) device-tree-compiler qemu-system-ppc gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross
 	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	python3 Tests/ofshim/run.py

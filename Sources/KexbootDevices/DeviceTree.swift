@@ -86,8 +86,9 @@ public struct DeviceTree: Hashable, Sendable {
         let version = try be32(20), lastCompatible = try be32(24)
         guard version >= 16, lastCompatible <= 17 else { throw fail("version \(version) (compatible with \(lastCompatible)) is not read") }
         let stringsSize = Int(try be32(32))
-        // Version 16 has no struct-block size: the block runs up to the strings.
-        let structSize = version >= 17 ? Int(try be32(36)) : stringsOff - structOff
+        // Version 16 (what Linux's prom_init builds on POWER) has no struct-block size: the
+        // block runs up to the strings, or to the end when the strings come first.
+        let structSize = version >= 17 ? Int(try be32(36)) : (stringsOff > structOff ? stringsOff : total) - structOff
         guard structSize >= 0, structOff + structSize <= total, stringsOff + stringsSize <= total, rsvOff < total else {
             throw fail("blocks lie outside the blob")
         }

@@ -3,7 +3,7 @@ import KexbootOS
 
 /// The `kexec_load` plan that starts an Open Firmware client (GRUB, FreeBSD's loader, AIX)
 /// through the shim (docs/ofshim.md, "What kexboot's kexec plan contains"): the shim's
-/// PT_LOAD at physical 0, the bundle and the edited device tree high in `/memory@0` below
+/// PT_LOAD (loaded high, copied to physical 0 by the kexec entry), the bundle and the edited device tree high in `/memory@0` below
 /// 4 GiB, and the kexec entry (`kexec-entry.bin`, with the tree's address at 0x10100) as
 /// the entry point.
 public struct OFShimPlan: Sendable {
@@ -18,7 +18,8 @@ public struct OFShimPlan: Sendable {
     public var entry: UInt64
     public var tree: DeviceTree
 
-    /// Where the tree's address goes in the kexec entry.
+    /// Where the tree's address goes in the kexec entry; then the shim's load address,
+    /// the bytes the entry copies to 0 and the bytes the shim occupies there.
     public static let entrySlot = 0x10100
     /// Segments start and end on 64 KiB: the kernel wants both page aligned, and ppc64
     /// kernels (Debian, Fedora, RHEL) use 64 KiB pages (a multiple of 4 KiB ones too).
@@ -37,7 +38,7 @@ public struct OFShimPlan: Sendable {
               shimLoad.offset + shimLoad.filesz <= UInt64(shim.count) else {
             throw KexbootError(.invalidArgument, "ofshim.elf: expected one PT_LOAD at physical 0")
         }
-        guard kexecEntry.count > entrySlot + 8 else {
+        guard kexecEntry.count >= entrySlot + 32 else {
             throw KexbootError(.invalidArgument, "kexec-entry.bin: \(kexecEntry.count) bytes, too short for the tree's address at \(entrySlot)")
         }
         let clientELF = try ELFFile(bytes: client)
@@ -71,6 +72,11 @@ public struct OFShimPlan: Sendable {
                 return start
             }
         }
+        // Linux refuses kexec segments below the running kernel's end (it lives at 0), so
+        // the shim is loaded high and the kexec entry copies it to 0 before entering it.
+        let shimBytes = Array(shim[Int(shimLoad.offset)..<Int(shimLoad.offset + shimLoad.filesz)])
+        let shimCopy = (UInt64(shimBytes.count) + 7) & ~7
+        let shimAddress = try place(shimCopy, "shim")
         let entryAddress = try place(UInt64(kexecEntry.count), "kexec entry")
         let bundleAddress = try place(UInt64(bundle.count), "bundle")
         var tree = original
@@ -83,10 +89,10 @@ public struct OFShimPlan: Sendable {
         let blob = tree.serialized()
         let treeAddress = try place(UInt64(blob.count), "device tree")
         var entry = kexecEntry
-        entry.replaceSubrange(entrySlot..<(entrySlot + 8), with: DeviceTree.u64(treeAddress))
-        let shimBytes = Array(shim[Int(shimLoad.offset)..<Int(shimLoad.offset + shimLoad.filesz)])
+        entry.replaceSubrange(entrySlot..<(entrySlot + 32), with: DeviceTree.u64(treeAddress) + DeviceTree.u64(shimAddress)
+                              + DeviceTree.u64(shimCopy) + DeviceTree.u64((shimLoad.memsz + 7) & ~7))
         let segments = [
-            Segment(what: "shim", bytes: shimBytes, mem: 0, memsz: roundUp(shimLoad.memsz)),
+            Segment(what: "shim", bytes: shimBytes, mem: shimAddress, memsz: roundUp(shimCopy)),
             Segment(what: "bundle", bytes: bundle, mem: bundleAddress, memsz: roundUp(UInt64(bundle.count))),
             Segment(what: "device tree", bytes: blob, mem: treeAddress, memsz: roundUp(UInt64(blob.count))),
             Segment(what: "kexec entry", bytes: entry, mem: entryAddress, memsz: roundUp(UInt64(entry.count))),

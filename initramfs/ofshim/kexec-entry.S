@@ -8,9 +8,12 @@
  *    what lands at 0 is then the shim's park block and secondary hold;
  *  - word 0, 0x48010148, is "b .+0x10148" read either way round, so it works from a
  *    big- or little-endian kernel (and at physical 0 nothing executes it);
- *  - at 0x10148: switch to big endian if needed, load the device tree's address from
- *    the 8-byte slot at 0x10100 (kexboot writes it there) and enter the shim's
- *    big-endian kexec path at physical 0x20.
+ *  - at 0x10148: switch to big endian if needed; copy the shim to physical 0 when
+ *    kexboot loaded it elsewhere (slots at 0x10108: its address, 0x10110: bytes to
+ *    copy, 0x10118: bytes it occupies, the rest zeroed; Linux refuses kexec segments
+ *    below the running kernel's end, so the shim cannot be a segment at 0 itself),
+ *    flush the caches over it, load the device tree's address from the 8-byte slot at
+ *    0x10100 and enter the shim's big-endian kexec path at physical 0x20.
  * It runs wherever it is loaded (position independent).
  */
 	.macro LEWORD w
@@ -26,6 +29,12 @@ _start:
 	. = 0x10100
 dt_slot:
 	.quad	0			/* the device tree's physical address */
+shim_src:
+	.quad	0			/* where the shim was loaded; 0: it is at 0 already */
+shim_len:
+	.quad	0			/* bytes to copy to 0 (a multiple of 8) */
+shim_memsz:
+	.quad	0			/* bytes the shim occupies from 0 (a multiple of 8) */
 	. = 0x10148
 	tdi	0,r0,0x48		/* LE: b .+8 */
 	b	be_main
@@ -40,7 +49,38 @@ dt_slot:
 be_main:
 	bl	1f
 1:	mflr	r4
-	ld	r3,dt_slot-1b(r4)
+	ld	r6,shim_src-1b(r4)
+	cmpdi	r6,0
+	beq	5f
+	ld	r7,shim_len-1b(r4)
+	ld	r8,shim_memsz-1b(r4)
+	li	r9,0
+2:	cmpld	r9,r7			/* copy the shim's bytes to 0 */
+	bge	3f
+	ldx	r10,r6,r9
+	stdx	r10,0,r9
+	addi	r9,r9,8
+	b	2b
+3:	li	r10,0
+4:	cmpld	r9,r8			/* and zero the rest of its memory */
+	bge	6f
+	stdx	r10,0,r9
+	addi	r9,r9,8
+	b	4b
+6:	li	r9,0			/* data cache to memory, then instruction cache */
+7:	dcbst	0,r9
+	addi	r9,r9,128
+	cmpld	r9,r8
+	blt	7b
+	sync
+	li	r9,0
+8:	icbi	0,r9
+	addi	r9,r9,128
+	cmpld	r9,r8
+	blt	8b
+	sync
+	isync
+5:	ld	r3,dt_slot-1b(r4)
 	li	r4,0
 	li	r5,0x20			/* the shim's big-endian kexec path */
 	mtctr	r5
