@@ -467,14 +467,6 @@ def main():
             result(ended and "RESULT PASS" in text and tree_at and int(tree_at.group(1), 16) == where["device tree"],
                    f"kexboot's plan, loaded where it says and entered through its kexec entry, boots the client to PASS ({secs:.1f} s)",
                    " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:])
-        # 2d. and for real: Linux (Debian's ppc64el kernel under SLOF) kexec_loads kexboot's
-        # segments and reboots into them (kexec_test.py)
-        vmlinux, why = debian_ppc64el_kernel()
-        if vmlinux:
-            import kexec_test
-            kexec_test.run(qemu, kexboot, BUILD, vmlinux, disk_path, CLIENT, ARGS, BOOTPATH, result)
-        else:
-            result(False, "real kexec: " + why)
     else:
         result(False, "kexboot's plan: .build/debug/kexboot is missing (run swift build first)")
 
@@ -538,6 +530,19 @@ def main():
     mods = grub_case(tmp)
     if mods:
         linux_case(tmp, mods)
+
+    # 6. a real kexec: Linux (Debian's ppc64el kernel under SLOF) kexec_loads the segments
+    # of kexboot's plan and reboots into them (kexec_test.py); the kernel package comes
+    # through the same private apt state as GRUB's modules
+    kexboot = os.path.join(ROOT, ".build", "debug", "kexboot")
+    if os.path.exists(kexboot):
+        grub_modules()
+        vmlinux, why = debian_ppc64el_kernel()
+        if vmlinux:
+            import kexec_test
+            kexec_test.run(qemu, kexboot, BUILD, vmlinux, disk_path, CLIENT, ARGS, BOOTPATH, result)
+        else:
+            result(False, "real kexec: " + why)
 
     if failed:
         print(f"logs and images kept in {tmp}")
