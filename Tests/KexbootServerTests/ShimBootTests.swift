@@ -8,26 +8,37 @@ import Testing
 @Suite(.serialized) struct ShimBootTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
+    static let shim = repo + "/build/ofshim"
+
+    /// The shim built (`make ofshim`) and a pseries device tree in `dir`.
+    func prepare(_ dir: String) throws {
+        if !FileManager.default.fileExists(atPath: Self.shim + "/kexec-entry.bin") {
+            try Shell.run("make -s -C \(Self.repo) ofshim 2>&1")
+        }
+        try Shell.run("qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic >/dev/null 2>&1 || true")
+    }
+
+    /// A dry-run daemon on `image` that knows where the shim and the tree are.
+    func shimDaemon(_ dir: String, _ image: String, autoboot: Bool) throws -> Daemon {
+        try Daemon(dir: dir, images: [image], autoboot: autoboot) {
+            $0.shimDirectory = Self.shim
+            $0.deviceTree = dir + "/pseries.dtb"
+            $0.ofBootpath = "/vdevice/v-scsi@71000003/disk@8000000000000000"
+        }
+    }
 
     @Test func prepPayloadBootsThroughTheShimPlan() throws {
         let dir = try Shell.temporaryDirectory("shim-boot")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let shim = Self.repo + "/build/ofshim"
-        if !FileManager.default.fileExists(atPath: shim + "/kexec-entry.bin") {
-            try Shell.run("make -s -C \(Self.repo) ofshim 2>&1")
-        }
+        try prepare(dir)
+        let shim = Self.shim
         try Shell.run("""
             truncate -s 8M \(dir)/power.img
             printf 'label: dos\\nstart=2048, size=2048, type=41, bootable\\nstart=4096, size=8192, type=83\\n' | sfdisk -q \(dir)/power.img
             dd if=\(shim)/ci-test.elf of=\(dir)/power.img bs=512 seek=2048 conv=notrunc status=none
-            qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic >/dev/null 2>&1 || true
             """)
         let before = try DiskImage.sha256(dir + "/power.img")
-        let daemon = try Daemon(dir: dir, images: [dir + "/power.img"], autoboot: true) {
-            $0.shimDirectory = shim
-            $0.deviceTree = dir + "/pseries.dtb"
-            $0.ofBootpath = "/vdevice/v-scsi@71000003/disk@8000000000000000"
-        }
+        let daemon = try shimDaemon(dir, dir + "/power.img", autoboot: true)
         let list = try daemon.waitForList { !($0["options"]?.arrayValue ?? []).isEmpty }
         let option = try #require(list["options"]?.arrayValue?.first)
         #expect(option["kind"] == .string("elf"))
@@ -55,10 +66,8 @@ import Testing
     @Test func clientNamedByAConfigBootsThroughTheShimPlan() throws {
         let dir = try Shell.temporaryDirectory("shim-client")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let shim = Self.repo + "/build/ofshim"
-        if !FileManager.default.fileExists(atPath: shim + "/kexec-entry.bin") {
-            try Shell.run("make -s -C \(Self.repo) ofshim 2>&1")
-        }
+        try prepare(dir)
+        let shim = Self.shim
         try Shell.run("""
             mkdir -p \(dir)/tree/boot/grub
             cp \(shim)/ci-test.elf \(dir)/tree/boot/grub/core.elf
@@ -68,14 +77,9 @@ import Testing
             truncate -s 26M \(dir)/power.img
             printf 'label: dos\\nstart=2048, size=24M, type=83\\n' | sfdisk -q \(dir)/power.img
             dd if=\(dir)/fs.ext4 of=\(dir)/power.img bs=512 seek=2048 conv=notrunc status=none
-            qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic >/dev/null 2>&1 || true
             """)
         let before = try DiskImage.sha256(dir + "/power.img")
-        let daemon = try Daemon(dir: dir, images: [dir + "/power.img"], autoboot: false) {
-            $0.shimDirectory = shim
-            $0.deviceTree = dir + "/pseries.dtb"
-            $0.ofBootpath = "/vdevice/v-scsi@71000003/disk@8000000000000000"
-        }
+        let daemon = try shimDaemon(dir, dir + "/power.img", autoboot: false)
         let list = try daemon.waitForList { !($0["options"]?.arrayValue ?? []).isEmpty }
         let option = try #require(list["options"]?.arrayValue?.first)
         #expect(option["kind"] == .string("elf"))
