@@ -146,6 +146,16 @@ final class Box<Value> {
     init(_ value: Value?) { self.value = value }
 }
 
+/// A slot's `accept`: converts one word and hands the value on; false when it does not
+/// convert.
+func converting<T: ExpressibleByArgument>(_ store: @escaping (T) -> Void) -> (String) -> Bool {
+    { word in
+        guard let value = T(argument: word) else { return false }
+        store(value)
+        return true
+    }
+}
+
 /// `--name VALUE` (also `--name=VALUE`); repeatable when the property is an array.
 @propertyWrapper
 public struct Option<Value>: SlotCarrier {
@@ -167,22 +177,14 @@ extension Option where Value: ExpressibleByArgument {
         self.box = box
         slot = ArgumentSlot(kind: .option, nameSpec: name, help: help, isRequired: false, isRepeating: false,
                             defaultText: "\(wrappedValue)",
-                            accept: { word in
-                                guard let v = Value(argument: word) else { return false }
-                                box.value = v
-                                return true
-                            })
+                            accept: converting { (value: Value) in box.value = value })
     }
 
     public init(name: NameSpecification = .long, help: ArgumentHelp? = nil) {
         let box = Box<Value>(nil)
         self.box = box
         slot = ArgumentSlot(kind: .option, nameSpec: name, help: help, isRequired: true, isRepeating: false,
-                            accept: { word in
-                                guard let v = Value(argument: word) else { return false }
-                                box.value = v
-                                return true
-                            })
+                            accept: converting { (value: Value) in box.value = value })
     }
 }
 
@@ -191,11 +193,7 @@ extension Option {
         let box = Box<Value>(.some(nil))
         self.box = box
         slot = ArgumentSlot(kind: .option, nameSpec: name, help: help, isRequired: false, isRepeating: false,
-                            accept: { word in
-                                guard let v = Wrapped(argument: word) else { return false }
-                                box.value = .some(v)
-                                return true
-                            })
+                            accept: converting { (value: Wrapped) in box.value = .some(value) })
     }
 
     public init<Element: ExpressibleByArgument>(wrappedValue: [Element], name: NameSpecification = .long, help: ArgumentHelp? = nil) where Value == [Element] {
@@ -203,12 +201,10 @@ extension Option {
         var first = true
         self.box = box
         slot = ArgumentSlot(kind: .option, nameSpec: name, help: help, isRequired: false, isRepeating: true,
-                            accept: { word in
-                                guard let v = Element(argument: word) else { return false }
-                                // Values given replace the default rather than adding to it.
+                            // Values given replace the default rather than adding to it.
+                            accept: converting { (value: Element) in
                                 if first { box.value = []; first = false }
-                                box.value!.append(v)
-                                return true
+                                box.value!.append(value)
                             })
     }
 }
@@ -266,11 +262,7 @@ extension Argument where Value: ExpressibleByArgument {
         let box = Box<Value>(nil)
         self.box = box
         slot = ArgumentSlot(kind: .positional, nameSpec: .long, help: help, isRequired: true, isRepeating: false,
-                            accept: { word in
-                                guard let v = Value(argument: word) else { return false }
-                                box.value = v
-                                return true
-                            })
+                            accept: converting { (value: Value) in box.value = value })
     }
 }
 
@@ -281,22 +273,14 @@ extension Argument {
         let box = Box<Value>(.some(nil))
         self.box = box
         slot = ArgumentSlot(kind: .positional, nameSpec: .long, help: help, isRequired: false, isRepeating: false,
-                            accept: { word in
-                                guard let v = Wrapped(argument: word) else { return false }
-                                box.value = .some(v)
-                                return true
-                            })
+                            accept: converting { (value: Wrapped) in box.value = .some(value) })
     }
 
     public init<Element: ExpressibleByArgument>(help: ArgumentHelp? = nil) where Value == [Element] {
         let box = Box<Value>([])
         self.box = box
         slot = ArgumentSlot(kind: .positional, nameSpec: .long, help: help, isRequired: true, isRepeating: true,
-                            accept: { word in
-                                guard let v = Element(argument: word) else { return false }
-                                box.value!.append(v)
-                                return true
-                            })
+                            accept: converting { (value: Element) in box.value!.append(value) })
     }
 }
 

@@ -49,9 +49,15 @@ extension DiskProber {
                     report(source, .info, "\(what): \(path) is not an ISO 9660 image")
                     continue
                 }
-                let iso = try? ISO9660(file: file)
-                found.append(ProbedISO(path: path, size: UInt64(info.size), label: iso?.label, uuid: iso?.uuid,
-                                       config: readISOConfig(file, isoPath: path, source: source, what: "\(what): \(path)")))
+                let iso: ISO9660
+                do {
+                    iso = try ISO9660(file: file)
+                } catch {
+                    report(source, .warning, "\(what): \(path): \(error)")
+                    continue
+                }
+                found.append(ProbedISO(path: path, size: UInt64(info.size), label: iso.label, uuid: iso.uuid,
+                                       config: readISOConfig(iso, isoPath: path, source: source, what: "\(what): \(path)")))
             }
         }
         return found
@@ -62,13 +68,15 @@ extension DiskProber {
     /// set), else the usual search. Configs that do not know they are in a file get the
     /// kernel argument their initramfs needs to find it (`iso-scan/filename=`, `findiso=`).
     func readISOConfig(_ file: ReadOnlyFile, isoPath: String?, source: String, what: String) -> ParseResult? {
-        let iso: ISO9660
         do {
-            iso = try ISO9660(file: file)
+            return readISOConfig(try ISO9660(file: file), isoPath: isoPath, source: source, what: what)
         } catch {
             report(source, .warning, "\(what): \(error)")
             return nil
         }
+    }
+
+    func readISOConfig(_ iso: ISO9660, isoPath: String?, source: String, what: String) -> ParseResult? {
         var parser = self.parser
         parser.identity = DeviceIdentity(uuid: iso.uuid, label: iso.label)
         if let isoPath {

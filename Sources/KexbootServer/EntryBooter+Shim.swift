@@ -19,7 +19,7 @@ extension EntryBooter {
     /// An Open Firmware client in a PReP partition: its ELF, a bundle of the disk's PReP
     /// partition and its small partitions (at most 64 MiB each, 256 MiB in all), the
     /// machine's device tree, and the `kexec_load` plan (docs/ofshim.md).
-    public func prepareShim(_ request: Request, devices: [ServerDevice], settings: ShimSettings) throws -> OFShimPlan {
+    public func prepareShim(_ request: Request, devices: [ServerDevice], fetcher: Fetcher, settings: ShimSettings) throws -> OFShimPlan {
         guard let device = request.device, let diskNode = device.diskNode else {
             throw KexbootError(.unsupported, "\(request.title): the Open Firmware shim boots clients from a partitioned disk")
         }
@@ -31,7 +31,7 @@ extension EntryBooter {
         } else {
             // A client file a config names: copied (and checked against its sha256) first.
             _ = mkdir(stage, 0o700)
-            let path = try fetch(request.kernel, as: "kernel", request: request, devices: devices, fetcher: Fetcher(), progress: nil)
+            let path = try fetch(request.kernel, as: "kernel", request: request, devices: devices, fetcher: fetcher, progress: nil)
             defer { unlink(path) }
             client = try ReadOnlyFile.contents(of: path, what: "client")
         }

@@ -70,7 +70,7 @@ extension Server {
                 let plan: BootPlan
                 if request.shim {
                     // An Open Firmware client: shim, bundle, tree, kexec entry (docs/ofshim.md).
-                    let of = try booter.prepareShim(request, devices: devices, settings: shimSettings)
+                    let of = try booter.prepareShim(request, devices: devices, fetcher: fetcher, settings: shimSettings)
                     copied = monotonicSeconds()
                     if !dryRun { try Kexec.load(shim: of) }
                     plan = of.bootPlan(client: request.title, clientSize: UInt64(of.segments.first { $0.what == "bundle" }?.bytes.count ?? 0),
