@@ -208,3 +208,72 @@ long long kx_inflate(int in_fd, unsigned long long offset, unsigned long long le
     free(out);
     return result < 0 ? result : (long long)written;
 }
+
+/* The x86_64 kexec_load entry (see ckexboot.h). The kernel's relocate_kernel arrives here in
+ * 64-bit mode on identity-mapped page tables, with interrupts off and the old kernel's GDT
+ * and IDT invalidated; the bzImage's 64-bit entry wants a flat GDT with __BOOT_CS = 0x10
+ * and __BOOT_DS = 0x18 and %rsi pointing at boot_params (Documentation/arch/x86/boot.rst,
+ * "64-bit Boot Protocol"). It lives in .rodata: it is copied, never run in place. */
+#if defined(__x86_64__)
+__asm__(
+    ".section .rodata\n"
+    ".balign 16\n"
+    ".Lkx_entry:\n"
+    "    jmp .Lkx_code\n"
+    "    .balign 8\n"
+    ".Lkx_boot_params: .quad 0\n"                /* offset 8: filled by kexboot */
+    ".Lkx_kernel: .quad 0\n"                     /* offset 16: filled by kexboot */
+    ".Lkx_gdt:\n"
+    "    .quad 0\n"
+    "    .quad 0\n"
+    "    .quad 0x00af9a000000ffff\n"             /* 0x10: 64-bit code, ring 0 */
+    "    .quad 0x00cf92000000ffff\n"             /* 0x18: flat data */
+    ".Lkx_gdt_pointer:\n"
+    "    .word .Lkx_gdt_pointer - .Lkx_gdt - 1\n"
+    "    .quad 0\n"
+    ".Lkx_code:\n"
+    "    cli\n"
+    "    leaq .Lkx_gdt(%rip), %rax\n"
+    "    movq %rax, .Lkx_gdt_pointer+2(%rip)\n"
+    "    lgdt .Lkx_gdt_pointer(%rip)\n"
+    "    movl $0x18, %eax\n"
+    "    movl %eax, %ds\n"
+    "    movl %eax, %es\n"
+    "    movl %eax, %ss\n"
+    "    movl %eax, %fs\n"
+    "    movl %eax, %gs\n"
+    "    leaq .Lkx_entry+4096(%rip), %rsp\n"
+    "    leaq .Lkx_far(%rip), %rax\n"
+    "    pushq $0x10\n"
+    "    pushq %rax\n"
+    "    lretq\n"
+    ".Lkx_far:\n"
+    "    movq .Lkx_boot_params(%rip), %rsi\n"
+    "    movq .Lkx_kernel(%rip), %rax\n"
+    "    xorl %ebx, %ebx\n"
+    "    xorl %ebp, %ebp\n"
+    "    xorl %edi, %edi\n"
+    "    jmp *%rax\n"
+    ".Lkx_entry_end:\n"
+    ".balign 8\n"
+    ".Lkx_entry_size: .quad .Lkx_entry_end - .Lkx_entry\n"
+    ".globl kx_x86_entry_code\n"
+    ".hidden kx_x86_entry_code\n"
+    ".set kx_x86_entry_code, .Lkx_entry\n"
+    ".globl kx_x86_entry_length\n"
+    ".hidden kx_x86_entry_length\n"
+    ".set kx_x86_entry_length, .Lkx_entry_size\n"
+    ".text\n");
+extern const unsigned char kx_x86_entry_code[];
+extern const unsigned long kx_x86_entry_length;
+
+const unsigned char *kx_x86_entry(unsigned long *size) {
+    *size = kx_x86_entry_length;
+    return kx_x86_entry_code;
+}
+#else
+const unsigned char *kx_x86_entry(unsigned long *size) {
+    *size = 0;
+    return 0;
+}
+#endif

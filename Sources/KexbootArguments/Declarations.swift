@@ -11,6 +11,11 @@ public protocol ExpressibleByArgument {
     init?(argument: String)
 }
 
+/// An enum of names (`enum Mode: String { case auto, file }`) reads its raw values.
+extension ExpressibleByArgument where Self: RawRepresentable, RawValue == String {
+    public init?(argument: String) { self.init(rawValue: argument) }
+}
+
 extension String: ExpressibleByArgument {
     public init?(argument: String) { self = argument }
 }

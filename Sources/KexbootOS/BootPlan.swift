@@ -6,8 +6,8 @@ public struct BootPlan: Hashable, Sendable {
     public enum Method: String, Sendable {
         /// The kernel checks and places the image (`kexec_file_load`).
         case fileLoad = "kexec_file_load"
-        /// kexboot places explicit segments (`kexec_load`), for payloads the kernel does
-        /// not know (the Open Firmware shim).
+        /// kexboot places explicit segments (`kexec_load`): its own x86_64 bzImage boot,
+        /// and payloads the kernel does not know (the Open Firmware shim).
         case segments = "kexec_load"
     }
 
@@ -45,6 +45,10 @@ public struct BootPlan: Hashable, Sendable {
     /// What the kernel file is (`bzImage`, `Image`, `gzip (inflated before loading)`, …).
     public var kernelImage: KernelImage?
     public var entry: UInt64?
+    /// Whether a `kexec_file_load` plan may fall back to `kexec_load` (KexecFallback).
+    public var fallback = false
+    /// Where kexboot's own x86_64 boot puts the kernel, initrd and boot_params.
+    public var x86: X86BootLayout?
 
     public init(method: Method, kernel: File, initrds: [File], devicetree: File?, commandLine: String) {
         self.method = method

@@ -8,9 +8,18 @@ import KexbootCore
 
 /// Loads a kernel for kexec and starts it, without kexec-tools.
 public enum Kexec {
+    /// Which system call loads a kernel: `auto` tries `kexec_file_load` and falls back to
+    /// kexboot's own `kexec_load` boot as kexec-tools does (KexecFallback); `file` and `load`
+    /// use only the one named (kexec-tools' `-s` and `-c`).
+    public enum Syscall: String, Sendable, CaseIterable {
+        case auto, file, load
+    }
+
     /// Makes the plan for a kernel, its initrds and a command line: checks that every file
-    /// exists and is a non-empty regular file, and records the sizes.
-    public static func plan(kernel: String, initrds: [String], devicetree: String?, commandLine: String) throws -> BootPlan {
+    /// exists and is a non-empty regular file, and records the sizes. With `syscall: .load`
+    /// the segments are placed now (x86_64 bzImage), in `memory` (default: the firmware's map).
+    public static func plan(kernel: String, initrds: [String], devicetree: String?, commandLine: String,
+                            syscall: Syscall = .auto, memory: [MemoryRange]? = nil) throws -> BootPlan {
         func file(_ path: String, _ what: String) throws -> BootPlan.File {
             var st = stat()
             guard stat(path, &st) == 0 else {
@@ -28,14 +37,64 @@ public enum Kexec {
                             initrds: try initrds.map { try file($0, "initrd") },
                             devicetree: try devicetree.map { try file($0, "device tree") }, commandLine: commandLine)
         plan.kernelImage = image
+        plan.fallback = syscall == .auto
+        if syscall == .load { try placeSegments(&plan, head: head, memory: memory) }
         return plan
     }
 
-    /// Loads the plan into the kernel (`kexec_file_load`); nothing runs yet.
-    public static func load(_ plan: BootPlan) throws {
-        guard plan.method == .fileLoad else {
-            throw KexbootError(.unsupported, "loading explicit segments needs the Open Firmware shim's payload")
+    /// Turns a plan into kexboot's own `kexec_load` boot: x86_64 bzImages only.
+    static func placeSegments(_ plan: inout BootPlan, head: [UInt8]? = nil, memory: [MemoryRange]? = nil) throws {
+        #if arch(x86_64)
+        guard plan.kernelImage?.format == .bzImage else {
+            throw KexbootError(.unsupported, "kexboot's kexec_load boot takes an x86_64 bzImage; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
         }
+        guard plan.devicetree == nil else { throw KexbootError(.unsupported, "an x86 kernel takes no device tree") }
+        let head = try head ?? ReadOnlyFile(path: plan.kernel.path).read(at: 0, count: 4096)
+        let header = try X86SetupHeader(head, fileSize: plan.kernel.size, path: plan.kernel.path)
+        let layout = try X86BootLayout.make(header: header, kernelFileSize: plan.kernel.size,
+                                            initrdSize: plan.initrds.reduce(0) { $0 + $1.size },
+                                            commandLine: plan.commandLine, memory: try memory ?? FirmwareMemoryMap.read())
+        plan.method = .segments
+        plan.x86 = layout
+        plan.segments = layout.segments
+        plan.entry = layout.entry
+        #else
+        throw KexbootError(.unsupported, "kexboot's kexec_load boot is written for x86_64 bzImages; use kexec_file_load here")
+        #endif
+    }
+
+    /// Loads the plan into the kernel; nothing runs yet. Returns the plan as loaded: an
+    /// `auto` plan that `kexec_file_load` could not take comes back as a `kexec_load` one.
+    @discardableResult
+    public static func load(_ plan: BootPlan) throws -> BootPlan {
+        if plan.method == .segments {
+            try loadSegments(plan)
+            return plan
+        }
+        do {
+            try fileLoad(plan)
+            return plan
+        } catch let failure as FileLoadFailure {
+            var fallback = plan
+            guard plan.fallback else {
+                throw KexbootError(.unsupported, "kexec_file_load cannot load \(plan.kernel.path) here", cause: Errno(failure.errno))
+            }
+            do {
+                try placeSegments(&fallback)
+            } catch let error as KexbootError {
+                throw KexbootError(error.code, "kexec_file_load cannot load \(plan.kernel.path) here (errno \(failure.errno)), nor kexec_load: \(error.message)")
+            }
+            try loadSegments(fallback)
+            return fallback
+        }
+    }
+
+    /// kexec_file_load said ENOSYS, EINVAL or ENOEXEC: kexec_load may do.
+    struct FileLoadFailure: Error {
+        var errno: Int32
+    }
+
+    static func fileLoad(_ plan: BootPlan) throws {
         var kernelFD = try retryingEINTR("opening \(plan.kernel.path)") { open(plan.kernel.path, O_RDONLY | O_CLOEXEC) }
         defer { close(kernelFD) }
         if let image = plan.kernelImage, image.needsInflating {
@@ -59,10 +118,49 @@ public enum Kexec {
         case .refuse(let why):
             throw KexbootError(.ioError, why, cause: Errno(code))
         case .tryLoad:
-            throw KexbootError(.unsupported, "kexec_file_load cannot load \(plan.kernel.path) here, and kexboot has no kexec_load loader for this kernel format", cause: Errno(code))
+            throw FileLoadFailure(errno: code)
         }
     }
 
+    /// kexboot's own `kexec_load` boot of an x86_64 bzImage (a plan from placeSegments):
+    /// the kernel and initrd are mapped, not read, so a large initrd is not copied twice.
+    static func loadSegments(_ plan: BootPlan) throws {
+        guard let layout = plan.x86 else {
+            throw KexbootError(.unsupported, "this plan has no segments kexboot can fill (the Open Firmware shim loads its own)")
+        }
+        let kernel = try MappedFile(path: plan.kernel.path, size: plan.kernel.size)
+        var initrd: MappedFile?
+        if plan.initrds.count == 1 {
+            initrd = try MappedFile(path: plan.initrds[0].path, size: plan.initrds[0].size)
+        } else if plan.initrds.count > 1 {
+            let fd = try concatenate(plan.initrds.map(\.path))
+            defer { close(fd) }
+            initrd = try MappedFile(fd: fd, size: plan.initrds.reduce(0) { $0 + $1.size }, what: "the initrds")
+        }
+        let efi = access("/sys/firmware/efi", F_OK) == 0
+        let parameters = try layout.parametersBytes(commandLine: plan.commandLine, entryCode: X86BootLayout.entryCode,
+                                                    acpiRSDP: X86BootLayout.acpiRSDP(), vgaText: !efi)
+        try parameters.withUnsafeBytes { params in
+            var segments = [kx_segment(buf: kernel.base + Int(layout.header.setupSize), bufsz: layout.kernel.bufsz,
+                                       mem: layout.kernel.mem, memsz: layout.kernel.memsz)]
+            if let initrd, let place = layout.initrd {
+                segments.append(kx_segment(buf: initrd.base, bufsz: place.bufsz, mem: place.mem, memsz: place.memsz))
+            }
+            segments.append(kx_segment(buf: params.baseAddress, bufsz: UInt64(params.count),
+                                       mem: layout.parameters.mem, memsz: layout.parameters.memsz))
+            try BootPlan.validate(segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: $0.bufsz) })
+            let result = segments.withUnsafeBufferPointer {
+                kx_kexec_load(layout.entry, UInt($0.count), $0.baseAddress, kx_kexec_arch_default)
+            }
+            guard result == 0 else {
+                let code = errno
+                throw KexbootError(.ioError,
+                                   code == EPERM ? "kexec_load is not permitted: not root, or the kernel is locked down (EPERM)" : "kexec_load of \(plan.kernel.path)",
+                                   cause: Errno(code))
+            }
+        }
+        withExtendedLifetime((kernel, initrd)) {}
+    }
     /// A compressed kernel inflated into a memory file (positioned at its start).
     static func inflate(_ fd: Int32, _ image: KernelImage, path: String) throws -> Int32 {
         let out = kx_memfd("kexboot-kernel")
@@ -137,4 +235,30 @@ public enum Kexec {
         _ = kx_reboot_kexec()
         throw KexbootError(.ioError, "reboot(LINUX_REBOOT_CMD_KEXEC) failed", cause: Errno(errno))
     }
+}
+
+/// A file mapped read-only for the length of a `kexec_load` call.
+final class MappedFile {
+    let base: UnsafeRawPointer
+    let size: Int
+
+    convenience init(path: String, size: UInt64) throws {
+        let fd = try retryingEINTR("opening \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        try self.init(fd: fd, size: size, what: path)
+    }
+
+    init(fd: Int32, size: UInt64, what: String) throws {
+        var st = stat()
+        guard fstat(fd, &st) == 0, UInt64(st.st_size) == size else {
+            throw KexbootError(.invalidArgument, "\(what) changed size since the plan was made")
+        }
+        guard let p = mmap(nil, Int(size), PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw KexbootError(.ioError, "mapping \(what)", cause: Errno(errno))
+        }
+        base = UnsafeRawPointer(p)
+        self.size = Int(size)
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
 }

@@ -46,6 +46,8 @@ public struct DaemonConfig: Sendable {
     public var insecureHosts: [String] = []
     /// Seconds between re-reads of network configs (and retries of failed lookups).
     public var networkRefresh = 300
+    /// Which system call loads kernels (`kexboot.kexec=` overrides it).
+    public var kexec = Kexec.Syscall.auto
     public var interfaces: [Interface] = []
 
     public private(set) var path: String?
@@ -56,7 +58,7 @@ public struct DaemonConfig: Sendable {
     public static let keys = [
         "autoboot", "timeout", "settle", "boot-order", "allow", "deny", "password", "token", "listen", "socket-group",
         "shell", "console", "log-level", "http-proxy", "https-proxy", "no-proxy", "ca-file", "insecure-hosts",
-        "network-refresh",
+        "network-refresh", "kexec",
     ]
     static let interfaceKeys = ["method", "address", "gateway", "dns"]
     /// Never shown to clients.
@@ -174,6 +176,9 @@ public struct DaemonConfig: Sendable {
         case "no-proxy": noProxy = text
         case "ca-file": caFile = text
         case "insecure-hosts": insecureHosts = list()
+        case "kexec":
+            guard let syscall = Kexec.Syscall(rawValue: value) else { throw KexbootError(.invalidArgument, "kexec: \(value) is not auto, file or load") }
+            kexec = syscall
         default: throw KexbootError(.invalidArgument, "unknown setting \(key)")
         }
     }
@@ -221,6 +226,7 @@ public struct DaemonConfig: Sendable {
         case "no-proxy": .optional(noProxy)
         case "ca-file": .optional(caFile)
         case "insecure-hosts": .array(insecureHosts.map(JSONValue.string))
+        case "kexec": .string(kexec.rawValue)
         default: nil
         }
     }

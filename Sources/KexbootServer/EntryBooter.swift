@@ -248,7 +248,7 @@ public struct EntryBooter: Sendable {
 
     /// Fetches every file and makes the plan.
     public func prepare(_ request: Request, devices: [ServerDevice], fetcher: Fetcher = Fetcher(),
-                        progress: Progress? = nil) throws -> BootPlan {
+                        syscall: Kexec.Syscall = .auto, progress: Progress? = nil) throws -> BootPlan {
         _ = mkdir(stage, 0o700)
         let kernel = try fetch(request.kernel, as: "kernel", request: request, devices: devices, fetcher: fetcher, progress: progress)
         var initrds: [String] = []
@@ -258,7 +258,7 @@ public struct EntryBooter: Sendable {
         let dtb = try request.devicetree.map {
             try fetch($0, as: "dtb", request: request, devices: devices, fetcher: fetcher, progress: progress)
         }
-        return try Kexec.plan(kernel: kernel, initrds: initrds, devicetree: dtb, commandLine: request.args)
+        return try Kexec.plan(kernel: kernel, initrds: initrds, devicetree: dtb, commandLine: request.args, syscall: syscall)
     }
 
     /// Removes the fetched files (after a dry run, or a boot that failed).

@@ -8,6 +8,8 @@ public struct KernelSwitches: Sendable {
     public var url: String?
     public var debug = false
     public var shell = false
+    /// `kexboot.kexec=auto|file|load`: which system call loads kernels.
+    public var kexec: Kexec.Syscall?
 
     public init(path: String) {
         let text = (try? DirectoryFileSource(root: "/").read(path, limit: 1 << 16)) ?? []
@@ -19,6 +21,7 @@ public struct KernelSwitches: Sendable {
             if word.hasPrefix("kexboot.timeout=") { timeout = Int(word.dropFirst("kexboot.timeout=".count)) }
             if word.hasPrefix("kexboot.autoboot=") { autoboot = word.dropFirst("kexboot.autoboot=".count) != "0" }
             if word.hasPrefix("kexboot.url=") { url = String(word.dropFirst("kexboot.url=".count)) }
+            if word.hasPrefix("kexboot.kexec=") { kexec = Kexec.Syscall(rawValue: String(word.dropFirst("kexboot.kexec=".count))) }
             if word == "kexboot.debug" { debug = true }
             if word == "kexboot.shell" { shell = true }
         }

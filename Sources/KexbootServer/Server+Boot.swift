@@ -53,6 +53,7 @@ extension Server {
         nonisolated(unsafe) let reply = reply
         let shimSettings = EntryBooter.ShimSettings(directory: settings.shimDirectory, deviceTree: settings.deviceTree,
                                                     bootpath: settings.ofBootpath)
+        let syscall = switches.kexec ?? config.kexec
         work.async { [booter, loop, scanner, fetcher] in
             let outcome: Result<BootPlan, KexbootError>
             let started = monotonicSeconds()
@@ -76,7 +77,7 @@ extension Server {
                     plan = of.bootPlan(client: request.title, clientSize: UInt64(of.segments.first { $0.what == "bundle" }?.bytes.count ?? 0),
                                        args: request.args)
                 } else {
-                    plan = try booter.prepare(request, devices: devices, fetcher: fetcher) { file, bytes, total, rate in
+                    let planned = try booter.prepare(request, devices: devices, fetcher: fetcher, syscall: syscall) { file, bytes, total, rate in
                         loop.execute { [self] in
                             broadcast("status", .object([
                                 ("level", .string("progress")), ("message", .string("\(file.contains("://") ? "fetching" : "copying") \(file)")), ("file", .string(file)),
@@ -85,7 +86,8 @@ extension Server {
                         }
                     }
                     copied = monotonicSeconds()
-                    if !dryRun { try Kexec.load(plan) }
+                    // The plan as loaded: kexec_file_load may have handed over to kexec_load.
+                    plan = dryRun ? planned : try Kexec.load(planned)
                 }
                 outcome = .success(plan)
             } catch let error as KexbootError {
@@ -99,7 +101,7 @@ extension Server {
             loop.execute { [self] in
                 switch outcome {
                 case .success(let plan):
-                    log(.debug, timing)
+                    log(.debug, timing + " (\(plan.method.rawValue))")
                     let data = JSONValue.object([
                         ("option", .optional(optionID)), ("title", .string(request.title)), ("dry_run", .bool(dryRun)),
                         ("plan", plan.json),

@@ -56,6 +56,9 @@ struct BootCommand: ParsableCommand {
     @Option(help: "With --elf: also write each segment to DIR/NAME.bin (shim, bundle, device-tree, kexec-entry).")
     var saveSegments: String?
 
+    @Option(help: "auto: kexec_file_load, else kexboot's own kexec_load boot (x86_64 bzImage); file or load: only that one.")
+    var syscall: Kexec.Syscall = .auto
+
     @Flag(help: "Print the plan and touch nothing.")
     var dryRun = false
 
@@ -77,7 +80,7 @@ struct BootCommand: ParsableCommand {
         if let elf { return try bootClient(elf) }
         let plan: BootPlan
         do {
-            plan = try Kexec.plan(kernel: kernel!, initrds: initrd, devicetree: dtb, commandLine: args)
+            plan = try Kexec.plan(kernel: kernel!, initrds: initrd, devicetree: dtb, commandLine: args, syscall: syscall)
         } catch {
             writeError("kexboot boot: \(error)")
             throw ExitCode(1)
@@ -85,7 +88,8 @@ struct BootCommand: ParsableCommand {
         show(plan)
         if dryRun { return }
         do {
-            try Kexec.load(plan)
+            let loaded = try Kexec.load(plan)
+            if loaded.method != plan.method { print("kexboot: kexec_file_load refused the kernel; loaded with kexec_load") }
             print("kexboot: booting \"\(kernel!)\"")
             try Kexec.execute()
         } catch {
@@ -103,6 +107,15 @@ struct BootCommand: ParsableCommand {
             for i in plan.initrds { print("initrd   \(i.path) (\(i.size) bytes)") }
             if let d = plan.devicetree { print("dtb      \(d.path) (\(d.size) bytes)") }
             print("cmdline  \(plan.commandLine) (\(plan.commandLineLength) bytes with the NUL)")
+            if let x86 = plan.x86 {
+                func line(_ what: String, _ s: BootPlan.Segment) {
+                    print("segment  \(what): \(s.bufsz) bytes at 0x\(String(s.mem, radix: 16)) (\(s.memsz) bytes of memory)")
+                }
+                line("kernel", x86.kernel)
+                if let i = x86.initrd { line("initrd", i) }
+                line("boot_params, entry, command line", x86.parameters)
+                print("entry    0x\(String(x86.entry, radix: 16)) (kernel's 64-bit entry 0x\(String(x86.kernel.mem + 0x200, radix: 16)))")
+            }
         }
     }
 
@@ -179,3 +192,5 @@ struct BootCommand: ParsableCommand {
         }
     }
 }
+
+extension Kexec.Syscall: ExpressibleByArgument {}

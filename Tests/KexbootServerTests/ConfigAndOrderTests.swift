@@ -38,6 +38,17 @@ import Testing
         #expect(config.autoboot)
     }
 
+    @Test func theKexecSystemCallComesFromTheConfigAndTheSwitchWins() {
+        #expect(DaemonConfig(text: "", path: "k.conf").kexec == .auto)
+        let config = DaemonConfig(text: "kexec = load\n", path: "k.conf")
+        #expect(config.kexec == .load && config.value("kexec") == .string("load"))
+        let bad = DaemonConfig(text: "kexec = purgatory\n", path: "k.conf")
+        #expect(bad.kexec == .auto && bad.diagnostics.first?.message.contains("not auto, file or load") == true)
+        #expect(KernelSwitches(commandLine: "quiet kexboot.kexec=file").kexec == .file)
+        #expect(KernelSwitches(commandLine: "kexboot.kexec=sideways").kexec == nil)
+        #expect(KernelSwitches(commandLine: "kexboot.timeout=3").kexec == nil)
+    }
+
     @Test func settingALineRewritesOnlyThatLine() {
         let config = DaemonConfig(text: "# keep me\ntimeout = 5\n\n[interface eth0]\nmethod = dhcp\n", path: "k.conf")
         #expect(config.text(setting: "timeout", to: "9") == "# keep me\ntimeout = 9\n\n[interface eth0]\nmethod = dhcp\n")

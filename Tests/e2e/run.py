@@ -81,13 +81,22 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
 """
 
 
-def make_disk(work, kernel, missing_default=False):
-    """A GPT disk whose only partition is an ext4 /boot with the config, kernel and marker."""
+def make_disk(work, kernel, missing_default=False, below_4g_only=False):
+    """A GPT disk whose only partition is an ext4 /boot with the config, kernel and marker.
+    below_4g_only clears the kernel's XLF_CAN_BE_LOADED_ABOVE_4G flag, which makes
+    kexec_file_load refuse it (ENOEXEC) while the kernel itself still boots."""
     tree = f"{work}/boot-tree"
     os.makedirs(f"{tree}/grub", exist_ok=True)
     with open(f"{tree}/grub/grub.cfg", "w") as f:
         f.write(grub_cfg(missing_default))
     shutil.copy(kernel, f"{tree}/vmlinuz")
+    if below_4g_only:
+        with open(f"{tree}/vmlinuz", "r+b") as f:
+            f.seek(0x236)
+            flags = int.from_bytes(f.read(2), "little")
+            assert flags & 2, "the test kernel already lacks XLF_CAN_BE_LOADED_ABOVE_4G"
+            f.seek(0x236)
+            f.write((flags & ~2).to_bytes(2, "little"))
     marker_initrd(f"{tree}/initrd.img")
     disk = f"{work}/disk.img"
     sh(f"truncate -s 64M {work}/boot.ext4 && mkfs.ext4 -q -F -U {UUID} -L boot -d {tree} {work}/boot.ext4")
@@ -188,6 +197,30 @@ def test_autoboot_default_in_submenu(args, work):
         print(f"  timing: /init at {g.seen['kexboot: /init started']:.1f}s, menu at {g.seen['kexboot 0.1']:.1f}s, "
               f"second kernel's marker at {time.time() - g.started:.1f}s (with a 1 s countdown)", flush=True)
     assert hashlib.sha256(open(disk, "rb").read()).hexdigest() == before, "the disk image changed"
+
+
+def test_kexec_load_without_purgatory(args, work):
+    """kexboot.kexec=load: kexboot places the bzImage, initrd and boot_params itself and
+    kexec_load starts its entry code (no kexec_file_load, no purgatory). The second kernel
+    must find its initrd and command line, and the memory the e820 table describes."""
+    disk = make_disk(work, args.kernel)
+    with Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=0 kexboot.kexec=load kexboot.debug", f"{work}/serial.log") as g:
+        g.expect("(kexec_load)", 180)
+        g.expect('kexboot: booting "Debian GNU/Linux, with Linux (recovery mode)"', 60)
+        cmdline = g.marker()
+        expected = f'root=UUID={UUID} ro single console=ttyS0 "acpi_osi=Windows 2020" entry=default'
+        assert cmdline == expected, f"second kernel's command line is {cmdline!r}, not {expected!r}"
+
+
+def test_file_load_refusal_falls_back_to_kexec_load(args, work):
+    """A kernel kexec_file_load will not take (ENOEXEC: no XLF_CAN_BE_LOADED_ABOVE_4G), with
+    the default kexec = auto: kexboot falls back to its kexec_load boot, as kexec-tools does."""
+    disk = make_disk(work, args.kernel, below_4g_only=True)
+    with Guest(args.kernel, args.initramfs, disk, "kexboot.timeout=0 kexboot.debug", f"{work}/serial.log") as g:
+        g.expect("(kexec_load)", 180)
+        g.expect('kexboot: booting "Debian GNU/Linux, with Linux (recovery mode)"', 60)
+        cmdline = g.marker()
+        assert cmdline.endswith("entry=default"), f"second kernel's command line is {cmdline!r}"
 
 
 def test_interactive_choice(args, work):
@@ -294,7 +327,8 @@ def test_http_config_from_kexboot_url(args, work):
         server.wait()
 
 
-TESTS = [test_autoboot_default_in_submenu, test_interactive_choice, test_missing_kernel_then_another_entry,
+TESTS = [test_autoboot_default_in_submenu, test_kexec_load_without_purgatory, test_file_load_refusal_falls_back_to_kexec_load,
+         test_interactive_choice, test_missing_kernel_then_another_entry,
          test_vfat_usb_stick_with_syslinux, test_pxe_over_tftp_unattended, test_http_config_from_kexboot_url]
 
 

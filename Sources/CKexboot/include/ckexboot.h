@@ -52,6 +52,14 @@ long long kx_inflate(int in_fd, unsigned long long offset, unsigned long long le
 /* memfd_create(2) with MFD_CLOEXEC. */
 int kx_memfd(const char *name);
 
+/* The x86_64 entry kexboot's own kexec_load boot starts at (no purgatory): loads a flat
+ * GDT (code 0x10, data 0x18), a stack at the end of its page, and jumps to the kernel's
+ * 64-bit entry with %rsi = boot_params. Position independent; copy it to the start of a
+ * page and fill the two 8-byte slots. NULL on other architectures. */
+const unsigned char *kx_x86_entry(unsigned long *size);
+#define KX_X86_ENTRY_BOOT_PARAMS 8
+#define KX_X86_ENTRY_KERNEL 16
+
 extern const unsigned long kx_kexec_file_no_initramfs;
 extern const unsigned long kx_kexec_arch_default;
 

@@ -1,0 +1,300 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+internal import CKexboot
+import KexbootCore
+
+/// A range of physical memory as the firmware describes it, with its e820 type
+/// (1 RAM, 2 reserved, 3 ACPI tables, 4 ACPI NVS, 5 unusable, 7 persistent memory).
+public struct MemoryRange: Hashable, Sendable {
+    public var start: UInt64
+    /// One past the last byte.
+    public var end: UInt64
+    public var type: UInt32
+
+    public init(start: UInt64, end: UInt64, type: UInt32) {
+        self.start = start
+        self.end = end
+        self.type = type
+    }
+
+    public static let ram: UInt32 = 1
+}
+
+/// The machine's memory map as the firmware gave it to the running kernel: what the next
+/// kernel must be told (kexec_file_load builds this itself; kexec_load leaves it to us).
+public enum FirmwareMemoryMap {
+    /// `/sys/firmware/memmap/N/{start,end,type}` (the firmware's own map, before the
+    /// running kernel reserved anything), else the top-level lines of `/proc/iomem`.
+    public static func read(memmap: String = "/sys/firmware/memmap", iomem: String = "/proc/iomem") throws -> [MemoryRange] {
+        let files = DirectoryFileSource(root: "/")
+        var ranges: [MemoryRange] = []
+        if let names = files.list(memmap) {
+            for name in names where Int(name) != nil {
+                func field(_ f: String) -> String? {
+                    (try? files.read(memmap + "/" + name + "/" + f, limit: 256)).map { String(decoding: $0, as: UTF8.self).trimmingBlanks() }
+                }
+                guard let start = field("start").flatMap(hex), let last = field("end").flatMap(hex), last >= start,
+                      let type = field("type") else { continue }
+                ranges.append(MemoryRange(start: start, end: last &+ 1, type: e820Type(type)))
+            }
+        }
+        if ranges.isEmpty {
+            let text = String(decoding: try files.read(iomem, limit: 1 << 20), as: UTF8.self)
+            ranges = parseIOMem(text)
+        }
+        guard ranges.contains(where: { $0.type == MemoryRange.ram }) else {
+            throw KexbootError(.notFound, "no RAM in \(memmap) or \(iomem) (not root?)")
+        }
+        return ranges.sorted { $0.start < $1.start }
+    }
+
+    /// The top-level (unindented) ranges of `/proc/iomem` that the firmware map knows.
+    public static func parseIOMem(_ text: String) -> [MemoryRange] {
+        var ranges: [MemoryRange] = []
+        for line in text.split(separator: "\n") where line.first != " " {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let bounds = String(parts[0]).trimmingBlanks().split(separator: "-")
+            guard bounds.count == 2, let start = hex(String(bounds[0])), let last = hex(String(bounds[1])), last >= start else { continue }
+            let name = String(parts[1]).trimmingBlanks()
+            let type = e820Type(name)
+            // PCI windows and device regions are not memory.
+            guard type != 2 || name == "Reserved" || name == "reserved" else { continue }
+            ranges.append(MemoryRange(start: start, end: last &+ 1, type: type))
+        }
+        return ranges
+    }
+
+    /// The e820 type of a range's name (as the kernel names them in sysfs and iomem).
+    public static func e820Type(_ name: String) -> UInt32 {
+        switch name {
+        case "System RAM": 1
+        case "ACPI Tables": 3
+        case "ACPI Non-volatile Storage": 4
+        case "Unusable memory": 5
+        case "Persistent Memory": 7
+        case "Persistent Memory (legacy)": 12
+        case "Soft Reserved": 0xefff_ffff
+        default: 2
+        }
+    }
+
+    static func hex(_ text: String) -> UInt64? {
+        UInt64(text.hasPrefix("0x") ? String(text.dropFirst(2)) : text, radix: 16)
+    }
+}
+
+/// A bzImage's setup header (Documentation/arch/x86/boot.rst), the part kexboot's own
+/// `kexec_load` boot needs.
+public struct X86SetupHeader: Hashable, Sendable {
+    /// The header's bytes, from 0x1f1 to its end (0x202 + the jump's offset byte).
+    public var bytes: [UInt8]
+    /// Where the protected-mode kernel starts in the file.
+    public var setupSize: UInt64
+    public var version: UInt16
+    public var relocatable: Bool
+    public var kernelAlignment: UInt64
+    public var xloadflags: UInt16
+    public var initrdAddressMax: UInt64
+    public var commandLineMax: Int
+    public var preferredAddress: UInt64
+    public var initSize: UInt64
+
+    /// 64-bit entry point at the load address + 0x200.
+    public static let kernel64: UInt16 = 1 << 0
+    public static let initrdAbove4G: UInt16 = 1 << 1
+
+    /// Reads the header from the file's first bytes (at least 0x270 of them).
+    public init(_ head: [UInt8], fileSize: UInt64, path: String) throws {
+        func le(_ offset: Int, _ count: Int) -> UInt64 {
+            (0..<count).reduce(0) { $0 | UInt64(head[offset + $1]) << (8 * $1) }
+        }
+        guard head.count >= 0x270, le(0x202, 4) == 0x5372_6448 else {
+            throw KexbootError(.invalidArgument, "\(path) is not a bzImage (no HdrS header)")
+        }
+        version = UInt16(le(0x206, 2))
+        guard version >= 0x020c else {
+            throw KexbootError(.unsupported, "\(path): boot protocol \(version >> 8).\(version & 0xff) is too old for a 64-bit entry (2.12 needed)")
+        }
+        let sectors = head[0x1f1] == 0 ? 4 : UInt64(head[0x1f1])
+        setupSize = (sectors + 1) * 512
+        guard setupSize < fileSize else { throw KexbootError(.invalidArgument, "\(path): the setup code (\(setupSize) bytes) fills the whole file") }
+        let end = min(0x202 + Int(head[0x201]), 0x290)
+        bytes = Array(head[0x1f1..<end])
+        relocatable = head[0x234] != 0
+        kernelAlignment = le(0x230, 4)
+        xloadflags = UInt16(le(0x236, 2))
+        initrdAddressMax = le(0x22c, 4)
+        commandLineMax = Int(le(0x238, 4))
+        preferredAddress = le(0x258, 8)
+        initSize = le(0x260, 4)
+        guard xloadflags & Self.kernel64 != 0 else { throw KexbootError(.unsupported, "\(path) has no 64-bit entry point") }
+        guard relocatable else { throw KexbootError(.unsupported, "\(path) is not a relocatable kernel") }
+        guard kernelAlignment != 0, kernelAlignment & (kernelAlignment - 1) == 0 else {
+            throw KexbootError(.invalidArgument, "\(path): kernel alignment \(kernelAlignment) is not a power of two")
+        }
+    }
+}
+
+/// Where kexboot's `kexec_load` boot of a bzImage puts things, and what it writes: the
+/// protected-mode kernel (with room for `init_size`), the initrd (as high as
+/// `initrd_addr_max` allows), and one page each of boot_params and entry code followed by
+/// the command line. The entry loads a GDT and jumps to the kernel's 64-bit entry with
+/// %rsi at boot_params — no purgatory, so nothing is hashed twice.
+public struct X86BootLayout: Hashable, Sendable {
+    public var header: X86SetupHeader
+    public var kernel: BootPlan.Segment
+    public var initrd: BootPlan.Segment?
+    /// boot_params, the entry page, then the command line.
+    public var parameters: BootPlan.Segment
+    public var memory: [MemoryRange]
+
+    public var entry: UInt64 { parameters.mem + 4096 }
+    public var bootParams: UInt64 { parameters.mem }
+    public var commandLineAddress: UInt64 { parameters.mem + 8192 }
+    public var segments: [BootPlan.Segment] { [kernel] + (initrd.map { [$0] } ?? []) + [parameters] }
+
+    /// The e820 table holds 128 entries in boot_params.
+    public static let maxE820 = 128
+    static let lowest: UInt64 = 1 << 20
+    static let below4G: UInt64 = 1 << 32
+
+    public static func make(header: X86SetupHeader, kernelFileSize: UInt64, initrdSize: UInt64, commandLine: String,
+                            memory: [MemoryRange]) throws -> X86BootLayout {
+        let length = commandLine.utf8.count
+        guard header.commandLineMax == 0 || length <= header.commandLineMax else {
+            throw KexbootError(.limitExceeded, "the command line is \(length) bytes; this kernel takes at most \(header.commandLineMax)")
+        }
+        let page = BootPlan.pageSize
+        func round(_ n: UInt64) -> UInt64 { (n + page - 1) / page * page }
+        let table = Array(memory.prefix(maxE820))
+        // Free RAM, as [start, end) pieces, from which each placement is cut.
+        var free = table.filter { $0.type == MemoryRange.ram }.compactMap { r -> (UInt64, UInt64)? in
+            let start = round(max(r.start, lowest)), end = r.end / page * page
+            return start < end ? (start, end) : nil
+        }
+        func take(_ start: UInt64, _ size: UInt64) {
+            free = free.flatMap { piece -> [(UInt64, UInt64)] in
+                guard start < piece.1, start + size > piece.0 else { return [piece] }
+                return [(piece.0, start), (start + size, piece.1)].filter { $0.0 < $0.1 }
+            }
+        }
+        /// The highest `align`-aligned place for `size` bytes below `limit`.
+        func highest(_ size: UInt64, below limit: UInt64, align: UInt64 = page) -> UInt64? {
+            var best: UInt64?
+            for piece in free {
+                let top = min(piece.1, limit)
+                guard top >= size, top - size >= piece.0 else { continue }
+                let start = (top - size) / align * align
+                if start >= piece.0, best.map({ start > $0 }) ?? true { best = start }
+            }
+            return best
+        }
+        /// The lowest aligned place at or above `from`.
+        func lowestFit(_ size: UInt64, from: UInt64, align: UInt64) -> UInt64? {
+            for piece in free {
+                let start = (max(piece.0, from) + align - 1) / align * align
+                if start + size <= piece.1 { return start }
+            }
+            return nil
+        }
+
+        let payload = kernelFileSize - header.setupSize
+        let kernelSize = round(max(header.initSize, payload))
+        let align = max(header.kernelAlignment, page)
+        let preferred = header.preferredAddress != 0 && header.preferredAddress % align == 0 ? header.preferredAddress : 16 << 20
+        let fitsPreferred = free.contains { preferred >= $0.0 && preferred + kernelSize <= $0.1 }
+        guard let kernelAt = fitsPreferred ? preferred : lowestFit(kernelSize, from: preferred, align: align) ?? lowestFit(kernelSize, from: lowest, align: align) else {
+            throw KexbootError(.limitExceeded, "no free RAM for the kernel (\(kernelSize) bytes)")
+        }
+        take(kernelAt, kernelSize)
+        let kernel = BootPlan.Segment(mem: kernelAt, memsz: kernelSize, bufsz: payload)
+
+        var initrd: BootPlan.Segment?
+        if initrdSize > 0 {
+            let size = round(initrdSize)
+            // initrd_addr_max is the last byte it may use; kernels that say so may have it above 4 GiB.
+            var limit = header.initrdAddressMax == 0 ? 0x3800_0000 : header.initrdAddressMax + 1
+            if header.xloadflags & X86SetupHeader.initrdAbove4G != 0 { limit = below4G }
+            guard let at = highest(size, below: limit) ?? (header.xloadflags & X86SetupHeader.initrdAbove4G != 0 ? highest(size, below: .max) : nil) else {
+                throw KexbootError(.limitExceeded, "no free RAM below 0x\(String(limit, radix: 16)) for the initrd (\(initrdSize) bytes)")
+            }
+            take(at, size)
+            initrd = BootPlan.Segment(mem: at, memsz: size, bufsz: initrdSize)
+        }
+
+        let parametersSize = 8192 + UInt64(length) + 1
+        guard let at = highest(round(parametersSize), below: below4G) else {
+            throw KexbootError(.limitExceeded, "no free RAM below 4 GiB for boot_params")
+        }
+        take(at, round(parametersSize))
+        return X86BootLayout(header: header, kernel: kernel, initrd: initrd,
+                             parameters: BootPlan.Segment(mem: at, memsz: round(parametersSize), bufsz: parametersSize),
+                             memory: table)
+    }
+
+    /// The parameters segment: boot_params (setup header, initrd, command line, e820
+    /// table, ACPI RSDP, a VGA text screen on BIOS machines), the entry page, the command line.
+    public func parametersBytes(commandLine: String, entryCode: [UInt8], acpiRSDP: UInt64?, vgaText: Bool) throws -> [UInt8] {
+        guard !entryCode.isEmpty, entryCode.count <= 4096 - 256 else {
+            throw KexbootError(.unsupported, "kexboot has no kexec_load entry for this architecture")
+        }
+        var out = [UInt8](repeating: 0, count: Int(parameters.bufsz))
+        func put(_ value: UInt64, at offset: Int, _ count: Int) {
+            for i in 0..<count { out[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        }
+        if vgaText {
+            // screen_info: an 80x25 colour text screen, cursor on the last line.
+            put(0, at: 0x00, 1); put(24, at: 0x01, 1)
+            put(3, at: 0x06, 1); put(80, at: 0x07, 1)
+            put(25, at: 0x0e, 1); put(1, at: 0x0f, 1); put(16, at: 0x10, 2)
+        }
+        if let acpiRSDP { put(acpiRSDP, at: 0x070, 8) }
+        out.replaceSubrange(0x1f1..<(0x1f1 + header.bytes.count), with: header.bytes)
+        // type_of_loader: 0xff, "undefined"; loadflags: loaded high, no heap, not quiet.
+        put(0xff, at: 0x210, 1)
+        out[0x211] = (out[0x211] | 0x01) & ~UInt8(0x80 | 0x40 | 0x20)
+        if let initrd {
+            put(initrd.mem & 0xffff_ffff, at: 0x218, 4); put(initrd.mem >> 32, at: 0x0c0, 4)
+            put(initrd.bufsz & 0xffff_ffff, at: 0x21c, 4); put(initrd.bufsz >> 32, at: 0x0c4, 4)
+        }
+        put(commandLineAddress & 0xffff_ffff, at: 0x228, 4); put(commandLineAddress >> 32, at: 0x0c8, 4)
+        put(0, at: 0x250, 8) // no setup_data
+        let ramAbove1M = memory.filter { $0.type == MemoryRange.ram && $0.end > X86BootLayout.lowest }.map(\.end).max() ?? 0
+        put(min((ramAbove1M - min(ramAbove1M, X86BootLayout.lowest)) >> 10, 0xffff_ffff), at: 0x1e0, 4) // alt_mem_k
+        put(UInt64(memory.count), at: 0x1e8, 1)
+        for (i, r) in memory.enumerated() {
+            let o = 0x2d0 + 20 * i
+            put(r.start, at: o, 8); put(r.end - r.start, at: o + 8, 8); put(UInt64(r.type), at: o + 16, 4)
+        }
+        // The entry page, its two slots filled.
+        out.replaceSubrange(4096..<(4096 + entryCode.count), with: entryCode)
+        put(bootParams, at: 4096 + Int(KX_X86_ENTRY_BOOT_PARAMS), 8)
+        put(kernel.mem + 0x200, at: 4096 + Int(KX_X86_ENTRY_KERNEL), 8)
+        out.replaceSubrange(8192..<(8192 + commandLine.utf8.count), with: Array(commandLine.utf8))
+        return out
+    }
+
+    /// kexboot's x86_64 entry code (empty elsewhere).
+    public static var entryCode: [UInt8] {
+        var size: UInt = 0
+        guard let p = kx_x86_entry(&size), size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: p, count: Int(size)))
+    }
+
+    /// The ACPI RSDP an EFI machine's firmware named (`/sys/firmware/efi/systab`); BIOS
+    /// machines leave it to the kernel's scan of low memory.
+    public static func acpiRSDP(systab: String = "/sys/firmware/efi/systab") -> UInt64? {
+        guard let bytes = try? DirectoryFileSource(root: "/").read(systab, limit: 4096) else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        for key in ["ACPI20=", "ACPI="] {
+            if let line = lines.first(where: { $0.hasPrefix(key) }) {
+                return FirmwareMemoryMap.hex(String(line.dropFirst(key.count)))
+            }
+        }
+        return nil
+    }
+}
