@@ -77,6 +77,12 @@ public struct Fetcher: Sendable {
 
     /// `progress(bytes, total)` returns false to cancel (no retry follows a cancel).
     /// Writes from the start of `fd`, truncating it before each attempt.
+    /// libcurl's (and OpenSSL's) process-wide setup, done at most once; a fetch does it
+    /// when needed, a caller that times fetches or wants the first one quick does it first.
+    public static func prepare() {
+        kx_curl_init()
+    }
+
     public func fetch(_ url: String, into fd: Int32,
                       progress: ((Int64, Int64?) -> Bool)? = nil) throws -> Fetched {
         guard Self.isURL(url) else {
