@@ -208,3 +208,16 @@ long long kx_inflate(int in_fd, unsigned long long offset, unsigned long long le
     free(out);
     return result < 0 ? result : (long long)written;
 }
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+int kx_termination_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
