@@ -1,0 +1,132 @@
+import Foundation
+import KexbootTestSupport
+import Testing
+
+/// Network boot over IPv6: dnsmasq (router advertisements, DHCPv6, TFTP) on `fd00:77::1`,
+/// the daemon with its own DHCPv6 client (`kexboot dhcp6`) beside busybox udhcpc in the
+/// client namespace. The client's duplicate address detection stays on, so it starts while
+/// its link-local address is still tentative.
+extension NetbootTests {
+    @Test func dhcpv6LeadsToAPxelinuxConfigOverIPv6TFTP() throws {
+        let dir = try Shell.temporaryDirectory("netboot6")
+        let root = dir + "/tftp"
+        try FileManager.default.createDirectory(atPath: root + "/pxelinux.cfg", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/images", withIntermediateDirectories: true)
+        try String(repeating: "K", count: 200_000).write(toFile: root + "/images/vmlinuz", atomically: true, encoding: .utf8)
+        try "not a real loader".write(toFile: root + "/pxelinux.0", atomically: true, encoding: .utf8)
+        try """
+            DEFAULT net6
+            LABEL net6
+              MENU LABEL Network install over IPv6
+              KERNEL images/vmlinuz
+              APPEND console=ttyS0
+            """.write(toFile: root + "/pxelinux.cfg/default", atomically: true, encoding: .utf8)
+        try Shell.run("chmod -R a+rX '\(dir)'")
+        let ns = try Namespaces()
+        try Shell.run("""
+            ip netns exec \(ns.server) sysctl -qw net.ipv6.conf.veth0.accept_dad=0 && \
+            ip -n \(ns.server) addr add fd00:77::1/64 dev veth0 nodad
+            """)
+        // The boot file URL goes only to a client that announced PXE (vendor class, Intel's
+        // enterprise number) and its architecture (option 61): its arrival proves both.
+        let dnsmasq = try TestServer.background([
+            "/usr/sbin/ip", "netns", "exec", ns.server, "/usr/sbin/dnsmasq", "--no-daemon", "--port=0", "--interface=veth0",
+            "--bind-interfaces", "--dhcp-range=192.168.77.50,192.168.77.99,255.255.255.0,1h",
+            "--dhcp-range=fd00:77::100,fd00:77::1ff,64,1h", "--enable-ra",
+            "--dhcp-vendorclass=set:pxe6,enterprise:343,PXEClient", "--dhcp-match=set:arch6,option6:61",
+            "--dhcp-option=tag:pxe6,tag:arch6,option6:bootfile-url,tftp://[fd00:77::1]/pxelinux.0",
+            "--dhcp-option=option6:dns-server,[fd00:77::1]", "--enable-tftp", "--tftp-root=\(root)",
+            "--log-dhcp", "--dhcp-leasefile=\(dir)/leases", "--pid-file=\(dir)/dnsmasq.pid", "--user=root",
+        ], log: dir + "/dnsmasq.log")
+        defer { dnsmasq.stop() }
+        let socket = dir + "/kexboot.sock"
+        try "".write(toFile: dir + "/cmdline", atomically: true, encoding: .utf8)
+        try "settle = 0\nnetwork-refresh = 5\n".write(toFile: dir + "/kexboot.conf", atomically: true, encoding: .utf8)
+        let daemon = try TestServer.background([
+            "/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "daemon", "--dry-run", "--no-autoboot", "--socket", socket,
+            "--run-dir", dir + "/run", "--cmdline", dir + "/cmdline", "--resolv-conf", dir + "/resolv.conf",
+            "--dhcp-client", "busybox udhcpc", "--network", "--config", dir + "/kexboot.conf",
+        ], log: dir + "/daemon.log")
+        defer { daemon.stop() }
+
+        // Garbage at the client's port while it solicits: runts, unknown types, options
+        // running past the end, a Reply with a cut IA_NA. It must drop them and go on.
+        try """
+            import os, random, socket, subprocess, sys, time
+            ll = None
+            for _ in range(200):
+                out = subprocess.run(["ip", "-n", sys.argv[1], "-6", "addr", "show", "dev", "eth0", "scope", "link"], capture_output=True, text=True).stdout
+                for word in out.split():
+                    if word.startswith("fe80::"): ll = word.split("/")[0]
+                if ll: break
+                time.sleep(0.05)
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            index = socket.if_nametoindex("veth0")
+            junk = [b"", b"\\x07", b"\\x02\\x00\\x00", b"\\x07\\x01\\x02\\x03\\x00\\x03\\xff\\xff\\x00",
+                    b"\\x07\\x01\\x02\\x03\\x00\\x03\\x00\\x04\\x00\\x00\\x00\\x01", b"\\x02\\xaa\\xbb\\xcc\\x00\\x01\\x00\\x00\\x00\\x02\\x00\\x08ab"]
+            sent = 0
+            end = time.time() + 5
+            while time.time() < end:
+                for packet in junk + [os.urandom(random.randint(1, 200))]:
+                    try:
+                        s.sendto(packet, (ll, 546, 0, index)); sent += 1
+                    except OSError as e:
+                        print(e, file=sys.stderr)
+                time.sleep(0.02)
+                print("sent", sent, "to", ll, file=sys.stderr, flush=True)
+            """.write(toFile: dir + "/junk.py", atomically: true, encoding: .utf8)
+        let junk = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.server, "/usr/bin/python3", dir + "/junk.py", ns.client],
+                                             log: dir + "/junk.log")
+        defer { junk.stop() }
+
+        var list = ""
+        for _ in 0..<400 {
+            if let r = try? ctl(socket, ["list", "--json"]), r.status == 0, r.stdout.contains("Network install over IPv6"),
+               r.stdout.contains("\"address6\"") {
+                list = r.stdout
+                break
+            }
+            usleep(100_000)
+        }
+        let clientLog = (try? String(contentsOfFile: dir + "/run/dhcp6-eth0.log", encoding: .utf8)) ?? ""
+        #expect(list.contains("Network install over IPv6"), "daemon log: \(daemon.logText)\nclient: \(clientLog)\ndnsmasq: \(dnsmasq.logText)")
+        // The address is on the interface as a /128 from the range, and on the device
+        // beside the IPv4 lease's.
+        let addr = try ns.exec(ns.client, "ip -6 addr show dev eth0")
+        let address = try #require(addr.firstMatch(of: /inet6 (fd00:77::1[0-9a-f]{2})\/128/)?.1, "\(addr)")
+        #expect(list.contains("\"address6\": \"\(address)\""))
+        #expect(list.contains(/"address": "192\.168\.77\.\d+"/), "\(list)")
+        #expect(try ns.exec(ns.client, "ip -4 addr show dev eth0").contains("192.168.77."))
+        // The client waited for its tentative link-local address.
+        #expect(clientLog.contains("waiting for a link-local address"), "\(clientLog)")
+        // dnsmasq saw the exchange, with our PXE identity.
+        let log = dnsmasq.logText
+        #expect(log.contains("DHCPSOLICIT(veth0)") && log.contains("DHCPREQUEST(veth0)") && log.contains("DHCPREPLY(veth0) \(address)"))
+        #expect(log.contains("vendor class: 343"))
+        #expect(log.split(separator: "\n").contains { $0.contains("tags:") && $0.contains("pxe6") && $0.contains("arch6") }, "\(log)")
+        #expect(log.contains("requested options: 23:dns-server, 24:domain-search, 59:bootfile-url"))
+        // The pxelinux search beside pxelinux.0, over IPv6 TFTP: the MAC, then default (no
+        // hex-address step for IPv6).
+        let mac = try ns.exec(ns.client, "cat /sys/class/net/eth0/address").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(log.contains("pxelinux.cfg/01-\(mac.replacingOccurrences(of: ":", with: "-")) not found"), "\(log)")
+        #expect(log.contains(/pxelinux\.cfg\/default to (fd00:77::|fe80::)/), "\(log)")
+        #expect(list.contains("tftp://[fd00:77::1]/images/vmlinuz"))
+        #expect(try String(contentsOfFile: dir + "/resolv.conf", encoding: .utf8).contains("nameserver fd00:77::1"))
+        // A dry-run boot fetches the kernel over IPv6.
+        let boot = try ctl(socket, ["boot", "net-eth0#0", "--json"])
+        #expect(boot.status == 0, "\(boot.stderr)")
+        #expect(boot.stdout.contains("\"size\": 200000"))
+        #expect(dnsmasq.logText.contains(/images\/vmlinuz to (fd00:77::|fe80::)/), "\(dnsmasq.logText)")
+        // The garbage reached the client, which is still the one the daemon started.
+        junk.terminate()
+        #expect(junk.logText.contains("sent"), "\(junk.logText)")
+        #expect(!daemon.logText.contains("DHCPv6 client ended"))
+        #expect((try? Shell.run("pgrep -f 'kexboot dhcp6.*\(dir)'")) != nil)
+
+        // Stopped as /init stops it: the client releases its lease and goes with the daemon.
+        daemon.terminate()
+        #expect((try? Shell.run("pgrep -f 'kexboot dhcp6.*\(dir)'")) == nil, "a DHCPv6 client outlived the daemon")
+        for _ in 0..<20 where !dnsmasq.logText.contains("DHCPRELEASE(veth0)") { usleep(100_000) }
+        #expect(dnsmasq.logText.contains("DHCPRELEASE(veth0)"))
+    }
+}
