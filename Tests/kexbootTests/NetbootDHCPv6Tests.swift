@@ -81,8 +81,9 @@ extension NetbootTests {
 
         var list = ""
         for _ in 0..<400 {
+            // Whichever lease comes second updates the device's addresses.
             if let r = try? ctl(socket, ["list", "--json"]), r.status == 0, r.stdout.contains("Network install over IPv6"),
-               r.stdout.contains("\"address6\"") {
+               r.stdout.contains("\"address6\""), r.stdout.contains("\"address\": \"192.168.77.") {
                 list = r.stdout
                 break
             }
@@ -128,5 +129,110 @@ extension NetbootTests {
         #expect((try? Shell.run("pgrep -f 'kexboot dhcp6.*\(dir)'")) == nil, "a DHCPv6 client outlived the daemon")
         for _ in 0..<20 where !dnsmasq.logText.contains("DHCPRELEASE(veth0)") { usleep(100_000) }
         #expect(dnsmasq.logText.contains("DHCPRELEASE(veth0)"))
+    }
+
+    /// The client's life against a scripted server (python3 in the server namespace): it
+    /// ignores runts and Advertises that are not for it or offer nothing, picks the
+    /// preferred server, requests from it, renews at T1 (answered), rebinds at T2 (not
+    /// answered), reports `deconfig` when the lease runs out and starts over, and
+    /// releases on SIGTERM. Lifetimes of a few seconds make that take about ten.
+    @Test func theDHCPv6ClientRenewsRebindsAndStartsOver() throws {
+        let dir = try Shell.temporaryDirectory("dhcp6client")
+        let ns = try Namespaces()
+        try Shell.run("""
+            ip netns exec \(ns.server) sysctl -qw net.ipv6.conf.veth0.accept_dad=0 && \
+            ip netns exec \(ns.client) sysctl -qw net.ipv6.conf.eth0.accept_dad=0 && \
+            ip -n \(ns.client) link set eth0 up
+            """)
+        try #"""
+            import socket, struct, sys
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
+            s.bind(("::", 547))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                         socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
+            print("ready", file=sys.stderr, flush=True)
+            def opt(code, data): return struct.pack("!HH", code, len(data)) + data
+            def addr(text): return socket.inet_pton(socket.AF_INET6, text)
+            def ia(iaid, t1, t2, address=None, pref=0, valid=0, status=None):
+                inner = opt(5, addr(address) + struct.pack("!II", pref, valid)) if address else b""
+                if status is not None: inner += opt(13, struct.pack("!H", status) + b"none")
+                return opt(3, iaid + struct.pack("!II", t1, t2) + inner)
+            A, B = bytes.fromhex("00030001aaaaaaaaaaaa"), bytes.fromhex("00030001bbbbbbbbbbbb")
+            renews = 0
+            while True:
+                data, peer = s.recvfrom(2048)
+                kind, xid, opts, i = data[0], data[1:4], {}, 4
+                while i + 4 <= len(data):
+                    code, length = struct.unpack("!HH", data[i:i + 4])
+                    opts.setdefault(code, data[i + 4:i + 4 + length])
+                    i += 4 + length
+                cid, iaid, sid = opts.get(1, b""), opts.get(3, b"\0\0\0\0")[:4], opts.get(2)
+                name = {1: "SOLICIT", 3: "REQUEST", 5: "RENEW", 6: "REBIND", 8: "RELEASE"}.get(kind, str(kind))
+                print(name, "server=" + (sid.hex() if sid else "-"), "arch=" + opts.get(61, b"").hex(),
+                      "vendor=" + opts.get(16, b"")[6:].decode(errors="replace"), file=sys.stderr, flush=True)
+                def send(kind, body): s.sendto(bytes([kind]) + xid + body, peer)
+                me = opt(1, cid)
+                if kind == 1:
+                    send(2, b"\x00\x01")                                                # option header cut
+                    send(2, me + ia(iaid, 0, 0, "fd00:88::c", 10, 20))                   # no server id
+                    send(2, me + opt(2, A) + ia(iaid, 0, 0, status=2) + opt(7, b"\xff")) # NoAddrsAvail
+                    send(2, me + opt(2, A) + opt(3, iaid + bytes(8) + b"\x00\x05\x00\x30"))  # IA address cut
+                    send(2, opt(1, bytes.fromhex("00030001010203040506")) + opt(2, A)
+                         + ia(iaid, 0, 0, "fd00:88::d", 10, 20) + opt(7, b"\xff"))      # another client's
+                    send(7, me + opt(2, B) + ia(iaid, 1, 2, "fd00:88::e", 3, 4))         # Reply without rapid commit
+                    send(2, me + opt(2, A) + ia(iaid, 0, 0, "fd00:88::a", 100, 200))     # preference 0
+                    send(2, me + opt(2, B) + ia(iaid, 0, 0, "fd00:88::b", 100, 200) + opt(7, b"\x0a"))
+                elif kind == 3 or (kind == 5 and renews == 0):
+                    renews += kind == 5
+                    send(7, b"\x00\x03\x00\xff")                                        # cut
+                    send(7, me + ia(iaid, 1, 2, "fd00:88::f", 3, 4))                     # no server id
+                    send(7, me + opt(2, B) + ia(iaid, 1, 2, "fd00:88::b", 3, 4) + opt(23, addr("fd00:88::1"))
+                         + opt(24, b"\x07example\x03org\x00") + opt(59, b"http://[fd00:88::1]:8080/boot.ipxe")
+                         + opt(60, b"\x00\x03a=1\x00\x03b=2"))
+                elif kind == 5:
+                    renews += 1
+                elif kind == 8:
+                    send(7, me + opt(2, B) + opt(13, b"\x00\x00released"))
+            """#.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+        try """
+            #!/bin/sh
+            echo "$1 ipv6=$ipv6 prefix=$ipv6prefix serverid=$serverid lease=$lease dns=$dns domain=$domain url=$bootfile_url param=$bootfile_param family=$family" >> \(dir)/events
+            """.write(toFile: dir + "/hook", atomically: true, encoding: .utf8)
+        try Shell.run("chmod +x '\(dir)/hook'")
+        let server = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.server, "/usr/bin/python3", dir + "/server.py"],
+                                               log: dir + "/server.log")
+        defer { server.stop() }
+        for _ in 0..<50 where !server.logText.contains("ready") { usleep(100_000) }
+        let client = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "dhcp6", "-i", "eth0",
+                                                "-s", dir + "/hook", "-p", dir + "/client.pid", "-f"], log: dir + "/client.log")
+        defer { client.stop() }
+        var events: [Substring] = []
+        for _ in 0..<300 {
+            events = ((try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? "").split(separator: "\n")
+            if events.filter({ $0.hasPrefix("bound") }).count >= 2 { break }
+            usleep(100_000)
+        }
+        let context = "events: \(events)\nclient: \(client.logText)\nserver: \(server.logText)"
+        #expect(events.map { $0.split(separator: " ")[0] } == ["deconfig", "bound", "renew", "deconfig", "bound"], "\(context)")
+        #expect(events.count > 1 && events[1] == """
+            bound ipv6=fd00:88::b prefix=128 serverid=00030001bbbbbbbbbbbb lease=4 dns=fd00:88::1 domain=example.org \
+            url=http://[fd00:88::1]:8080/boot.ipxe param=a=1 b=2 family=inet6
+            """, "\(context)")
+        #expect(events.first == "deconfig ipv6= prefix= serverid= lease= dns= domain= url= param= family=inet6")
+        let pid = (try? String(contentsOfFile: dir + "/client.pid", encoding: .utf8)) ?? ""
+        #expect(Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "pid file: '\(pid)'")
+        client.terminate()
+        for _ in 0..<20 where !server.logText.contains("RELEASE") { usleep(100_000) }
+        let log = server.logText.split(separator: "\n")
+        // The Request, Renew and Release went to the preferred server; the Rebind to any.
+        #expect(log.contains { $0.hasPrefix("REQUEST server=00030001bbbbbbbbbbbb") }, "\(context)")
+        #expect(log.contains { $0.hasPrefix("RENEW server=00030001bbbbbbbbbbbb") })
+        #expect(log.contains { $0.hasPrefix("REBIND server=-") })
+        #expect(log.contains { $0.hasPrefix("RELEASE server=00030001bbbbbbbbbbbb") }, "\(server.logText)")
+        #expect(!log.contains { $0.contains("server=00030001aaaaaaaaaaaa") })
+        #expect(log.first { $0.hasPrefix("SOLICIT") }?.contains("vendor=PXEClient:Arch:") == true)
+        #expect(access(dir + "/client.pid", F_OK) != 0, "the pid file outlived the client")
     }
 }
