@@ -196,20 +196,28 @@ public final class DHCPv6Client {
             let expiry = lease.valid == forever ? Double.infinity : start + Double(lease.valid)
             let t1 = lease.t1 == forever ? Double.infinity : start + Double(lease.t1)
             let t2 = lease.t2 == forever ? Double.infinity : start + Double(lease.t2)
-            sleep(until: t1)
+            // At least a second between renewals, whatever T1 says (a server answering
+            // T1 = 0 and preferred lifetime 0 must not make this spin).
+            sleep(until: max(t1, start + 1))
             if stopped { release(lease); return false }
             let held = lease
-            var renewed = exchange(.renew, irt: 10, mrt: 600, mrc: 0, deadline: t2, leasefailFrom: nil) { [self] elapsed in
+            // A Reply that neither renews the address nor says the binding is gone (a
+            // passing failure) does not end the renewal: retransmission goes on.
+            let decisive: (DHCPv6Message) -> Bool = { [iaid] reply in
+                Lease(reply: reply, iaid: iaid) != nil
+                    || reply.addressAssociations.contains { $0.id == iaid && $0.status?.code == DHCPv6Status.noBinding }
+            }
+            var renewed = exchange(.renew, irt: 10, mrt: 600, mrc: 0, deadline: t2, leasefailFrom: nil, accept: decisive) { [self] elapsed in
                 commonOptions(elapsed) + [DHCPv6Option(.serverID, held.serverID), iaOption(held)]
             }
             if renewed == nil, !stopped {
-                renewed = exchange(.rebind, irt: 10, mrt: 600, mrc: 0, deadline: expiry, leasefailFrom: nil) { [self] elapsed in
+                renewed = exchange(.rebind, irt: 10, mrt: 600, mrc: 0, deadline: expiry, leasefailFrom: nil, accept: decisive) { [self] elapsed in
                     commonOptions(elapsed) + [iaOption(held)]
                 }
             }
             if stopped { release(lease); return false }
             guard let reply = renewed, let next = Lease(reply: reply, iaid: iaid) else {
-                log("the lease on \(lease.address) expired")
+                log(renewed == nil ? "the lease on \(lease.address) expired" : "the server no longer knows \(lease.address)")
                 return true
             }
             if next.address != lease.address {
@@ -252,7 +260,7 @@ public final class DHCPv6Client {
     /// at once), any Advertise after that, or a Rapid Commit Reply. `nil` when the
     /// exchange gave up or the client was stopped.
     func exchange(_ kind: DHCPv6Message.Kind, irt: Double, mrt: Double, mrc: Int, deadline: Double, leasefailFrom: Double?,
-                  options: (Double) -> [DHCPv6Option]) -> DHCPv6Message? {
+                  accept: (DHCPv6Message) -> Bool = { _ in true }, options: (Double) -> [DHCPv6Option]) -> DHCPv6Message? {
         let xid = UInt32.random(in: 0...0xFF_FFFF)
         let start = Self.now()
         // The first Solicit's jitter is positive only (RFC 8415 §18.2.1).
@@ -278,7 +286,7 @@ public final class DHCPv6Client {
                     }
                     if m.preference == 255 || sent > 1 { return m }
                     if best == nil || m.preference > best!.preference { best = m }
-                } else if m.kind == .reply {
+                } else if m.kind == .reply, accept(m) {
                     return m
                 }
             }

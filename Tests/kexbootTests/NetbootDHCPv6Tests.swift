@@ -133,7 +133,8 @@ extension NetbootTests {
 
     /// The client's life against a scripted server (python3 in the server namespace): it
     /// ignores runts and Advertises that are not for it or offer nothing, picks the
-    /// preferred server, requests from it, renews at T1 (answered), rebinds at T2 (not
+    /// preferred server, requests from it, renews at T1 (answered, after an UnspecFail
+    /// it must not take for the end of the lease), rebinds at T2 (not
     /// answered), reports `deconfig` when the lease runs out and starts over, and
     /// releases on SIGTERM. Lifetimes of a few seconds make that take about ten.
     @Test func theDHCPv6ClientRenewsRebindsAndStartsOver() throws {
@@ -186,6 +187,8 @@ extension NetbootTests {
                     send(2, me + opt(2, B) + ia(iaid, 0, 0, "fd00:88::b", 100, 200) + opt(7, b"\x0a"))
                 elif kind == 3 or (kind == 5 and renews == 0):
                     renews += kind == 5
+                    if kind == 5:                                                       # a passing failure
+                        send(7, me + opt(2, B) + opt(13, b"\x00\x01busy") + ia(iaid, 1, 2, "fd00:88::b", 3, 4))
                     send(7, b"\x00\x03\x00\xff")                                        # cut
                     send(7, me + ia(iaid, 1, 2, "fd00:88::f", 3, 4))                     # no server id
                     send(7, me + opt(2, B) + ia(iaid, 1, 2, "fd00:88::b", 3, 4) + opt(23, addr("fd00:88::1"))
