@@ -124,11 +124,47 @@ extension NetbootTests {
         #expect(!daemon.logText.contains("DHCPv6 client ended"))
         #expect((try? Shell.run("pgrep -f 'kexboot dhcp6.*\(dir)'")) != nil)
 
+        // A client that dies is started again at the next refresh (5 s here).
+        let pidFile = dir + "/run/dhcp6-eth0.pid"
+        let first = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Shell.run("kill -9 \(first)")
+        for _ in 0..<100 where !daemon.logText.contains("the DHCPv6 client ended; starting it again") { usleep(100_000) }
+        #expect(daemon.logText.contains("the DHCPv6 client ended; starting it again"), "\(daemon.logText)")
+        var second = ""
+        for _ in 0..<30 {
+            second = (try? String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? ""
+            if !second.isEmpty && second != first { break }
+            usleep(100_000)
+        }
+        #expect(!second.isEmpty && second != first)
+
+        // A daemon killed outright leaves its clients; the next one (same run directory)
+        // stops them through their pid files before it starts its own.
+        daemon.stop()
+        #expect((try? Shell.run("pgrep -f 'kexboot dhcp6.*\(dir)'")) != nil)
+        let next = try TestServer.background([
+            "/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "daemon", "--dry-run", "--no-autoboot", "--socket", socket + "2",
+            "--run-dir", dir + "/run", "--cmdline", dir + "/cmdline", "--resolv-conf", dir + "/resolv.conf",
+            "--dhcp-client", "busybox udhcpc", "--network", "--config", dir + "/kexboot.conf",
+        ], log: dir + "/daemon2.log")
+        defer { next.stop() }
+        for _ in 0..<100 where !next.logText.contains("asking DHCPv6") { usleep(100_000) }
+        #expect(next.logText.contains("stopping the DHCP client an earlier daemon left (pid \(second))"), "\(next.logText)")
+        // Gone (or a zombie nobody reaped, with no command line left).
+        #expect(!((try? String(contentsOfFile: "/proc/\(second)/cmdline", encoding: .utf8)) ?? "").contains("dhcp6"))
+
         // Stopped as /init stops it: the client releases its lease and goes with the daemon.
-        daemon.terminate()
+        // The new daemon's own client binds (the third "bound" in the clients' log).
+        func bounds() -> Int {
+            ((try? String(contentsOfFile: dir + "/run/dhcp6-eth0.log", encoding: .utf8)) ?? "").components(separatedBy: ": bound ").count - 1
+        }
+        for _ in 0..<100 where bounds() < 3 { usleep(100_000) }
+        #expect(bounds() == 3, "\(next.logText)")
+        let releases = dnsmasq.logText.components(separatedBy: "DHCPRELEASE(veth0)").count
+        next.terminate()
         #expect((try? Shell.run("pgrep -f 'kexboot dhcp6.*\(dir)'")) == nil, "a DHCPv6 client outlived the daemon")
-        for _ in 0..<20 where !dnsmasq.logText.contains("DHCPRELEASE(veth0)") { usleep(100_000) }
-        #expect(dnsmasq.logText.contains("DHCPRELEASE(veth0)"))
+        for _ in 0..<20 where dnsmasq.logText.components(separatedBy: "DHCPRELEASE(veth0)").count == releases { usleep(100_000) }
+        #expect(dnsmasq.logText.components(separatedBy: "DHCPRELEASE(veth0)").count > releases)
     }
 
     /// The client's life against a scripted server (python3 in the server namespace): it
