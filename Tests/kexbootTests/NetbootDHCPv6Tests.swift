@@ -172,7 +172,8 @@ extension NetbootTests {
     /// preferred server, requests from it, renews at T1 (answered, after an UnspecFail
     /// it must not take for the end of the lease), rebinds at T2 (not
     /// answered), reports `deconfig` when the lease runs out and starts over, and
-    /// releases on SIGTERM. Lifetimes of a few seconds make that take about ten.
+    /// releases on SIGTERM; with -r, a Rapid Commit Reply is the lease. Lifetimes of a few
+    /// seconds make that take about ten.
     @Test func theDHCPv6ClientRenewsRebindsAndStartsOver() throws {
         let dir = try Shell.temporaryDirectory("dhcp6client")
         let ns = try Namespaces()
@@ -211,7 +212,9 @@ extension NetbootTests {
                       "vendor=" + opts.get(16, b"")[6:].decode(errors="replace"), file=sys.stderr, flush=True)
                 def send(kind, body): s.sendto(bytes([kind]) + xid + body, peer)
                 me = opt(1, cid)
-                if kind == 1:
+                if kind == 1 and 14 in opts:                                            # rapid commit
+                    send(7, me + opt(2, B) + opt(14, b"") + ia(iaid, 100, 200, "fd00:88::7", 300, 400))
+                elif kind == 1:
                     send(2, b"\x00\x01")                                                # option header cut
                     send(2, me + ia(iaid, 0, 0, "fd00:88::c", 10, 20))                   # no server id
                     send(2, me + opt(2, A) + ia(iaid, 0, 0, status=2) + opt(7, b"\xff")) # NoAddrsAvail
@@ -273,5 +276,17 @@ extension NetbootTests {
         #expect(!log.contains { $0.contains("server=00030001aaaaaaaaaaaa") })
         #expect(log.first { $0.hasPrefix("SOLICIT") }?.contains("vendor=PXEClient:Arch:") == true)
         #expect(access(dir + "/client.pid", F_OK) != 0, "the pid file outlived the client")
+
+        // With -r (Rapid Commit) a Reply to the Solicit is the lease: no Request.
+        try "".write(toFile: dir + "/events", atomically: true, encoding: .utf8)
+        let requests = server.logText.components(separatedBy: "REQUEST").count
+        let rapid = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "dhcp6", "-i", "eth0",
+                                               "-s", dir + "/hook", "-r"], log: dir + "/rapid.log")
+        defer { rapid.stop() }
+        for _ in 0..<50 where !((try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? "").contains("bound") { usleep(100_000) }
+        let rapidEvents = (try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? ""
+        #expect(rapidEvents.contains("bound ipv6=fd00:88::7 prefix=128 serverid=00030001bbbbbbbbbbbb lease=400"), "\(rapidEvents)\n\(rapid.logText)")
+        #expect(server.logText.components(separatedBy: "REQUEST").count == requests)
+        rapid.terminate()
     }
 }
