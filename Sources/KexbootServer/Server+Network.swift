@@ -22,6 +22,8 @@ struct ManagedLink {
     var client6: pid_t?
     var lease6: DHCPLease?
     var applied6: String?
+    /// The DHCPv6 client's `leasefail` was logged (once is enough).
+    var quiet6 = false
     /// The last PXE lookup found no config (a refresh tries again).
     var lookupFailed = false
 
@@ -317,6 +319,7 @@ extension Server {
             }
             let before = link.bootLease
             link.lease6 = lease
+            link.quiet6 = false
             links[name] = link
             if routeOwner == nil || routeOwner == name { writeResolvConf(dns: link.dns, domain: link.lease?.domain ?? lease.domain) }
             log(.info, "\(name): DHCPv6 \(event) \(address) from \(lease.serverID ?? "?")"
@@ -329,7 +332,11 @@ extension Server {
             }
             if refreshTimer == nil { scheduleRefresh(after: Double(config.networkRefresh)) }
         case "leasefail", "nak":
-            log(.warning, "\(name): DHCPv6 \(event == "nak" ? "gave no address" : "found no server yet")")
+            // Many networks have no DHCPv6 server: said once (until a lease), not every 20 s.
+            if event == "nak" || !link.quiet6 {
+                log(event == "nak" ? .warning : .info, "\(name): DHCPv6 \(event == "nak" ? "gave no address" : "found no server yet")")
+            }
+            links[name]?.quiet6 = true
         default:
             break
         }
