@@ -167,7 +167,8 @@ extension NetbootTests {
         #expect(dnsmasq.logText.components(separatedBy: "DHCPRELEASE(veth0)").count > releases)
     }
 
-    /// The client's life against a scripted server (python3 in the server namespace): it
+    /// The client's life: `leasefail` while nobody answers, then against a scripted server
+    /// (python3 in the server namespace): it
     /// ignores runts and Advertises that are not for it or offer nothing, picks the
     /// preferred server, requests from it, renews at T1 (answered, after an UnspecFail
     /// it must not take for the end of the lease), rebinds at T2 (not
@@ -243,6 +244,14 @@ extension NetbootTests {
             echo "$1 ipv6=$ipv6 prefix=$ipv6prefix serverid=$serverid lease=$lease dns=$dns domain=$domain url=$bootfile_url param=$bootfile_param family=$family" >> \(dir)/events
             """.write(toFile: dir + "/hook", atomically: true, encoding: .utf8)
         try Shell.run("chmod +x '\(dir)/hook'")
+        // Nobody answers yet: leasefail, and the client keeps soliciting.
+        let lonely = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "dhcp6", "-i", "eth0",
+                                                "-s", dir + "/hook", "--leasefail-after", "1"], log: dir + "/lonely.log")
+        for _ in 0..<50 where !((try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? "").contains("leasefail") { usleep(100_000) }
+        lonely.terminate()
+        #expect(((try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? "").contains("leasefail ipv6= "), "\(lonely.logText)")
+        try "".write(toFile: dir + "/events", atomically: true, encoding: .utf8)
+
         let server = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.server, "/usr/bin/python3", dir + "/server.py"],
                                                log: dir + "/server.log")
         defer { server.stop() }
