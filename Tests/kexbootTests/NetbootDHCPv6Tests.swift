@@ -168,13 +168,12 @@ extension NetbootTests {
     }
 
     /// The client's life: `leasefail` while nobody answers, then against a scripted server
-    /// (python3 in the server namespace): it
-    /// ignores runts and Advertises that are not for it or offer nothing, picks the
-    /// preferred server, requests from it, renews at T1 (answered, after an UnspecFail
-    /// it must not take for the end of the lease), rebinds at T2 (not
-    /// answered), reports `deconfig` when the lease runs out and starts over, and
-    /// releases on SIGTERM; with -r, a Rapid Commit Reply is the lease. Lifetimes of a few
-    /// seconds make that take about ten.
+    /// (python3 in the server namespace): it ignores runts and Advertises that are not for
+    /// it or offer nothing, picks the preferred server, requests from it, renews at T1
+    /// (answered, after an UnspecFail it must not take for the end of the lease), rebinds
+    /// at T2 (not answered), reports `deconfig` when the lease runs out and starts over,
+    /// and releases on SIGTERM; with -r, a Rapid Commit Reply is the lease. Lifetimes of a
+    /// few seconds make that take about ten.
     @Test func theDHCPv6ClientRenewsRebindsAndStartsOver() throws {
         let dir = try Shell.temporaryDirectory("dhcp6client")
         let ns = try Namespaces()
