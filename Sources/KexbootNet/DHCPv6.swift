@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import KexbootOS
 
 /// A DHCPv6 message (RFC 8415 §8): message type, 24-bit transaction id, options.
 ///
@@ -242,11 +243,7 @@ public enum DHCPv6 {
     }
 
     /// The 16 bytes of an IPv6 address in text, or `nil`.
-    public static func address(_ text: String) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        let rc = bytes.withUnsafeMutableBytes { raw in inet_pton(AF_INET6, text, raw.baseAddress) }
-        return rc == 1 ? bytes : nil
-    }
+    public static func address(_ text: String) -> [UInt8]? { Netlink.ipv6(text) }
 
     /// Names in DNS wire format, uncompressed (RFC 1035 §3.1, as option 24 carries them).
     /// `nil` when a label runs past the end or a name does not end in the root label.
