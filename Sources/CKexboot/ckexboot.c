@@ -277,3 +277,16 @@ const unsigned char *kx_x86_entry(unsigned long *size) {
     return 0;
 }
 #endif
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+int kx_termination_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}

@@ -3,9 +3,13 @@ import KexbootOS
 
 /// What a DHCP server said, as busybox udhcpc hands it to its script (environment
 /// variables `ip`, `mask`, `router`, `dns`, `siaddr`, `serverid`, `bootfile`,
-/// `boot_file`, `tftp`, `pxeconffile`, `pxepathprefix`, `reboottime`, …).
+/// `boot_file`, `tftp`, `pxeconffile`, `pxepathprefix`, `reboottime`, …), or as
+/// `kexboot dhcp6` does for a DHCPv6 lease (`family=inet6`, `ipv6`, `ipv6prefix`, `dns`,
+/// `domain`, `serverid`, `lease`, `bootfile_url`, `bootfile_param`).
 public struct DHCPLease: Sendable, Equatable {
     public var interface: String
+    /// A DHCPv6 lease: an IPv6 address (a /128), no routers, the boot file a URL.
+    public var isIPv6 = false
     public var address: String?
     public var prefixLength: Int?
     public var routers: [String] = []
@@ -26,6 +30,8 @@ public struct DHCPLease: Sendable, Equatable {
     /// Option 211: seconds after which an unattended machine should try again.
     public var rebootTime: Int?
     public var leaseSeconds: Int?
+    /// DHCPv6 option 60: the boot file's parameters.
+    public var bootFileParameters: [String] = []
 
     public init(interface: String) {
         self.interface = interface
@@ -34,6 +40,18 @@ public struct DHCPLease: Sendable, Equatable {
     /// From udhcpc's script environment.
     public init(environment env: [String: String]) {
         interface = env["interface"] ?? ""
+        if env["family"] == "inet6" {
+            isIPv6 = true
+            address = env["ipv6"].nonEmpty.flatMap { DHCPv6.address($0) != nil ? $0 : nil }
+            prefixLength = env["ipv6prefix"].flatMap { Int($0) }.flatMap { (1...128).contains($0) ? $0 : nil } ?? 128
+            dns = env["dns"].words.filter { DHCPv6.address($0) != nil }
+            domain = env["domain"].nonEmpty
+            serverID = env["serverid"].nonEmpty
+            bootFile = env["bootfile_url"].nonEmpty
+            bootFileParameters = env["bootfile_param"].words
+            leaseSeconds = env["lease"].flatMap { Int($0) }
+            return
+        }
         address = env["ip"].nonEmpty
         prefixLength = env["mask"].flatMap { Int($0) } ?? env["subnet"].flatMap(Netlink.prefixLength)
         routers = env["router"].words
@@ -50,8 +68,9 @@ public struct DHCPLease: Sendable, Equatable {
         leaseSeconds = env["lease"].flatMap { Int($0) }
     }
 
-    /// The host boot files come from: option 66, else `siaddr`, else the server id.
-    public var bootServer: String? { tftpServer ?? nextServer ?? serverID }
+    /// The host boot files come from: option 66, else `siaddr`, else the server id. A
+    /// DHCPv6 server's id is a DUID, not a host: its boot file must be a URL.
+    public var bootServer: String? { isIPv6 ? nil : tftpServer ?? nextServer ?? serverID }
 
     /// The variables configs see (GRUB's names; pxelinux IPAPPEND uses them).
     public func variables(mac: String?) -> [(String, String)] {
@@ -60,7 +79,7 @@ public struct DHCPLease: Sendable, Equatable {
         if let address { vars.append(("net_default_ip", address)) }
         if let bootServer { vars.append(("net_default_server", bootServer)) }
         if let gateway = routers.first { vars.append(("net_default_gateway", gateway)) }
-        if let p = prefixLength {
+        if let p = prefixLength, !isIPv6 {
             let mask: UInt32 = p == 0 ? 0 : ~UInt32(0) << (32 - p)
             vars.append(("net_default_netmask", "\(mask >> 24).\(mask >> 16 & 255).\(mask >> 8 & 255).\(mask & 255)"))
         }
@@ -130,7 +149,7 @@ public struct PXELookup: Sendable, Equatable {
             candidates = [URLText.resolve(config, against: prefix)]
             return
         }
-        if let file = lease.bootFile, Fetcher.isURL(file) || file.lowercased().hasSuffix(".ipxe") {
+        if let file = lease.bootFile, (Fetcher.isURL(file) && !Self.isLoader(file)) || file.lowercased().hasSuffix(".ipxe") {
             candidates = [url(file) ?? URLText.resolve(file, against: prefix)]
             return
         }
@@ -143,6 +162,14 @@ public struct PXELookup: Sendable, Equatable {
         }
         names.append("default")
         candidates = names.map { URLText.resolve("pxelinux.cfg/" + $0, against: prefix) }
+    }
+
+    /// A boot file URL that names a network bootstrap program (`pxelinux.0`, `grubx64.efi`,
+    /// `undionly.kpxe`) rather than a config: the configs are looked for beside it, as
+    /// pxelinux would.
+    static func isLoader(_ url: String) -> Bool {
+        let name = url.lowercased().split(separator: "?").first.map(String.init) ?? ""
+        return [".0", ".efi", ".kpxe", ".kkpxe", ".pxe", ".com"].contains { name.hasSuffix($0) }
     }
 }
 

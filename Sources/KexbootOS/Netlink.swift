@@ -48,7 +48,7 @@ public final class Netlink {
         try transact(Self.newLink, flags: 0, body, what: "setting interface \(index) \(up ? "up" : "down")")
     }
 
-    /// Adds (or replaces) an IPv4 address with its prefix length.
+    /// Adds (or replaces) an IPv4 or IPv6 address with its prefix length.
     public func addAddress(_ index: Int32, _ address: String, prefix: Int) throws {
         try changeAddress(Self.newAddr, flags: Self.create | Self.replace, index, address, prefix: prefix)
     }
@@ -58,6 +58,17 @@ public final class Netlink {
     }
 
     private func changeAddress(_ type: UInt16, flags: UInt16, _ index: Int32, _ address: String, prefix: Int) throws {
+        if address.contains(":") {
+            guard let ip = Self.ipv6(address), (1...128).contains(prefix) else {
+                throw KexbootError(.invalidArgument, "\(address)/\(prefix) is not an IPv6 address and prefix")
+            }
+            var body: [UInt8] = [UInt8(AF_INET6), UInt8(prefix), 0, 0, 0, 0, 0, 0] // ifaddrmsg, scope universe
+            body.put(UInt32(bitPattern: index), at: 4)
+            body.attribute(2, ip) // IFA_LOCAL
+            body.attribute(1, ip) // IFA_ADDRESS
+            try transact(type, flags: flags, body, what: "\(type == Self.newAddr ? "adding" : "removing") \(address)/\(prefix)")
+            return
+        }
         guard let ip = Self.ipv4(address), (0...32).contains(prefix) else {
             throw KexbootError(.invalidArgument, "\(address)/\(prefix) is not an IPv4 address and prefix")
         }
@@ -138,6 +149,13 @@ public final class Netlink {
         guard parts.count == 4 else { return nil }
         let bytes = parts.compactMap { UInt8($0) }
         return bytes.count == 4 ? bytes : nil
+    }
+
+    /// Sixteen bytes of an IPv6 address in text (`fd00::1`).
+    public static func ipv6(_ text: String) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let rc = bytes.withUnsafeMutableBytes { inet_pton(AF_INET6, text, $0.baseAddress) }
+        return rc == 1 ? bytes : nil
     }
 
     /// The prefix length of a dotted netmask (255.255.255.0 → 24), or `nil`.

@@ -11,7 +11,7 @@ import KexbootOS
 public struct DaemonConfig: Sendable {
     public struct Interface: Sendable, Equatable {
         public var name: String
-        /// `dhcp`, `static` or `ignore`.
+        /// `dhcp` (DHCP and DHCPv6), `dhcp4`, `dhcp6`, `static` or `ignore`.
         public var method = "dhcp"
         public var address: String?
         public var gateway: String?
@@ -186,7 +186,9 @@ public struct DaemonConfig: Sendable {
     mutating func setInterface(_ index: Int, _ key: String, _ value: String) throws {
         switch key {
         case "method":
-            guard ["dhcp", "static", "ignore"].contains(value) else { throw KexbootError(.invalidArgument, "method: \(value) is not dhcp, static or ignore") }
+            guard ["dhcp", "dhcp4", "dhcp6", "static", "ignore"].contains(value) else {
+                throw KexbootError(.invalidArgument, "method: \(value) is not dhcp, dhcp4, dhcp6, static or ignore")
+            }
             interfaces[index].method = value
         case "address": interfaces[index].address = value
         case "gateway": interfaces[index].gateway = value

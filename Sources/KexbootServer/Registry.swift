@@ -32,6 +32,8 @@ public struct ServerDevice: Sendable, Equatable {
     /// For a network device: the interface and the address DHCP gave it.
     public var interface: String?
     public var address: String?
+    /// For a network device with a DHCPv6 lease: that address.
+    public var address6: String?
     /// For an ISO image found on a filesystem (type `iso`): the image file, from the top
     /// of that filesystem (`node`, of type `hostFstype`). Its files are read from the
     /// image in place.
@@ -48,7 +50,7 @@ public struct ServerDevice: Sendable, Equatable {
         a.id == b.id && a.type == b.type && a.disk == b.disk && a.node == b.node && a.image == b.image && a.fstype == b.fstype
             && a.uuid == b.uuid && a.label == b.label && a.partuuid == b.partuuid && a.partlabel == b.partlabel && a.size == b.size
             && a.mac == b.mac && a.config == b.config && a.format == b.format && a.root == b.root && a.directory == b.directory
-            && a.proxy == b.proxy && a.interface == b.interface && a.address == b.address && a.isoPath == b.isoPath
+            && a.proxy == b.proxy && a.interface == b.interface && a.address == b.address && a.address6 == b.address6 && a.isoPath == b.isoPath
             && a.hostFstype == b.hostFstype && a.prep?.number == b.prep?.number && a.prep?.start == b.prep?.start
             && a.prep?.bytes == b.prep?.bytes && a.diskNode == b.diskNode && a.partition == b.partition
     }
@@ -68,6 +70,7 @@ public struct ServerDevice: Sendable, Equatable {
             ("label", .optional(label)), ("partuuid", .optional(partuuid)), ("partlabel", .optional(partlabel)),
             ("size", .uint(size)), ("mac", .optional(mac)), ("config", .optional(config)), ("format", .optional(format)),
         ] + (interface.map { [("interface", JSONValue.string($0)), ("address", .optional(address))] } ?? [])
+          + (address6.map { [("address6", JSONValue.string($0))] } ?? [])
           + (isoPath.map { [("iso", JSONValue.string($0))] } ?? [])
           + (prep.map { [("prep_partition", JSONValue.int(Int($0.number)))] } ?? []))
     }

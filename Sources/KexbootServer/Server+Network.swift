@@ -17,8 +17,27 @@ struct ManagedLink {
     var lease: DHCPLease?
     /// The address kexboot put on the interface (to take it off again).
     var applied: (address: String, prefix: Int)?
+    /// The DHCPv6 client, its lease and the address (a /128) it put on the interface:
+    /// kept apart from IPv4's, so neither lease clobbers the other.
+    var client6: pid_t?
+    var lease6: DHCPLease?
+    var applied6: String?
+    /// The DHCPv6 client's `leasefail` was logged (once is enough).
+    var quiet6 = false
     /// The last PXE lookup found no config (a refresh tries again).
     var lookupFailed = false
+
+    /// The lease the boot config is looked up from: IPv4's when it carries a boot hint,
+    /// else IPv6's when that one does, else whichever there is.
+    var bootLease: DHCPLease? {
+        for l in [lease, lease6] {
+            if let l, l.bootFile != nil || l.configFile != nil || l.pathPrefix != nil || l.tftpServer != nil { return l }
+        }
+        return lease ?? lease6
+    }
+
+    /// The DNS servers of both leases, IPv4's first.
+    var dns: [String] { (lease?.dns ?? []) + (lease6?.dns ?? []) }
 }
 
 extension Server {
@@ -70,8 +89,11 @@ extension Server {
     }
 
     func stopNetwork() {
-        Child.stop(links.values.compactMap(\.client))
-        for name in links.keys { links[name]?.client = nil }
+        Child.stop(links.values.compactMap(\.client) + links.values.compactMap(\.client6))
+        for name in links.keys {
+            links[name]?.client = nil
+            links[name]?.client6 = nil
+        }
         if let fd = dhcpSocket { loop.unregister(fd); close(fd); dhcpSocket = nil }
         if let monitor = linkMonitor { loop.unregister(monitor.fd) }
         linkMonitor = nil
@@ -87,7 +109,7 @@ extension Server {
             i.bootable && (settings.interfaces.isEmpty || settings.interfaces.contains(i.name))
         }
         for gone in links.keys where !present.contains(where: { $0.name == gone }) {
-            if let pid = links[gone]?.client { Child.stop([pid]) }
+            Child.stop([links[gone]?.client, links[gone]?.client6].compactMap { $0 })
             links[gone] = nil
             if routeOwner == gone { routeOwner = nil }
             log(.info, "\(gone): gone")
@@ -99,6 +121,10 @@ extension Server {
             if let pid = link.client, Child.ended(pid) {
                 log(.warning, "\(name): the DHCP client ended; starting it again")
                 links[name]?.client = try? startDHCP(link.interface)
+            }
+            if let pid = link.client6, Child.ended(pid) {
+                log(.warning, "\(name): the DHCPv6 client ended; starting it again")
+                links[name]?.client6 = try? startDHCP6(link.interface)
             }
         }
         for i in present where links[i.name] == nil {
@@ -119,11 +145,22 @@ extension Server {
                 applyStatic(i)
                 continue
             }
-            do {
-                link.client = try startDHCP(i)
-                log(.info, "\(i.name): up (\(i.mac)), asking DHCP")
-            } catch {
-                log(.error, "\(i.name): \(error)")
+            // `dhcp` asks both DHCP and DHCPv6; `dhcp4` and `dhcp6` only the one.
+            if method != "dhcp6" {
+                do {
+                    link.client = try startDHCP(i)
+                    log(.info, "\(i.name): up (\(i.mac)), asking DHCP")
+                } catch {
+                    log(.error, "\(i.name): \(error)")
+                }
+            }
+            if method != "dhcp4" {
+                do {
+                    link.client6 = try startDHCP6(i)
+                    if link.client6 != nil { log(.info, "\(i.name): asking DHCPv6") }
+                } catch {
+                    log(.error, "\(i.name): DHCPv6: \(error)")
+                }
             }
             links[i.name] = link
         }
@@ -143,20 +180,25 @@ extension Server {
         if registry.device(id) != nil { broadcast(registry.remove(device: id)) }
     }
 
-    func startDHCP(_ i: NetInterface) throws -> pid_t {
-        // A client a killed daemon left behind (SIGKILL, OOM) would fight the new one for
-        // the interface: its pid file says which, and it goes first.
-        let pidFile = settings.runDirectory + "/udhcpc-\(i.name).pid"
+    /// A client a killed daemon left behind (SIGKILL, OOM) would fight the new one for
+    /// the interface: its pid file says which, and it goes first. `marker` must be in its
+    /// command line (with the pid file), so a reused pid is left alone.
+    func stopStaleClient(pidFile: String, marker: String, _ name: String) {
         if let bytes = try? DirectoryFileSource(root: "/").read(pidFile, limit: 64),
            let stale = pid_t(String(decoding: bytes, as: UTF8.self).trimmingBlanks()), stale > 1,
            let cmdline = try? DirectoryFileSource(root: "/").read("/proc/\(stale)/cmdline", limit: 4096),
-           String(decoding: cmdline, as: UTF8.self).contains("udhcpc"),
+           String(decoding: cmdline, as: UTF8.self).contains(marker),
            String(decoding: cmdline, as: UTF8.self).contains(pidFile) {
-            log(.info, "\(i.name): stopping the DHCP client an earlier daemon left (pid \(stale))")
+            log(.info, "\(name): stopping the DHCP client an earlier daemon left (pid \(stale))")
             kill(stale, SIGTERM)
             for _ in 0..<50 where kill(stale, 0) == 0 { usleep(20_000) }
             if kill(stale, 0) == 0 { kill(stale, SIGKILL) }
         }
+    }
+
+    func startDHCP(_ i: NetInterface) throws -> pid_t {
+        let pidFile = settings.runDirectory + "/udhcpc-\(i.name).pid"
+        stopStaleClient(pidFile: pidFile, marker: "udhcpc", i.name)
         let script = dhcpScript
         let code = PXEArchitecture.code(efi: access("/sys/firmware/efi", F_OK) == 0)
         let args = settings.dhcpClient + PXEArchitecture.udhcpcArguments(interface: i.name, script: script, code: code)
@@ -165,6 +207,24 @@ extension Server {
                                   log: settings.runDirectory + "/udhcpc-\(i.name).log")
         // The DHCP client and the hooks it runs yield the CPU to disk discovery and
         // booting: on a one-CPU machine a lease must not delay the menu of a local disk.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 10)
+        return pid
+    }
+
+    /// The DHCPv6 client (`kexboot dhcp6`, or `--dhcp6-client`), run like udhcpc with the
+    /// same script; `nil` when DHCPv6 is turned off (an empty `--dhcp6-client`).
+    func startDHCP6(_ i: NetInterface) throws -> pid_t? {
+        var command = settings.dhcp6Client ?? []
+        if settings.dhcp6Client == nil {
+            guard let exe = Child.executable else { throw KexbootError(.ioError, "cannot find kexboot's own executable") }
+            command = [exe, "dhcp6"]
+        }
+        guard !command.isEmpty else { return nil }
+        let pidFile = settings.runDirectory + "/dhcp6-\(i.name).pid"
+        stopStaleClient(pidFile: pidFile, marker: "dhcp6", i.name)
+        let args = command + ["-f", "-i", i.name, "-s", dhcpScript, "-p", pidFile]
+        let pid = try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
+                                  log: settings.runDirectory + "/dhcp6-\(i.name).log")
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 10)
         return pid
     }
@@ -183,6 +243,7 @@ extension Server {
             log(.warning, "dhcp: \(event) for \(lease.interface), which kexboot does not manage")
             return
         }
+        if lease.isIPv6 { return dhcp6Event(event, lease, link) }
         switch event {
         case "deconfig":
             if let applied = link.applied {
@@ -210,15 +271,18 @@ extension Server {
             } catch {
                 log(.error, "\(lease.interface): \(error)")
             }
-            if routeOwner == lease.interface { writeResolvConf(dns: lease.dns, domain: lease.domain) }
-            let changed = link.lease.map { !sameBootInfo($0, lease) } ?? true
+            let before = link.bootLease
             link.lease = lease
             links[lease.interface] = link
+            if routeOwner == lease.interface { writeResolvConf(dns: link.dns, domain: lease.domain ?? link.lease6?.domain) }
+            let changed = bootInfoChanged(before, link.bootLease)
             log(.info, "\(lease.interface): \(event) \(address)/\(prefix) from \(lease.serverID ?? "?")"
                 + (lease.bootFile.map { ", boot file \($0)" } ?? "") + (lease.configFile.map { ", config \($0)" } ?? ""))
             if changed {
                 forgetConfigs(of: lease.interface)
                 leaseArrived(link)
+            } else {
+                updateAddresses(link)
             }
             if refreshTimer == nil { scheduleRefresh(after: Double(config.networkRefresh)) }
         case "leasefail", "nak":
@@ -226,6 +290,73 @@ extension Server {
         default:
             break
         }
+    }
+
+    /// A DHCPv6 event from `kexboot dhcp6`: the address goes on the interface as a /128
+    /// (the prefix's route comes from router advertisements), DNS into resolv.conf, and a
+    /// boot-file URL (option 59) leads to the PXE lookup when IPv4 gave no boot hint.
+    func dhcp6Event(_ event: String, _ lease: DHCPLease, _ link: ManagedLink) {
+        var link = link
+        let name = lease.interface
+        switch event {
+        case "deconfig":
+            if let applied = link.applied6 {
+                try? netlink?.removeAddress(link.interface.index, applied, prefix: 128)
+                link.applied6 = nil
+            }
+            link.lease6 = nil
+            links[name] = link
+        case "bound", "renew":
+            guard let address = lease.address else { return }
+            do {
+                if let old = link.applied6, old != address {
+                    try? netlink?.removeAddress(link.interface.index, old, prefix: 128)
+                }
+                try netlink?.addAddress(link.interface.index, address, prefix: lease.prefixLength ?? 128)
+                link.applied6 = address
+            } catch {
+                log(.error, "\(name): \(error)")
+            }
+            let before = link.bootLease
+            link.lease6 = lease
+            link.quiet6 = false
+            links[name] = link
+            if routeOwner == nil || routeOwner == name { writeResolvConf(dns: link.dns, domain: link.lease?.domain ?? lease.domain) }
+            log(.info, "\(name): DHCPv6 \(event) \(address) from \(lease.serverID ?? "?")"
+                + (lease.bootFile.map { ", boot file \($0)" } ?? ""))
+            if bootInfoChanged(before, link.bootLease) {
+                forgetConfigs(of: name)
+                leaseArrived(link)
+            } else {
+                updateAddresses(link)
+            }
+            if refreshTimer == nil { scheduleRefresh(after: Double(config.networkRefresh)) }
+        case "leasefail", "nak":
+            // Many networks have no DHCPv6 server: said once (until a lease), not every 20 s.
+            if event == "nak" || !link.quiet6 {
+                log(event == "nak" ? .warning : .info, "\(name): DHCPv6 \(event == "nak" ? "gave no address" : "found no server yet")")
+            }
+            links[name]?.quiet6 = true
+        default:
+            break
+        }
+    }
+
+    func bootInfoChanged(_ before: DHCPLease?, _ after: DHCPLease?) -> Bool {
+        guard let before, let after else { return true }
+        return !sameBootInfo(before, after)
+    }
+
+    /// The device shows the link's current addresses (IPv4 in `address`, IPv6 in
+    /// `address6`; an IPv6-only link has its IPv6 address in both).
+    func updateAddresses(_ link: ManagedLink) {
+        let id = deviceIDPrefix + link.interface.name
+        guard var device = registry.device(id) else { return }
+        let address = link.lease?.address ?? link.lease6?.address, address6 = link.lease6?.address
+        guard device.address != address || device.address6 != address6 else { return }
+        device.address = address
+        device.address6 = address6
+        broadcast(registry.set(device, options: registry.options(of: id)))
     }
 
     func networkVariables(_ lease: DHCPLease, _ link: ManagedLink) -> [(String, String)] {
@@ -264,14 +395,14 @@ extension Server {
         }
         for link in links.values where link.lookupFailed { leaseArrived(link) }
         if let url = switches.url, !url.hasPrefix("file://"), !urls.contains(url),
-           links.values.contains(where: { $0.lease != nil || $0.applied != nil }) {
+           links.values.contains(where: { $0.lease != nil || $0.applied != nil || $0.lease6 != nil }) {
             addURL(url) { _ in }
         }
         scheduleRefresh(after: Double(config.networkRefresh))
     }
 
     func sameBootInfo(_ a: DHCPLease, _ b: DHCPLease) -> Bool {
-        a.address == b.address && a.bootFile == b.bootFile && a.configFile == b.configFile
+        a.isIPv6 == b.isIPv6 && a.address == b.address && a.bootFile == b.bootFile && a.configFile == b.configFile
             && a.pathPrefix == b.pathPrefix && a.bootServer == b.bootServer
     }
 
@@ -291,13 +422,14 @@ extension Server {
 
     /// The lease as a device, then the PXE lookup (unless `kexboot.url=` names the config).
     func leaseArrived(_ link: ManagedLink) {
-        guard let lease = link.lease else { return }
+        guard let lease = link.bootLease else { return }
         let name = link.interface.name
         let id = deviceIDPrefix + name
         var device = ServerDevice(id: id, type: "network", disk: "net:" + name, node: name, size: 0)
         device.mac = link.interface.mac
         device.interface = name
-        device.address = lease.address
+        device.address = link.lease?.address ?? link.lease6?.address
+        device.address6 = link.lease6?.address
         if registry.device(id) == nil || registry.options(of: id).isEmpty {
             broadcast(registry.set(device, options: []))
         }
@@ -329,7 +461,7 @@ extension Server {
             let result = found, failure = lastError
             loop.execute { [self] in
                 // The interface may be gone, or its lease changed, while the lookup ran.
-                guard let current = links[name]?.lease, sameBootInfo(current, lease) else { return }
+                guard let current = links[name]?.bootLease, sameBootInfo(current, lease) else { return }
                 guard let found = result else {
                     log(.warning, "\(name): no boot config (tried \(lookup.candidates.count)): \(failure.map { "\($0)" } ?? "nothing")")
                     // Try again later (DHCP option 211 says when; pxelinux would reboot).

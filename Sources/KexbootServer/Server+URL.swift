@@ -127,8 +127,14 @@ extension Server {
             }
             loop.execute { [self] in
                 switch outcome {
-                case .success(let (device, options, diagnostics)):
+                case .success(let (found, options, diagnostics)):
                     guard diskGenerations[url] == generation, urls.contains(url) else { return reply(.failure(KexbootError(.notFound, "\(url) was removed"))) }
+                    var device = found
+                    // The link's current leases: IPv4's address, and IPv6's beside it.
+                    if let link = interface.flatMap({ links[$0.name] }) {
+                        device.address = link.lease?.address ?? link.lease6?.address ?? device.address
+                        device.address6 = link.lease6?.address
+                    }
                     for d in diagnostics where d.severity != .info { log(d.severity == .error ? .error : .warning, "\(id): \(d)") }
                     broadcast(registry.set(device, options: options))
                     log(.info, "\(id): \(options.count) boot option\(options.count == 1 ? "" : "s") from \(url)")

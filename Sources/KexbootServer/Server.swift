@@ -39,6 +39,9 @@ public final class Server: @unchecked Sendable {
         public var resolvConf = "/etc/resolv.conf"
         /// The DHCP client: busybox's udhcpc.
         public var dhcpClient = ["udhcpc"]
+        /// The DHCPv6 client, run with udhcpc's `-f -i IFACE -s SCRIPT -p PIDFILE`: `nil`
+        /// for kexboot's own (`kexboot dhcp6`), empty for none.
+        public var dhcp6Client: [String]?
         /// The machine's UUID, for the pxelinux lookup (from DMI when readable).
         public var uuid: String?
         /// Open Firmware clients (PReP payloads): where ofshim.elf and kexec-entry.bin are,

@@ -9,6 +9,14 @@ import KexbootOS
 /// The DHCP client's script: udhcpc runs it with the event as its argument and the lease in
 /// its environment; it hands both to the daemon that started the client, and does nothing
 /// else (the daemon configures the interface over rtnetlink).
+///
+/// `kexboot dhcp6` runs it too, with the same events and these variables: `interface`,
+/// `family` (`inet6`: how the daemon tells the two apart), `ipv6` (the address),
+/// `ipv6prefix` (128), `lease` and `preferred` (the valid and preferred lifetimes, in
+/// seconds), `serverid` (the server's DUID in hex), `dns` (option 23, space-separated),
+/// `domain` (option 24, space-separated), `bootfile_url` (option 59) and `bootfile_param`
+/// (option 60's strings, space-joined). Every lower-case variable is forwarded, so
+/// nothing here needs to know them.
 struct DHCPHookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dhcp-hook",

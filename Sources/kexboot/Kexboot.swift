@@ -15,7 +15,7 @@ struct Kexboot: ParsableCommand {
         commandName: "kexboot",
         abstract: "A boot manager for the initramfs: finds boot configs and boots them with kexec.",
         version: KexbootVersion.string,
-        subcommands: [ParseCommand.self, ProbeCommand.self, ELFCommand.self, DevicesCommand.self, BootCommand.self, ConsoleCommand.self, DaemonCommand.self, CtlCommand.self, MenuCommand.self, FetchCommand.self, DHCPHookCommand.self]
+        subcommands: [ParseCommand.self, ProbeCommand.self, ELFCommand.self, DevicesCommand.self, BootCommand.self, ConsoleCommand.self, DaemonCommand.self, CtlCommand.self, MenuCommand.self, FetchCommand.self, DHCPHookCommand.self, DHCP6Command.self]
     )
 
     /// Subcommands reachable through a link named `kexboot-NAME` (multicall, as busybox).

@@ -121,6 +121,16 @@ import Testing
         #expect(failure { _ = try CABundle.combine(extra: root + "/small.cfg", output: dir + "/b2.crt") }?.message.contains("no PEM") == true)
     }
 
+    /// A DHCPv6 boot-file URL names its server by an IPv6 literal.
+    @Test func ipv6LiteralURLs() throws {
+        let http = try TestServer.http(root: root, bind: "::1")
+        try quick.fetch("http://[::1]:\(http.port)/vmlinuz", to: dir + "/out6")
+        #expect(contents(dir + "/out6") == payload)
+        let tftp = try TestServer.tftp(root: root, address: "[::1]")
+        try quick.fetch("tftp://[::1]:\(tftp.port)/vmlinuz", to: dir + "/out6t")
+        #expect(contents(dir + "/out6t") == payload)
+    }
+
     @Test func tftpNegotiatesBlockSize() throws {
         let server = try TestServer.tftp(root: root)
         let url = "tftp://127.0.0.1:\(server.port)/vmlinuz"

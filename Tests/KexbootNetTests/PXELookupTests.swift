@@ -66,4 +66,48 @@ import Testing
         #expect(args.contains("0x5d:000b"))
         for option in ["pxeconffile", "pxepathprefix", "reboottime", "bootfile", "tftp"] { #expect(args.contains(option)) }
     }
+
+    /// `kexboot dhcp6`'s variables: option 59 is the boot file, a URL.
+    @Test func aDHCPv6Lease() throws {
+        let l = DHCPLease(environment: ["interface": "eth0", "family": "inet6", "ipv6": "fd00:77::142", "ipv6prefix": "128",
+                                        "dns": "fd00:77::1 not-an-address", "domain": "example.org lan", "serverid": "000300010a0b0c0d0e0f",
+                                        "lease": "3600", "bootfile_url": "tftp://[fd00:77::1]/pxelinux.cfg/default",
+                                        "bootfile_param": "a=1 b=2"])
+        #expect(l.isIPv6)
+        #expect(l.address == "fd00:77::142" && l.prefixLength == 128)
+        #expect(l.dns == ["fd00:77::1"])
+        #expect(l.domain == "example.org lan")
+        #expect(l.bootServer == nil, "a DUID is not a host")
+        #expect(l.bootFileParameters == ["a=1", "b=2"])
+        #expect(l.leaseSeconds == 3600)
+        #expect(!l.variables(mac: mac).contains { $0.0 == "net_default_netmask" })
+        // A config URL is the config.
+        let a = try #require(PXELookup(lease: l, mac: mac))
+        #expect(a.candidates == ["tftp://[fd00:77::1]/pxelinux.cfg/default"])
+        #expect(a.prefix == "tftp://[fd00:77::1]/pxelinux.cfg/")
+        // A pxelinux.0 URL: the pxelinux search beside it, with no hex-address step.
+        var b = l
+        b.bootFile = "tftp://[fd00:77::1]/boot/pxelinux.0"
+        let lookup = try #require(PXELookup(lease: b, mac: mac, uuid: "B8945908-D6A6-41A9-611D-74A6AB80B83D"))
+        #expect(lookup.prefix == "tftp://[fd00:77::1]/boot/")
+        #expect(lookup.candidates == ["b8945908-d6a6-41a9-611d-74a6ab80b83d", "01-52-54-00-12-34-56", "default"]
+            .map { "tftp://[fd00:77::1]/boot/pxelinux.cfg/" + $0 })
+        // An http boot file URL (an iPXE script, say) is the config.
+        b.bootFile = "http://[fd00:77::1]:8080/boot.ipxe"
+        #expect(PXELookup(lease: b, mac: mac)?.candidates == ["http://[fd00:77::1]:8080/boot.ipxe"])
+        // No boot file URL, no lookup; a relative boot file names no server.
+        b.bootFile = nil
+        #expect(PXELookup(lease: b, mac: mac) == nil)
+        b.bootFile = "pxelinux.0"
+        #expect(PXELookup(lease: b, mac: mac) == nil)
+        // A broken address is no address.
+        #expect(DHCPLease(environment: ["interface": "eth0", "family": "inet6", "ipv6": "fd00::zz"]).address == nil)
+    }
+
+    @Test func aLoaderURLIsNotAConfig() throws {
+        // IPv4 too: option 67 as a URL to pxelinux.0 or an EFI loader.
+        let a = try #require(PXELookup(lease: lease(["bootfile": "http://10.0.0.1/boot/grubx64.efi"]), mac: mac))
+        #expect(a.prefix == "http://10.0.0.1/boot/")
+        #expect(a.candidates.last == "http://10.0.0.1/boot/pxelinux.cfg/default")
+    }
 }

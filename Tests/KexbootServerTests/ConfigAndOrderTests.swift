@@ -27,6 +27,13 @@ import Testing
         #expect(config.interfaces == [DaemonConfig.Interface(name: "eth0", method: "static", address: "10.0.0.2/24", dns: ["10.0.0.1", "10.0.0.53"])])
     }
 
+    /// `dhcp` runs DHCP and DHCPv6; `dhcp4` and `dhcp6` one of them.
+    @Test func interfaceMethods() {
+        let config = DaemonConfig(text: "[interface eth0]\nmethod = dhcp4\n[interface eth1]\nmethod = dhcp6\n[interface eth2]\nmethod = dhcp5\n", path: "k.conf")
+        #expect(config.interfaces.map(\.method) == ["dhcp4", "dhcp6", "dhcp"])
+        #expect(config.diagnostics.map { $0.location?.line } == [6])
+    }
+
     @Test func badLinesAreDiagnosedWithTheirLineAndTheRestApplies() {
         let config = DaemonConfig(text: "timeout = soon\nnonsense\ncolour = red\npassword = hunter2\n[iface x]\nmethod = dhcp\nautoboot = false\n", path: "k.conf")
         #expect(config.diagnostics.map { $0.location?.line } == [1, 2, 3, 4, 5])

@@ -7,7 +7,7 @@ nothing), /_truncated (announces 100000 bytes, sends 1000, closes), /_flaky/NAME
 the first two requests, then the file NAME), /_slow/NAME (the file at 64 KiB/s).
 Every request is logged to stderr as "GET path".
 """
-import http.server, os, socketserver, ssl, sys, time, urllib.parse
+import http.server, os, socket, socketserver, ssl, sys, time, urllib.parse
 
 root = sys.argv[1]
 args = sys.argv[2:]
@@ -95,6 +95,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+if ":" in bind:
+    Server.address_family = socket.AF_INET6
 server = Server((bind, 0), Handler)
 if tls:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -80,4 +80,7 @@ int kx_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
 int kx_accept(int listen_fd);
 /* eventfd(2) with EFD_NONBLOCK | EFD_CLOEXEC. */
 int kx_eventfd(void);
+/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and returns a signalfd(2) for
+ * them (SFD_CLOEXEC | SFD_NONBLOCK), or -1 with errno. */
+int kx_termination_signalfd(void);
 #endif
