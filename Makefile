@@ -5,7 +5,7 @@ SWIFT ?= swift
 
 # Debian packages each target needs (installed when missing).
 BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev libcurl4-openssl-dev zlib1g-dev
-TEST_DEPS := python3 pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler vsftpd gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
+TEST_DEPS := python3 nftables pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler vsftpd gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
 	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 

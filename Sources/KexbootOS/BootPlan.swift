@@ -109,8 +109,8 @@ public struct BootPlan: Hashable, Sendable {
 }
 
 /// When `kexec_file_load` fails, whether to try `kexec_load` instead — as kexec-tools
-/// decides: only when the kernel lacks the call or cannot parse the image, never when it
-/// refused it for a signature or lockdown reason.
+/// decides: only when the kernel lacks the call or cannot parse the image (ENOSYS, EINVAL,
+/// ENOEXEC, EOPNOTSUPP), never when it refused it for a signature or lockdown reason.
 public enum KexecFallback {
     public enum Decision: Equatable, Sendable {
         case tryLoad
@@ -123,6 +123,7 @@ public enum KexecFallback {
         case ENOSYS_: return .tryLoad
         case EINVAL_: return .tryLoad
         case ENOEXEC_: return .tryLoad
+        case EOPNOTSUPP_: return .tryLoad
         case EKEYREJECTED_: return .refuse("the kernel's signature was rejected (EKEYREJECTED)")
         case ENOKEY_: return .refuse("the kernel is not signed with a trusted key (ENOKEY)")
         case EBADMSG_: return .refuse("the kernel's signature is malformed (EBADMSG)")
@@ -136,6 +137,7 @@ public enum KexecFallback {
     static let ENOEXEC_: Int32 = 8
     static let EINVAL_: Int32 = 22
     static let ENOSYS_: Int32 = 38
+    static let EOPNOTSUPP_: Int32 = 95
     static let EBADMSG_: Int32 = 74
     static let ENOKEY_: Int32 = 126
     static let EKEYREJECTED_: Int32 = 129

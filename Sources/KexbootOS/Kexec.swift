@@ -59,7 +59,7 @@ public enum Kexec {
         plan.segments = layout.segments
         plan.entry = layout.entry
         #else
-        throw KexbootError(.unsupported, "kexboot's kexec_load boot is written for x86_64 bzImages; use kexec_file_load here")
+        throw KexbootError(.unsupported, "kexboot's own kexec_load boot is written for x86_64 bzImages only")
         #endif
     }
 
@@ -81,10 +81,10 @@ public enum Kexec {
             }
             do {
                 try placeSegments(&fallback)
+                try loadSegments(fallback)
             } catch let error as KexbootError {
-                throw KexbootError(error.code, "kexec_file_load cannot load \(plan.kernel.path) here (errno \(failure.errno)), nor kexec_load: \(error.message)")
+                throw KexbootError(error.code, "kexec_file_load cannot load \(plan.kernel.path) here (\(Errno(failure.errno))), and kexec_load failed too: \(error)")
             }
-            try loadSegments(fallback)
             return fallback
         }
     }
@@ -138,8 +138,10 @@ public enum Kexec {
             initrd = try MappedFile(fd: fd, size: plan.initrds.reduce(0) { $0 + $1.size }, what: "the initrds")
         }
         let efi = access("/sys/firmware/efi", F_OK) == 0
+        let running = X86BootLayout.runningBootParams()
         let parameters = try layout.parametersBytes(commandLine: plan.commandLine, entryCode: X86BootLayout.entryCode,
-                                                    acpiRSDP: X86BootLayout.acpiRSDP(), vgaText: !efi)
+                                                    acpiRSDP: X86BootLayout.acpiRSDP(bootParams: running),
+                                                    screenInfo: X86BootLayout.screenInfo(bootParams: running, efi: efi))
         try parameters.withUnsafeBytes { params in
             var segments = [kx_segment(buf: kernel.base + Int(layout.header.setupSize), bufsz: layout.kernel.bufsz,
                                        mem: layout.kernel.mem, memsz: layout.kernel.memsz)]
@@ -154,9 +156,12 @@ public enum Kexec {
             }
             guard result == 0 else {
                 let code = errno
-                throw KexbootError(.ioError,
-                                   code == EPERM ? "kexec_load is not permitted: not root, or the kernel is locked down (EPERM)" : "kexec_load of \(plan.kernel.path)",
-                                   cause: Errno(code))
+                let why = switch code {
+                case EPERM: "kexec_load is not permitted: not root, kexec_load_disabled, or the kernel is locked down (EPERM)"
+                case EACCES: "kexec_load is refused: the kernel wants a signed image (Secure Boot or an IMA policy); only kexec_file_load can load one (EACCES)"
+                default: "kexec_load of \(plan.kernel.path)"
+                }
+                throw KexbootError(.ioError, why, cause: Errno(code))
             }
         }
         withExtendedLifetime((kernel, initrd)) {}

@@ -20,6 +20,12 @@ public struct MemoryRange: Hashable, Sendable {
         self.type = type
     }
 
+    /// A range given by its last byte, as sysfs and /proc/iomem give it (one ending at the
+    /// very top of the address space ends at UInt64.max).
+    public init(start: UInt64, last: UInt64, type: UInt32) {
+        self.init(start: start, end: last == .max ? .max : last + 1, type: type)
+    }
+
     public static let ram: UInt32 = 1
 }
 
@@ -38,17 +44,31 @@ public enum FirmwareMemoryMap {
                 }
                 guard let start = field("start").flatMap(hex), let last = field("end").flatMap(hex), last >= start,
                       let type = field("type") else { continue }
-                ranges.append(MemoryRange(start: start, end: last &+ 1, type: e820Type(type)))
+                ranges.append(MemoryRange(start: start, last: last, type: e820Type(type)))
             }
         }
         if ranges.isEmpty {
             let text = String(decoding: try files.read(iomem, limit: 1 << 20), as: UTF8.self)
             ranges = parseIOMem(text)
         }
-        guard ranges.contains(where: { $0.type == MemoryRange.ram }) else {
+        // /proc/iomem reads as zeros to anyone but root.
+        guard ranges.contains(where: { $0.type == MemoryRange.ram && $0.end - $0.start > BootPlan.pageSize }) else {
             throw KexbootError(.notFound, "no RAM in \(memmap) or \(iomem) (not root?)")
         }
-        return ranges.sorted { $0.start < $1.start }
+        return merged(ranges.sorted { $0.start < $1.start })
+    }
+
+    /// Neighbouring ranges of one type as one (a firmware may list RAM in many pieces).
+    public static func merged(_ sorted: [MemoryRange]) -> [MemoryRange] {
+        var out: [MemoryRange] = []
+        for r in sorted {
+            if let last = out.last, last.type == r.type, last.end == r.start {
+                out[out.count - 1].end = r.end
+            } else {
+                out.append(r)
+            }
+        }
+        return out
     }
 
     /// The top-level (unindented) ranges of `/proc/iomem` that the firmware map knows.
@@ -63,7 +83,7 @@ public enum FirmwareMemoryMap {
             let type = e820Type(name)
             // PCI windows and device regions are not memory.
             guard type != 2 || name == "Reserved" || name == "reserved" else { continue }
-            ranges.append(MemoryRange(start: start, end: last &+ 1, type: type))
+            ranges.append(MemoryRange(start: start, last: last, type: type))
         }
         return ranges
     }
@@ -122,7 +142,7 @@ public struct X86SetupHeader: Hashable, Sendable {
         let sectors = head[0x1f1] == 0 ? 4 : UInt64(head[0x1f1])
         setupSize = (sectors + 1) * 512
         guard setupSize < fileSize else { throw KexbootError(.invalidArgument, "\(path): the setup code (\(setupSize) bytes) fills the whole file") }
-        let end = min(0x202 + Int(head[0x201]), 0x290)
+        let end = min(0x202 + Int(head[0x201]), 0x290, head.count)
         bytes = Array(head[0x1f1..<end])
         relocatable = head[0x234] != 0
         kernelAlignment = le(0x230, 4)
@@ -159,6 +179,8 @@ public struct X86BootLayout: Hashable, Sendable {
 
     /// The e820 table holds 128 entries in boot_params.
     public static let maxE820 = 128
+    /// The 20-byte e820 entries past 128 go into a SETUP_E820_EXT setup_data block.
+    static let setupE820Ext: UInt32 = 1
     static let lowest: UInt64 = 1 << 20
     static let below4G: UInt64 = 1 << 32
 
@@ -170,7 +192,7 @@ public struct X86BootLayout: Hashable, Sendable {
         }
         let page = BootPlan.pageSize
         func round(_ n: UInt64) -> UInt64 { (n + page - 1) / page * page }
-        let table = Array(memory.prefix(maxE820))
+        let table = memory
         // Free RAM, as [start, end) pieces, from which each placement is cut.
         var free = table.filter { $0.type == MemoryRange.ram }.compactMap { r -> (UInt64, UInt64)? in
             let start = round(max(r.start, lowest)), end = r.end / page * page
@@ -196,8 +218,10 @@ public struct X86BootLayout: Hashable, Sendable {
         /// The lowest aligned place at or above `from`.
         func lowestFit(_ size: UInt64, from: UInt64, align: UInt64) -> UInt64? {
             for piece in free {
-                let start = (max(piece.0, from) + align - 1) / align * align
-                if start + size <= piece.1 { return start }
+                let (bumped, over) = max(piece.0, from).addingReportingOverflow(align - 1)
+                guard !over else { continue }
+                let start = bumped / align * align
+                if start < piece.1, size <= piece.1 - start { return start }
             }
             return nil
         }
@@ -205,10 +229,14 @@ public struct X86BootLayout: Hashable, Sendable {
         let payload = kernelFileSize - header.setupSize
         let kernelSize = round(max(header.initSize, payload))
         let align = max(header.kernelAlignment, page)
-        let preferred = header.preferredAddress != 0 && header.preferredAddress % align == 0 ? header.preferredAddress : 16 << 20
-        let fitsPreferred = free.contains { preferred >= $0.0 && preferred + kernelSize <= $0.1 }
-        guard let kernelAt = fitsPreferred ? preferred : lowestFit(kernelSize, from: preferred, align: align) ?? lowestFit(kernelSize, from: lowest, align: align) else {
-            throw KexbootError(.limitExceeded, "no free RAM for the kernel (\(kernelSize) bytes)")
+        // The kernel decompresses itself at its preferred address whenever it is loaded
+        // below it, over whatever is there: it goes at that address or above. A header
+        // naming an address no machine has (or not aligned) gets the usual 16 MiB.
+        let topOfRAM = free.map(\.1).max() ?? 0
+        let named = header.preferredAddress
+        let preferred = named != 0 && named % align == 0 && named < topOfRAM ? named : max(16 << 20, align)
+        guard kernelSize < topOfRAM, let kernelAt = lowestFit(kernelSize, from: preferred, align: align) else {
+            throw KexbootError(.limitExceeded, "no free RAM for the kernel (\(kernelSize) bytes at or above 0x\(String(preferred, radix: 16)))")
         }
         take(kernelAt, kernelSize)
         let kernel = BootPlan.Segment(mem: kernelAt, memsz: kernelSize, bufsz: payload)
@@ -226,7 +254,10 @@ public struct X86BootLayout: Hashable, Sendable {
             initrd = BootPlan.Segment(mem: at, memsz: size, bufsz: initrdSize)
         }
 
-        let parametersSize = 8192 + UInt64(length) + 1
+        // boot_params, the entry page, the command line and, past 128 e820 entries, a
+        // SETUP_E820_EXT block (8-byte aligned) with the rest.
+        let extra = max(0, table.count - maxE820)
+        let parametersSize = extra == 0 ? 8192 + UInt64(length) + 1 : (8192 + UInt64(length) + 1 + 7) / 8 * 8 + 16 + UInt64(20 * extra)
         guard let at = highest(round(parametersSize), below: below4G) else {
             throw KexbootError(.limitExceeded, "no free RAM below 4 GiB for boot_params")
         }
@@ -237,8 +268,10 @@ public struct X86BootLayout: Hashable, Sendable {
     }
 
     /// The parameters segment: boot_params (setup header, initrd, command line, e820
-    /// table, ACPI RSDP, a VGA text screen on BIOS machines), the entry page, the command line.
-    public func parametersBytes(commandLine: String, entryCode: [UInt8], acpiRSDP: UInt64?, vgaText: Bool) throws -> [UInt8] {
+    /// table, ACPI RSDP, the screen), the entry page, the command line, and the e820
+    /// entries past 128 as SETUP_E820_EXT. `screenInfo` is boot_params' first 64 bytes
+    /// (struct screen_info), as the running kernel got them or `vgaTextScreen`.
+    public func parametersBytes(commandLine: String, entryCode: [UInt8], acpiRSDP: UInt64?, screenInfo: [UInt8]?) throws -> [UInt8] {
         guard !entryCode.isEmpty, entryCode.count <= 4096 - 256 else {
             throw KexbootError(.unsupported, "kexboot has no kexec_load entry for this architecture")
         }
@@ -246,29 +279,33 @@ public struct X86BootLayout: Hashable, Sendable {
         func put(_ value: UInt64, at offset: Int, _ count: Int) {
             for i in 0..<count { out[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
         }
-        if vgaText {
-            // screen_info: an 80x25 colour text screen, cursor on the last line.
-            put(0, at: 0x00, 1); put(24, at: 0x01, 1)
-            put(3, at: 0x06, 1); put(80, at: 0x07, 1)
-            put(25, at: 0x0e, 1); put(1, at: 0x0f, 1); put(16, at: 0x10, 2)
-        }
+        if let screenInfo { out.replaceSubrange(0..<min(screenInfo.count, 0x40), with: screenInfo.prefix(0x40)) }
         if let acpiRSDP { put(acpiRSDP, at: 0x070, 8) }
         out.replaceSubrange(0x1f1..<(0x1f1 + header.bytes.count), with: header.bytes)
-        // type_of_loader: 0xff, "undefined"; loadflags: loaded high, no heap, not quiet.
-        put(0xff, at: 0x210, 1)
+        // type_of_loader: kexec's ID (0xD0, what kexec_file_load sets too); loadflags:
+        // loaded high, no heap, not quiet.
+        put(0xd0, at: 0x210, 1)
         out[0x211] = (out[0x211] | 0x01) & ~UInt8(0x80 | 0x40 | 0x20)
         if let initrd {
             put(initrd.mem & 0xffff_ffff, at: 0x218, 4); put(initrd.mem >> 32, at: 0x0c0, 4)
             put(initrd.bufsz & 0xffff_ffff, at: 0x21c, 4); put(initrd.bufsz >> 32, at: 0x0c4, 4)
         }
         put(commandLineAddress & 0xffff_ffff, at: 0x228, 4); put(commandLineAddress >> 32, at: 0x0c8, 4)
-        put(0, at: 0x250, 8) // no setup_data
         let ramAbove1M = memory.filter { $0.type == MemoryRange.ram && $0.end > X86BootLayout.lowest }.map(\.end).max() ?? 0
         put(min((ramAbove1M - min(ramAbove1M, X86BootLayout.lowest)) >> 10, 0xffff_ffff), at: 0x1e0, 4) // alt_mem_k
-        put(UInt64(memory.count), at: 0x1e8, 1)
+        put(UInt64(min(memory.count, Self.maxE820)), at: 0x1e8, 1)
+        // The first 128 entries in boot_params; the rest in one setup_data block after
+        // the command line (next = 0, type SETUP_E820_EXT, length, entries).
+        let extra = (8192 + commandLine.utf8.count + 1 + 7) / 8 * 8
         for (i, r) in memory.enumerated() {
-            let o = 0x2d0 + 20 * i
+            let o = i < Self.maxE820 ? 0x2d0 + 20 * i : extra + 16 + 20 * (i - Self.maxE820)
             put(r.start, at: o, 8); put(r.end - r.start, at: o + 8, 8); put(UInt64(r.type), at: o + 16, 4)
+        }
+        if memory.count > Self.maxE820 {
+            put(0, at: extra, 8)
+            put(UInt64(Self.setupE820Ext), at: extra + 8, 4)
+            put(UInt64(20 * (memory.count - Self.maxE820)), at: extra + 12, 4)
+            put(parameters.mem + UInt64(extra), at: 0x250, 8)
         }
         // The entry page, its two slots filled.
         out.replaceSubrange(4096..<(4096 + entryCode.count), with: entryCode)
@@ -285,16 +322,41 @@ public struct X86BootLayout: Hashable, Sendable {
         return Array(UnsafeBufferPointer(start: p, count: Int(size)))
     }
 
-    /// The ACPI RSDP an EFI machine's firmware named (`/sys/firmware/efi/systab`); BIOS
-    /// machines leave it to the kernel's scan of low memory.
-    public static func acpiRSDP(systab: String = "/sys/firmware/efi/systab") -> UInt64? {
-        guard let bytes = try? DirectoryFileSource(root: "/").read(systab, limit: 4096) else { return nil }
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-        for key in ["ACPI20=", "ACPI="] {
-            if let line = lines.first(where: { $0.hasPrefix(key) }) {
-                return FirmwareMemoryMap.hex(String(line.dropFirst(key.count)))
+    /// The ACPI RSDP: the one an EFI machine's firmware named (`/sys/firmware/efi/systab`),
+    /// else the one the running kernel's loader passed; otherwise the kernel scans low
+    /// memory for it, as on any BIOS machine.
+    public static func acpiRSDP(systab: String = "/sys/firmware/efi/systab", bootParams: [UInt8]? = runningBootParams()) -> UInt64? {
+        if let bytes = try? DirectoryFileSource(root: "/").read(systab, limit: 4096) {
+            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+            for key in ["ACPI20=", "ACPI="] {
+                if let line = lines.first(where: { $0.hasPrefix(key) }) {
+                    return FirmwareMemoryMap.hex(String(line.dropFirst(key.count)))
+                }
             }
         }
-        return nil
+        guard let p = bootParams, p.count >= 0x78 else { return nil }
+        let rsdp = (0..<8).reduce(UInt64(0)) { $0 | UInt64(p[0x70 + $1]) << (8 * UInt64($1)) }
+        return rsdp == 0 ? nil : rsdp
+    }
+
+    /// The screen the next kernel is told about: the one the running kernel was told
+    /// about (a VESA or EFI framebuffer, or VGA text), else, on a BIOS machine, an 80x25
+    /// VGA text screen; nothing on an EFI machine whose screen is unknown.
+    public static func screenInfo(bootParams: [UInt8]? = runningBootParams(), efi: Bool) -> [UInt8]? {
+        if let p = bootParams, p.count >= 0x40, p[0..<0x40].contains(where: { $0 != 0 }) { return Array(p[0..<0x40]) }
+        return efi ? nil : vgaTextScreen
+    }
+
+    /// screen_info for an 80x25 colour text screen, cursor on the last line.
+    public static let vgaTextScreen: [UInt8] = {
+        var s = [UInt8](repeating: 0, count: 0x40)
+        s[0x01] = 24; s[0x06] = 3; s[0x07] = 80; s[0x0e] = 25; s[0x0f] = 1; s[0x10] = 16
+        return s
+    }()
+
+    /// The boot_params the running kernel started with (`/sys/kernel/boot_params/data`, root only).
+    public static func runningBootParams(path: String = "/sys/kernel/boot_params/data") -> [UInt8]? {
+        guard let bytes = try? DirectoryFileSource(root: "/").read(path, limit: 4096), bytes.count >= 0x290 else { return nil }
+        return bytes
     }
 }

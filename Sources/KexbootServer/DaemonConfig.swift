@@ -177,7 +177,7 @@ public struct DaemonConfig: Sendable {
         case "ca-file": caFile = text
         case "insecure-hosts": insecureHosts = list()
         case "kexec":
-            guard let syscall = Kexec.Syscall(rawValue: value) else { throw KexbootError(.invalidArgument, "kexec: \(value) is not auto, file or load") }
+            guard let syscall = value.isEmpty ? .auto : Kexec.Syscall(rawValue: value) else { throw KexbootError(.invalidArgument, "kexec: \(value) is not auto, file or load") }
             kexec = syscall
         default: throw KexbootError(.invalidArgument, "unknown setting \(key)")
         }

@@ -143,6 +143,7 @@ public final class Server: @unchecked Sendable {
     /// Opens the sockets and starts discovery. Throws when a socket cannot be opened.
     public func start() throws {
         for d in config.diagnostics { log(.error, "\(d)") }
+        for word in switches.invalid { log(.error, "kernel command line: \(word): not auto, file or load; ignored") }
         var group: gid_t?
         if let name = config.socketGroup {
             if let gid = gid_t(name) {

@@ -32,7 +32,7 @@ import KexbootCore
     }
 
     @Test(arguments: [
-        (Int32(38), true), (22, true), (8, true), (129, false), (126, false), (74, false), (1, false), (5, false),
+        (Int32(38), true), (22, true), (8, true), (95, true), (129, false), (126, false), (74, false), (1, false), (5, false),
     ])
     func fallbackFollowsKexecTools(errno: Int32, fallsBack: Bool) {
         #expect((KexecFallback.decide(errno: errno) == .tryLoad) == fallsBack)

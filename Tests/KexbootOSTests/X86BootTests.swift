@@ -8,7 +8,8 @@ import KexbootCore
 @Suite struct X86BootTests {
     /// The first 4 KiB of a bzImage with the header fields the loader reads.
     static func bzImage(version: UInt16 = 0x020f, xloadflags: UInt16 = 0x7f, relocatable: Bool = true,
-                        initSize: UInt32 = 0x0400_0000, setupSectors: UInt8 = 27) -> [UInt8] {
+                        initSize: UInt32 = 0x0400_0000, setupSectors: UInt8 = 27, preferred: UInt64 = 0x100_0000,
+                        alignment: UInt64 = 0x20_0000) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: 4096)
         func put(_ v: UInt64, _ o: Int, _ n: Int) { for i in 0..<n { h[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
         h[0x1f1] = setupSectors
@@ -18,11 +19,11 @@ import KexbootCore
         put(UInt64(version), 0x206, 2)
         h[0x211] = 0x01                  // LOADED_HIGH
         put(0x7fff_ffff, 0x22c, 4)       // initrd_addr_max
-        put(0x20_0000, 0x230, 4)         // kernel_alignment
+        put(alignment, 0x230, 4)         // kernel_alignment
         h[0x234] = relocatable ? 1 : 0
         put(UInt64(xloadflags), 0x236, 2)
         put(2048, 0x238, 4)              // cmdline_size
-        put(0x100_0000, 0x258, 8)        // pref_address
+        put(preferred, 0x258, 8)         // pref_address
         put(UInt64(initSize), 0x260, 4)
         return h
     }
@@ -82,12 +83,54 @@ import KexbootCore
         let odd = [MemoryRange(start: 0x10_0000, end: 0x80_0000, type: 1), MemoryRange(start: 0x110_1000, end: 0x1000_0000, type: 1)]
         let layout = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 1000, commandLine: "", memory: odd)
         #expect(layout.kernel.mem == 0x120_0000)
+        // Never below the preferred address: the kernel would decompress over what lies there.
+        let low = [MemoryRange(start: 0x10_0000, end: 0x0f0_0000, type: 1), MemoryRange(start: 0x100_0000, end: 0x200_0000, type: 1),
+                   MemoryRange(start: 0x200_0000, end: 0x600_0000, type: 2)]
+        #expect { _ = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 0, commandLine: "", memory: low) } throws: {
+            ($0 as? KexbootError)?.message.contains("at or above 0x1000000") == true
+        }
         #expect(throws: KexbootError.self) {
             _ = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 0x3b00_0000, commandLine: "", memory: Self.qemu1G)
         }
         #expect { _ = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 0, commandLine: String(repeating: "x", count: 2049), memory: Self.qemu1G) } throws: {
             ($0 as? KexbootError)?.message.contains("at most 2048") == true
         }
+    }
+
+    /// A header is data from a disk or a server: absurd addresses and alignments must give
+    /// a layout or an error, never a trap.
+    @Test(arguments: [UInt64(0xffff_ffff_ffff_f000), 0xffff_ffff_ffe0_0000, 0x8000_0000_0000_0000, 0x3ffd_c000, 0x1234])
+    func absurdPreferredAddressesFallBackTo16MiB(preferred: UInt64) throws {
+        for alignment: UInt64 in [0x1000, 0x20_0000, 0x4000_0000, 0x8000_0000] {
+            let header = try X86SetupHeader(Self.bzImage(preferred: preferred, alignment: alignment), fileSize: 8_000_000, path: "v")
+            do {
+                let layout = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 1 << 20, commandLine: "", memory: Self.qemu1G)
+                #expect(layout.kernel.mem % alignment == 0 && layout.kernel.mem + layout.kernel.memsz <= 0x3ffd_d000)
+                try BootPlan.validate(layout.segments)
+            } catch let error as KexbootError {
+                #expect(error.code == .limitExceeded, "\(error)")
+            }
+        }
+    }
+
+    @Test func memoryMapsPast128EntriesGoOnInSetupData() throws {
+        // 200 alternating 1 MiB ranges of RAM and reserved memory above 1 GiB.
+        var map = Self.qemu1G.filter { $0.end <= 0x4000_0000 }
+        for i in 0..<UInt64(200) { map.append(MemoryRange(start: 0x1_0000_0000 + i << 20, end: 0x1_0010_0000 + i << 20, type: i % 2 == 0 ? 1 : 2)) }
+        let header = try X86SetupHeader(Self.bzImage(), fileSize: 8_000_000, path: "vmlinuz")
+        let layout = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 0, commandLine: "quiet", memory: map)
+        let p = try layout.parametersBytes(commandLine: "quiet", entryCode: X86BootLayout.entryCode, acpiRSDP: nil, screenInfo: nil)
+        #expect(p[0x1e8] == 128)
+        let setupData = Self.le(p, 0x250, 8)
+        let offset = Int(setupData - layout.parameters.mem)
+        #expect(offset % 8 == 0 && offset >= 8192 + 6)
+        #expect(Self.le(p, offset, 8) == 0 && Self.le(p, offset + 8, 4) == 1 && Int(Self.le(p, offset + 12, 4)) == 20 * (map.count - 128))
+        #expect(p.count == offset + 16 + 20 * (map.count - 128))
+        let lastEntry = p.count - 20
+        #expect(Self.le(p, lastEntry, 8) == map.last!.start && Self.le(p, lastEntry + 16, 4) == 2)
+        // Neighbours of one type are one range.
+        #expect(FirmwareMemoryMap.merged([MemoryRange(start: 0, end: 10, type: 1), MemoryRange(start: 10, end: 20, type: 1), MemoryRange(start: 20, end: 30, type: 2)])
+                == [MemoryRange(start: 0, end: 20, type: 1), MemoryRange(start: 20, end: 30, type: 2)])
     }
 
     @Test func bootParamsCarryTheHeaderInitrdCommandLineAndMemoryMap() throws {
@@ -97,11 +140,12 @@ import KexbootCore
         let layout = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 123_456, commandLine: cmdline, memory: Self.qemu1G)
         let entry = X86BootLayout.entryCode
         try #require(!entry.isEmpty, "no entry code for x86_64")
-        let p = try layout.parametersBytes(commandLine: cmdline, entryCode: entry, acpiRSDP: 0xf5a40, vgaText: true)
+        let p = try layout.parametersBytes(commandLine: cmdline, entryCode: entry, acpiRSDP: 0xf5a40,
+                                           screenInfo: X86BootLayout.screenInfo(bootParams: nil, efi: false))
         #expect(p.count == 8192 + cmdline.utf8.count + 1 && p.last == 0)
         // The setup header, with kexboot's loader type and flags.
         #expect(p[0x202..<0x206].elementsEqual("HdrS".utf8) && Self.le(p, 0x206, 2) == 0x020f)
-        #expect(p[0x210] == 0xff && p[0x211] & 0x01 == 1 && p[0x211] & 0x80 == 0)
+        #expect(p[0x210] == 0xd0 && p[0x211] & 0x01 == 1 && p[0x211] & 0x80 == 0 && Self.le(p, 0x250, 8) == 0)
         let initrd = try #require(layout.initrd)
         #expect(Self.le(p, 0x218, 4) == initrd.mem && Self.le(p, 0x21c, 4) == 123_456 && Self.le(p, 0x0c0, 4) == 0)
         #expect(Self.le(p, 0x228, 4) == layout.parameters.mem + 8192)
@@ -120,8 +164,15 @@ import KexbootCore
         #expect(Self.le(p, 4096 + 16, 8) == layout.kernel.mem + 0x200)
         // The flat GDT the code loads: null, null, 64-bit code at 0x10, data at 0x18.
         #expect(Self.le(p, 4096 + 24 + 16, 8) == 0x00af_9a00_0000_ffff && Self.le(p, 4096 + 24 + 24, 8) == 0x00cf_9200_0000_ffff)
-        // On EFI machines there is no VGA text screen to describe.
-        let efi = try layout.parametersBytes(commandLine: cmdline, entryCode: entry, acpiRSDP: nil, vgaText: false)
+        // On EFI machines there is no VGA text screen to describe; a screen the running
+        // kernel was told about (here a VESA framebuffer, type 0x23) is passed on as it was.
+        #expect(X86BootLayout.screenInfo(bootParams: nil, efi: true) == nil)
+        var running = [UInt8](repeating: 0, count: 0x290)
+        running[0x0f] = 0x23; running[0x12] = 0x20; running[0x70] = 0x40; running[0x71] = 0x5a; running[0x72] = 0x0f
+        #expect(X86BootLayout.screenInfo(bootParams: running, efi: true) == Array(running[0..<0x40]))
+        #expect(X86BootLayout.acpiRSDP(systab: "/nonexistent", bootParams: running) == 0xf5a40)
+        #expect(X86BootLayout.acpiRSDP(systab: "/nonexistent", bootParams: [UInt8](repeating: 0, count: 0x290)) == nil)
+        let efi = try layout.parametersBytes(commandLine: cmdline, entryCode: entry, acpiRSDP: nil, screenInfo: nil)
         #expect(efi[0..<0x40].allSatisfy { $0 == 0 } && Self.le(efi, 0x070, 8) == 0)
     }
 
@@ -156,6 +207,13 @@ import KexbootCore
         ])
         try "".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
         #expect(throws: KexbootError.self) { _ = try FirmwareMemoryMap.read(memmap: dir + "/none", iomem: dir + "/empty") }
+        // What a user who is not root reads: every address zero.
+        try "00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n".write(toFile: dir + "/zeros", atomically: true, encoding: .utf8)
+        #expect { _ = try FirmwareMemoryMap.read(memmap: dir + "/none", iomem: dir + "/zeros") } throws: {
+            ($0 as? KexbootError)?.message.contains("not root?") == true
+        }
+        // A range that ends at the very top of the address space.
+        #expect(FirmwareMemoryMap.parseIOMem("fd00000000-ffffffffffffffff : Reserved\n") == [MemoryRange(start: 0xfd_0000_0000, end: .max, type: 2)])
     }
 
     @Test func loadPlansForOtherKernelsSayWhy() throws {

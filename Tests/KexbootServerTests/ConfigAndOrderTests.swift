@@ -53,6 +53,8 @@ import Testing
         #expect(bad.kexec == .auto && bad.diagnostics.first?.message.contains("not auto, file or load") == true)
         #expect(KernelSwitches(commandLine: "quiet kexboot.kexec=file").kexec == .file)
         #expect(KernelSwitches(commandLine: "kexboot.kexec=sideways").kexec == nil)
+        #expect(KernelSwitches(commandLine: "kexboot.kexec=sideways").invalid == ["kexboot.kexec=sideways"])
+        #expect(DaemonConfig(text: "kexec = load\nkexec =\n", path: "k.conf").kexec == .auto)
         #expect(KernelSwitches(commandLine: "kexboot.timeout=3").kexec == nil)
     }
 
