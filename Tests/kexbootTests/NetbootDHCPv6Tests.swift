@@ -268,7 +268,7 @@ extension NetbootTests {
         #expect(events.map { $0.split(separator: " ")[0] } == ["deconfig", "bound", "renew", "deconfig", "bound"], "\(context)")
         #expect(events.count > 1 && events[1] == """
             bound ipv6=fd00:88::b prefix=128 serverid=00030001bbbbbbbbbbbb lease=4 dns=fd00:88::1 domain=example.org \
-            url=http://[fd00:88::1]:8080/boot.ipxe param=a=1 b=2 family=inet6
+            url=http://[fd00:88::1]:8080/boot.ipxe param=["a=1","b=2"] family=inet6
             """, "\(context)")
         #expect(events.first == "deconfig ipv6= prefix= serverid= lease= dns= domain= url= param= family=inet6")
         let pid = (try? String(contentsOfFile: dir + "/client.pid", encoding: .utf8)) ?? ""
@@ -296,5 +296,162 @@ extension NetbootTests {
         #expect(rapidEvents.contains("bound ipv6=fd00:88::7 prefix=128 serverid=00030001bbbbbbbbbbbb lease=400"), "\(rapidEvents)\n\(rapid.logText)")
         #expect(server.logText.components(separatedBy: "REQUEST").count == requests)
         rapid.terminate()
+    }
+
+    /// Refusals: the preferred server (255) advertises but answers every Request with
+    /// NoAddrsAvail. The client asks it again only while nobody else advertises, waits
+    /// longer after each refusal (1 s, 2 s…), and takes the other server's address as soon
+    /// as that one advertises (from the third Solicit on). The Solicit asks for SOL_MAX_RT
+    /// (82), the server's value is taken, and a Reply bigger than 4 KiB is read whole.
+    @Test func aRefusingServerIsAvoidedAndRefusalsBackOff() throws {
+        let dir = try Shell.temporaryDirectory("dhcp6nak")
+        let ns = try Namespaces()
+        try Shell.run("""
+            ip netns exec \(ns.server) sysctl -qw net.ipv6.conf.veth0.accept_dad=0 && \
+            ip netns exec \(ns.client) sysctl -qw net.ipv6.conf.eth0.accept_dad=0 && \
+            ip -n \(ns.client) link set eth0 up
+            """)
+        try #"""
+            import socket, struct, sys, time
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
+            s.bind(("::", 547))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                         socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
+            print("ready", file=sys.stderr, flush=True)
+            def opt(code, data): return struct.pack("!HH", code, len(data)) + data
+            def addr(text): return socket.inet_pton(socket.AF_INET6, text)
+            def ia(iaid, address=None, status=None):
+                inner = opt(5, addr(address) + struct.pack("!II", 300, 400)) if address else b""
+                if status is not None: inner += opt(13, struct.pack("!H", status) + b"none left")
+                return opt(3, iaid + struct.pack("!II", 0, 0) + inner)
+            A, B = bytes.fromhex("00030001aaaaaaaaaaaa"), bytes.fromhex("00030001bbbbbbbbbbbb")
+            solicits, start = 0, time.monotonic()
+            while True:
+                data, peer = s.recvfrom(2048)
+                kind, xid, opts, i = data[0], data[1:4], {}, 4
+                while i + 4 <= len(data):
+                    code, length = struct.unpack("!HH", data[i:i + 4])
+                    opts.setdefault(code, data[i + 4:i + 4 + length])
+                    i += 4 + length
+                cid, iaid, sid = opts.get(1, b""), opts.get(3, b"\0\0\0\0")[:4], opts.get(2)
+                name = {1: "SOLICIT", 3: "REQUEST"}.get(kind, str(kind))
+                print(name, "server=" + (sid.hex() if sid else "-"), "oro=" + opts.get(6, b"").hex(),
+                      "t=%.2f" % (time.monotonic() - start), file=sys.stderr, flush=True)
+                def send(kind, body): s.sendto(bytes([kind]) + xid + body, peer)
+                me = opt(1, cid)
+                if kind == 1:
+                    solicits += 1
+                    send(2, me + opt(2, A) + ia(iaid, "fd00:99::a") + opt(7, b"\xff") + opt(82, struct.pack("!I", 3600)))
+                    if solicits >= 3:
+                        send(2, me + opt(2, B) + ia(iaid, "fd00:99::b"))
+                elif kind == 3 and sid == A:
+                    send(7, me + opt(2, A) + ia(iaid, status=2))
+                elif kind == 3 and sid == B:
+                    send(7, me + opt(2, B) + ia(iaid, "fd00:99::b") + opt(65000, b"x" * 6000) + opt(23, addr("fd00:99::1")))
+            """#.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+        try """
+            #!/bin/sh
+            echo "$1 ipv6=$ipv6 dns=$dns" >> \(dir)/events
+            """.write(toFile: dir + "/hook", atomically: true, encoding: .utf8)
+        try Shell.run("chmod +x '\(dir)/hook'")
+        let server = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.server, "/usr/bin/python3", dir + "/server.py"],
+                                               log: dir + "/server.log")
+        defer { server.stop() }
+        for _ in 0..<50 where !server.logText.contains("ready") { usleep(100_000) }
+        let client = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "dhcp6", "-i", "eth0",
+                                                "-s", dir + "/hook"], log: dir + "/client.log")
+        defer { client.stop() }
+        var events: [Substring] = []
+        for _ in 0..<150 {
+            events = ((try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? "").split(separator: "\n")
+            if events.contains(where: { $0.hasPrefix("bound") }) { break }
+            usleep(100_000)
+        }
+        let context = "events: \(events)\nclient: \(client.logText)\nserver: \(server.logText)"
+        #expect(events == ["deconfig ipv6= dns=", "nak ipv6= dns=", "nak ipv6= dns=", "bound ipv6=fd00:99::b dns=fd00:99::1"], "\(context)")
+        let log = server.logText.split(separator: "\n")
+        let requests = log.filter { $0.hasPrefix("REQUEST") }
+        #expect(requests.map { $0.split(separator: " ")[1] } == ["server=00030001aaaaaaaaaaaa", "server=00030001aaaaaaaaaaaa",
+                                                                 "server=00030001bbbbbbbbbbbb"], "\(context)")
+        #expect(log.first { $0.hasPrefix("SOLICIT") }?.contains("oro=00170018003b003c0052") == true, "\(context)")
+        #expect(client.logText.contains("Solicits at most 3600 s apart"), "\(context)")
+        // The wait after each refusal doubles: from a refused Request to the next Solicit.
+        func time(_ line: Substring) -> Double { Double(line.split(separator: "t=").last ?? "") ?? 0 }
+        var gaps: [Double] = []
+        for (i, line) in log.enumerated() where line.hasPrefix("REQUEST") && line.contains("aaaa") {
+            if let next = log[(i + 1)...].first(where: { $0.hasPrefix("SOLICIT") }) { gaps.append(time(next) - time(line)) }
+        }
+        #expect(gaps.count == 2 && gaps[0] >= 0.9 && gaps[1] >= 1.9 && gaps[1] > gaps[0], "\(gaps)\n\(context)")
+    }
+
+    /// Duplicate address detection: the server leases the address its own interface
+    /// has. The hook puts it on the client's interface, where detection fails; the client
+    /// declines it, reports `deconfig` and solicits again, and takes the next address.
+    @Test func aDuplicateAddressIsDeclined() throws {
+        let dir = try Shell.temporaryDirectory("dhcp6dad")
+        let ns = try Namespaces()
+        try Shell.run("""
+            ip -n \(ns.server) addr add fd00:99::d/64 dev veth0 nodad && \
+            ip netns exec \(ns.client) sysctl -qw net.ipv6.conf.eth0.accept_dad=1 && \
+            ip -n \(ns.client) link set eth0 up
+            """)
+        try #"""
+            import socket, struct, sys
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
+            s.bind(("::", 547))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                         socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
+            print("ready", file=sys.stderr, flush=True)
+            def opt(code, data): return struct.pack("!HH", code, len(data)) + data
+            def ia(iaid, address):
+                return opt(3, iaid + struct.pack("!II", 0, 0) + opt(5, socket.inet_pton(socket.AF_INET6, address) + struct.pack("!II", 300, 400)))
+            A = bytes.fromhex("00030001aaaaaaaaaaaa")
+            address = "fd00:99::d"
+            while True:
+                data, peer = s.recvfrom(2048)
+                kind, xid, opts, i = data[0], data[1:4], {}, 4
+                while i + 4 <= len(data):
+                    code, length = struct.unpack("!HH", data[i:i + 4])
+                    opts.setdefault(code, data[i + 4:i + 4 + length])
+                    i += 4 + length
+                cid, iaid = opts.get(1, b""), opts.get(3, b"\0\0\0\0")[:4]
+                inner = opts.get(3, b"")[12:]
+                asked = socket.inet_ntop(socket.AF_INET6, inner[4:20]) if len(inner) >= 20 else "-"
+                print({1: "SOLICIT", 3: "REQUEST", 9: "DECLINE"}.get(kind, str(kind)), asked, file=sys.stderr, flush=True)
+                me = opt(1, cid) + opt(2, A)
+                if kind == 9:
+                    address = "fd00:99::e"
+                    s.sendto(bytes([7]) + xid + me + opt(13, b"\x00\x00ok"), peer)
+                elif kind in (1, 3):
+                    s.sendto(bytes([2 if kind == 1 else 7]) + xid + me + ia(iaid, address), peer)
+            """#.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+        try """
+            #!/bin/sh
+            echo "$1 $ipv6" >> \(dir)/events
+            [ "$1" = bound ] && ip addr add "$ipv6/128" dev eth0
+            exit 0
+            """.write(toFile: dir + "/hook", atomically: true, encoding: .utf8)
+        try Shell.run("chmod +x '\(dir)/hook'")
+        let server = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.server, "/usr/bin/python3", dir + "/server.py"],
+                                               log: dir + "/server.log")
+        defer { server.stop() }
+        for _ in 0..<50 where !server.logText.contains("ready") { usleep(100_000) }
+        let client = try TestServer.background(["/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "dhcp6", "-i", "eth0",
+                                                "-s", dir + "/hook"], log: dir + "/client.log")
+        defer { client.stop() }
+        var events: [Substring] = []
+        for _ in 0..<150 {
+            events = ((try? String(contentsOfFile: dir + "/events", encoding: .utf8)) ?? "").split(separator: "\n")
+            if events.filter({ $0.hasPrefix("bound") }).count >= 2 { break }
+            usleep(100_000)
+        }
+        let context = "events: \(events)\nclient: \(client.logText)\nserver: \(server.logText)"
+        #expect(events == ["deconfig ", "bound fd00:99::d", "deconfig ", "bound fd00:99::e"], "\(context)")
+        #expect(server.logText.contains("DECLINE fd00:99::d"), "\(context)")
+        #expect(client.logText.contains("duplicate address detection failed"), "\(context)")
     }
 }
