@@ -386,6 +386,90 @@ extension NetbootTests {
         #expect(gaps.count == 2 && gaps[0] >= 0.9 && gaps[1] >= 1.9 && gaps[1] > gaps[0], "\(gaps)\n\(context)")
     }
 
+    /// A DHCPv6 client other than kexboot's (busybox udhcpc6 sets no `family`): the daemon
+    /// gives it `family=inet6` to pass on, so its events never touch the IPv4 lease. Its
+    /// `deconfig` takes the address off the interface and the device, and the lease's DNS
+    /// servers out of resolv.conf (a link-local one was written with its interface). A
+    /// client that ends at once is started again later and later, said once; a kernel
+    /// without IPv6 gets no DHCPv6 client at all.
+    @Test func aThirdPartyDHCPv6ClientAndOneThatEndsAtOnce() throws {
+        let dir = try Shell.temporaryDirectory("netboot6third")
+        let ns = try Namespaces()
+        let dnsmasq = try TestServer.background([
+            "/usr/sbin/ip", "netns", "exec", ns.server, "/usr/sbin/dnsmasq", "--no-daemon", "--port=0", "--interface=veth0",
+            "--bind-interfaces", "--dhcp-range=192.168.77.50,192.168.77.99,255.255.255.0,1h",
+            "--dhcp-option=option:dns-server,192.168.77.1", "--dhcp-leasefile=\(dir)/leases", "--pid-file=\(dir)/dnsmasq.pid", "--user=root",
+        ], log: dir + "/dnsmasq.log")
+        defer { dnsmasq.stop() }
+        try """
+            #!/bin/sh
+            # udhcpc6's way: its own variables, no family; the script inherits the environment.
+            while [ $# -gt 0 ]; do [ "$1" = -s ] && script=$2; shift; done
+            export interface=eth0
+            "$script" deconfig
+            while [ ! -e \(dir)/go ]; do sleep 0.1; done
+            ipv6=fd00:77::55 dns="fe80::1 fd00:77::53" search=example.net lease=3600 "$script" bound
+            while [ ! -e \(dir)/go2 ]; do sleep 0.1; done
+            "$script" deconfig
+            exec sleep 1000
+            """.write(toFile: dir + "/fake6", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho started >> \(dir)/starts\n".write(toFile: dir + "/quick6", atomically: true, encoding: .utf8)
+        try "".write(toFile: dir + "/cmdline", atomically: true, encoding: .utf8)
+        try "settle = 0\nnetwork-refresh = 5\n".write(toFile: dir + "/kexboot.conf", atomically: true, encoding: .utf8)
+        func daemon(_ name: String, _ extra: [String]) throws -> TestServer {
+            try TestServer.background([
+                "/usr/sbin/ip", "netns", "exec", ns.client, CLI.binary, "daemon", "--dry-run", "--no-autoboot", "--socket", dir + "/\(name).sock",
+                "--run-dir", dir + "/run-\(name)", "--cmdline", dir + "/cmdline", "--resolv-conf", dir + "/resolv.conf",
+                "--dhcp-client", "busybox udhcpc", "--network", "--config", dir + "/kexboot.conf",
+            ] + extra, log: dir + "/\(name).log")
+        }
+        func resolv() -> String { (try? String(contentsOfFile: dir + "/resolv.conf", encoding: .utf8)) ?? "" }
+        func addresses() -> String { (try? ns.exec(ns.client, "ip addr show dev eth0")) ?? "" }
+        func list(_ name: String) -> String { (try? ctl(dir + "/\(name).sock", ["list", "--json"]))?.stdout ?? "" }
+
+        let third = try daemon("third", ["--dhcp6-client", "/bin/sh \(dir)/fake6"])
+        for _ in 0..<100 where !(addresses().contains("inet 192.168.77.") && resolv().contains("192.168.77.1")) { usleep(100_000) }
+        #expect(addresses().contains("inet 192.168.77."), "\(third.logText)")
+        try "".write(toFile: dir + "/go", atomically: true, encoding: .utf8)
+        for _ in 0..<50 where !(addresses().contains("fd00:77::55") && list("third").contains("fd00:77::55")) { usleep(100_000) }
+        #expect(addresses().contains("inet6 fd00:77::55/128"), "\(third.logText)")
+        #expect(list("third").contains("\"address6\": \"fd00:77::55\""), "\(list("third"))")
+        #expect(resolv().contains("nameserver fe80::1%eth0") && resolv().contains("nameserver fd00:77::53"), "\(resolv())")
+        try "".write(toFile: dir + "/go2", atomically: true, encoding: .utf8)
+        for _ in 0..<50 where addresses().contains("fd00:77::55") || resolv().contains("fe80::1") { usleep(100_000) }
+        #expect(!addresses().contains("fd00:77::55"), "\(third.logText)")
+        // IPv4's address, lease and DNS are untouched.
+        #expect(addresses().contains("inet 192.168.77."), "\(third.logText)")
+        #expect(resolv().contains("nameserver 192.168.77.1") && !resolv().contains("fd00:77::53") && !resolv().contains("fe80::1"), "\(resolv())")
+        for _ in 0..<20 where list("third").contains("fd00:77::55") { usleep(100_000) }
+        #expect(!list("third").contains("fd00:77::55"), "\(list("third"))")
+        #expect(list("third").contains("\"address\": \"192.168.77."), "\(list("third"))")
+        third.terminate()
+
+        // A client that ends at once: it would be started at every refresh (5 s here);
+        // after one retry it is started after 10, 20… s, said once.
+        let quick = try daemon("quick", ["--dhcp6-client", "/bin/sh \(dir)/quick6"])
+        for _ in 0..<200 where !quick.logText.contains("DHCPv6 client ended") { usleep(100_000) }
+        for _ in 0..<80 where !quick.logText.contains("keeps ending at once") { usleep(100_000) }
+        usleep(5_500_000)
+        let starts = ((try? String(contentsOfFile: dir + "/starts", encoding: .utf8)) ?? "").split(separator: "\n").count
+        #expect(starts == 2, "\(starts) starts\n\(quick.logText)")
+        #expect(quick.logText.components(separatedBy: "the DHCPv6 client ended").count == 2, "\(quick.logText)")
+        #expect(quick.logText.components(separatedBy: "the DHCPv6 client keeps ending at once").count == 2, "\(quick.logText)")
+        quick.terminate()
+
+        // No /proc/net/if_inet6: no DHCPv6 client, said once; IPv4 goes on.
+        let none = try daemon("none", ["--proc-inet6", dir + "/no-such-file", "--dhcp6-client", "/bin/sh \(dir)/quick6"])
+        for _ in 0..<100 where !list("none").contains("\"address\": \"192.168.77.") { usleep(100_000) }
+        usleep(2_000_000)
+        let log = none.logText
+        #expect(list("none").contains("\"address\": \"192.168.77."), "\(log)")
+        #expect(log.components(separatedBy: "the kernel has no IPv6").count == 2, "\(log)")
+        #expect(!log.contains("asking DHCPv6") && !log.contains("DHCPv6 client ended"), "\(log)")
+        #expect(((try? String(contentsOfFile: dir + "/starts", encoding: .utf8)) ?? "").split(separator: "\n").count == starts)
+        none.terminate()
+    }
+
     /// Duplicate address detection: the server leases the address its own interface
     /// has. The hook puts it on the client's interface, where detection fails; the client
     /// declines it, reports `deconfig` and solicits again, and takes the next address.
