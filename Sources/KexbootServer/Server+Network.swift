@@ -358,9 +358,12 @@ extension Server {
                 try netlink?.addAddress(link.interface.index, address, prefix: prefix)
                 link.applied6 = (address, prefix)
             } catch {
-                // An address the interface does not carry is no lease.
+                // An address the interface does not carry is no lease (nor is the earlier
+                // one, when its address was just taken off).
                 log(.error, "\(name): \(error)")
+                if link.applied6 == nil { link.lease6 = nil }
                 links[name] = link
+                updateAddresses(link)
                 return
             }
             let before = link.bootLease

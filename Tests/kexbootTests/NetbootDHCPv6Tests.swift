@@ -389,7 +389,8 @@ extension NetbootTests {
     /// A DHCPv6 client other than kexboot's (busybox udhcpc6 sets no `family`): the daemon
     /// gives it `family=inet6` to pass on, so its events never touch the IPv4 lease. Its
     /// `deconfig` takes the address off the interface and the device, and the lease's DNS
-    /// servers out of resolv.conf (a link-local one was written with its interface). A
+    /// servers out of resolv.conf (a link-local one was written with its interface); a
+    /// lease whose address the interface refuses is not recorded. A
     /// client that ends at once is started again later and later, said once; a kernel
     /// without IPv6 gets no DHCPv6 client at all.
     @Test func aThirdPartyDHCPv6ClientAndOneThatEndsAtOnce() throws {
@@ -411,6 +412,8 @@ extension NetbootTests {
             ipv6=fd00:77::55 dns="fe80::1 fd00:77::53" search=example.net lease=3600 "$script" bound
             while [ ! -e \(dir)/go2 ]; do sleep 0.1; done
             "$script" deconfig
+            while [ ! -e \(dir)/go3 ]; do sleep 0.1; done
+            ipv6=fd00:77::66 dns=fd00:77::53 "$script" bound
             exec sleep 1000
             """.write(toFile: dir + "/fake6", atomically: true, encoding: .utf8)
         try "#!/bin/sh\necho started >> \(dir)/starts\n".write(toFile: dir + "/quick6", atomically: true, encoding: .utf8)
@@ -444,6 +447,14 @@ extension NetbootTests {
         for _ in 0..<20 where list("third").contains("fd00:77::55") { usleep(100_000) }
         #expect(!list("third").contains("fd00:77::55"), "\(list("third"))")
         #expect(list("third").contains("\"address\": \"192.168.77."), "\(list("third"))")
+        // An address the interface refuses (IPv6 off on it) is no lease.
+        _ = try ns.exec(ns.client, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
+        try "".write(toFile: dir + "/go3", atomically: true, encoding: .utf8)
+        for _ in 0..<50 where !third.logText.contains("fd00:77::66/128") { usleep(100_000) }
+        #expect(third.logText.contains("error: eth0:") && third.logText.contains("fd00:77::66/128"), "\(third.logText)")
+        #expect(!third.logText.contains("DHCPv6 bound fd00:77::66"), "\(third.logText)")
+        #expect(!list("third").contains("fd00:77::66") && !resolv().contains("fd00:77::53"), "\(list("third"))\n\(resolv())")
+        _ = try ns.exec(ns.client, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0")
         third.terminate()
 
         // A client that ends at once: it would be started at every refresh (5 s here);
