@@ -387,8 +387,9 @@ extension NetbootTests {
     }
 
     /// A DHCPv6 client other than kexboot's (busybox udhcpc6 sets no `family`): the daemon
-    /// gives it `family=inet6` to pass on, so its events never touch the IPv4 lease. Its
-    /// `deconfig` takes the address off the interface and the device, and the lease's DNS
+    /// gives it `family=inet6` to pass on, so its events never touch the IPv4 lease; its
+    /// refusals are logged once. Its `deconfig` takes the address off the interface (with
+    /// the prefix it went on with) and the device, and the lease's DNS
     /// servers out of resolv.conf (a link-local one was written with its interface); a
     /// lease whose address the interface refuses is not recorded. A
     /// client that ends at once is started again later and later, said once; a kernel
@@ -408,8 +409,11 @@ extension NetbootTests {
             while [ $# -gt 0 ]; do [ "$1" = -s ] && script=$2; shift; done
             export interface=eth0
             "$script" deconfig
+            "$script" nak
+            "$script" nak
             while [ ! -e \(dir)/go ]; do sleep 0.1; done
-            ipv6=fd00:77::55 dns="fe80::1 fd00:77::53" search=example.net lease=3600 "$script" bound
+            # (ipv6prefix as a number is kexboot dhcp6's spelling: the address's prefix.)
+            ipv6=fd00:77::55 ipv6prefix=64 dns="fe80::1 fd00:77::53" search=example.net lease=3600 "$script" bound
             while [ ! -e \(dir)/go2 ]; do sleep 0.1; done
             "$script" deconfig
             while [ ! -e \(dir)/go3 ]; do sleep 0.1; done
@@ -435,11 +439,14 @@ extension NetbootTests {
         #expect(addresses().contains("inet 192.168.77."), "\(third.logText)")
         try "".write(toFile: dir + "/go", atomically: true, encoding: .utf8)
         for _ in 0..<50 where !(addresses().contains("fd00:77::55") && list("third").contains("fd00:77::55")) { usleep(100_000) }
-        #expect(addresses().contains("inet6 fd00:77::55/128"), "\(third.logText)")
+        #expect(addresses().contains("inet6 fd00:77::55/64"), "\(third.logText)")
+        // Two refusals, one warning.
+        #expect(third.logText.components(separatedBy: "DHCPv6 gave no address").count == 2, "\(third.logText)")
         #expect(list("third").contains("\"address6\": \"fd00:77::55\""), "\(list("third"))")
         #expect(resolv().contains("nameserver fe80::1%eth0") && resolv().contains("nameserver fd00:77::53"), "\(resolv())")
         try "".write(toFile: dir + "/go2", atomically: true, encoding: .utf8)
         for _ in 0..<50 where addresses().contains("fd00:77::55") || resolv().contains("fe80::1") { usleep(100_000) }
+        // Taken off with the prefix it was put on with.
         #expect(!addresses().contains("fd00:77::55"), "\(third.logText)")
         // IPv4's address, lease and DNS are untouched.
         #expect(addresses().contains("inet 192.168.77."), "\(third.logText)")
