@@ -5,7 +5,9 @@ import KexbootOS
 /// variables `ip`, `mask`, `router`, `dns`, `siaddr`, `serverid`, `bootfile`,
 /// `boot_file`, `tftp`, `pxeconffile`, `pxepathprefix`, `reboottime`, …), or as
 /// `kexboot dhcp6` does for a DHCPv6 lease (`family=inet6`, `ipv6`, `ipv6prefix`, `dns`,
-/// `domain`, `serverid`, `lease`, `bootfile_url`, `bootfile_param`).
+/// `domain`, `serverid`, `lease`, `bootfile_url`, `bootfile_param`). busybox udhcpc6's
+/// names are read too (`search` for the domain list); its `ipv6prefix` is a delegated
+/// prefix (`ADDR/LEN`), not the address's, and leaves the address a /128.
 public struct DHCPLease: Sendable, Equatable {
     public var interface: String
     /// A DHCPv6 lease: an IPv6 address (a /128), no routers, the boot file a URL.
@@ -42,13 +44,19 @@ public struct DHCPLease: Sendable, Equatable {
         interface = env["interface"] ?? ""
         if env["family"] == "inet6" {
             isIPv6 = true
-            address = env["ipv6"].nonEmpty.flatMap { DHCPv6.address($0) != nil ? $0 : nil }
+            address = env["ipv6"].nonEmpty.flatMap { DHCPv6.address($0).map(DHCPv6.isAssignable) == true ? $0 : nil }
             prefixLength = env["ipv6prefix"].flatMap { Int($0) }.flatMap { (1...128).contains($0) ? $0 : nil } ?? 128
-            dns = env["dns"].words.filter { DHCPv6.address($0) != nil }
-            domain = env["domain"].nonEmpty
+            // A link-local server is reachable through this interface only: resolv.conf
+            // names it with its zone (`fe80::1%eth0`).
+            let name = interface
+            dns = env["dns"].words.compactMap { text in
+                guard let bytes = DHCPv6.address(text) else { return nil }
+                return bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 ? (name.isEmpty ? nil : text + "%" + name) : text
+            }
+            domain = env["domain"].nonEmpty ?? env["search"].nonEmpty
             serverID = env["serverid"].nonEmpty
             bootFile = env["bootfile_url"].nonEmpty
-            bootFileParameters = env["bootfile_param"].words
+            bootFileParameters = Self.parameters(env["bootfile_param"])
             leaseSeconds = env["lease"].flatMap { Int($0) }
             return
         }
@@ -66,6 +74,16 @@ public struct DHCPLease: Sendable, Equatable {
         pathPrefix = env["pxepathprefix"].nonEmpty
         rebootTime = env["reboottime"].flatMap { Int($0) } ?? env["opt211"].flatMap { UInt32($0, radix: 16) }.map(Int.init)
         leaseSeconds = env["lease"].flatMap { Int($0) }
+    }
+
+    /// `bootfile_param`: a JSON array of strings (what `kexboot dhcp6` writes, so a
+    /// parameter with blanks stays one), else blank-separated words.
+    static func parameters(_ text: String?) -> [String] {
+        guard let text = text.nonEmpty else { return [] }
+        if text.hasPrefix("["), let value = try? JSONValue.parse(text), let items = value.arrayValue {
+            return items.compactMap(\.stringValue)
+        }
+        return Optional(text).words
     }
 
     /// The host boot files come from: option 66, else `siaddr`, else the server id. A
@@ -167,8 +185,17 @@ public struct PXELookup: Sendable, Equatable {
     /// A boot file URL that names a network bootstrap program (`pxelinux.0`, `grubx64.efi`,
     /// `undionly.kpxe`) rather than a config: the configs are looked for beside it, as
     /// pxelinux would.
+    /// Only the path's last component counts: `http://boot.example.com` or
+    /// `http://10.0.0.0` (no path) is not a loader.
     static func isLoader(_ url: String) -> Bool {
-        let name = url.lowercased().split(separator: "?").first.map(String.init) ?? ""
+        var rest = Substring(url.lowercased())
+        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        if let scheme = rest.firstRange(of: "://") {
+            rest = rest[scheme.upperBound...]
+            guard let slash = rest.firstIndex(of: "/") else { return false }
+            rest = rest[slash...]
+        }
+        guard let name = rest.split(separator: "/", omittingEmptySubsequences: false).last, !name.isEmpty else { return false }
         return [".0", ".efi", ".kpxe", ".kkpxe", ".pxe", ".com"].contains { name.hasSuffix($0) }
     }
 }

@@ -68,6 +68,13 @@ public struct DHCPv6Message: Sendable, Equatable {
     }
     /// Option 60 (RFC 5970): the boot file's parameters, each a length-prefixed string.
     public var bootFileParameters: [String] { option(.bootFileParameters).flatMap { DHCPv6.stringList($0.data) } ?? [] }
+    /// Option 82 (RFC 8415 §21.24): the server's SOL_MAX_RT, in seconds; `nil` when absent
+    /// or outside the RFC's 60…86400.
+    public var solicitMaxRT: UInt32? {
+        guard let data = option(.solMaxRT)?.data, data.count == 4 else { return nil }
+        let value = DHCPv6.readBE32(data, 0)
+        return (60...86_400).contains(value) ? value : nil
+    }
 }
 
 /// One option: code and data.
@@ -75,7 +82,7 @@ public struct DHCPv6Option: Sendable, Equatable {
     public enum Code: UInt16, Sendable {
         case clientID = 1, serverID = 2, iaNA = 3, iaAddress = 5, optionRequest = 6, preference = 7, elapsedTime = 8
         case statusCode = 13, rapidCommit = 14, vendorClass = 16, dnsServers = 23, domainList = 24
-        case bootFileURL = 59, bootFileParameters = 60, clientArchitecture = 61, networkInterfaceID = 62
+        case bootFileURL = 59, bootFileParameters = 60, clientArchitecture = 61, networkInterfaceID = 62, solMaxRT = 82
     }
 
     public var code: UInt16
@@ -121,8 +128,9 @@ public struct DHCPv6Option: Sendable, Equatable {
         DHCPv6Option(.optionRequest, codes.flatMap { DHCPv6.be16($0.rawValue) })
     }
 
-    /// What kexboot asks for: DNS servers, domain list, boot file URL and parameters.
-    public static let kexbootRequests = optionRequest([.dnsServers, .domainList, .bootFileURL, .bootFileParameters])
+    /// What kexboot asks for: DNS servers, domain list, boot file URL and parameters, and
+    /// SOL_MAX_RT (which RFC 8415 §18.2.1 says a Solicit must ask for).
+    public static let kexbootRequests = optionRequest([.dnsServers, .domainList, .bootFileURL, .bootFileParameters, .solMaxRT])
 
     /// Option 8, in hundredths of a second (0xFFFF from 655.35 s on).
     public static func elapsed(seconds: Double) -> DHCPv6Option {
@@ -212,13 +220,18 @@ public struct DHCPv6IANA: Sendable, Equatable {
     }
 
     /// The addresses a client may use: no failing status of their own and a valid
-    /// lifetime, the preferred no longer than the valid (RFC 8415 §21.6).
+    /// lifetime, the preferred no longer than the valid (RFC 8415 §21.6), and an address
+    /// an interface can carry as its own (`DHCPv6.isAssignable`).
     public var usableAddresses: [DHCPv6IAAddress] {
         addresses.filter { a in
             (a.status?.code ?? DHCPv6Status.success) == DHCPv6Status.success && a.validLifetime > 0
-                && a.preferredLifetime <= a.validLifetime && DHCPv6.addressText(a.address) != nil
+                && a.preferredLifetime <= a.validLifetime && DHCPv6.isAssignable(a.address)
         }
     }
+
+    /// T1 and T2 that contradict each other (T1 > T2, both non-zero): RFC 8415 §21.4 says
+    /// the IA_NA is discarded.
+    public var inconsistentTimes: Bool { t1 != 0 && t2 != 0 && t1 > t2 }
 }
 
 /// Helpers for the wire format.
@@ -232,6 +245,13 @@ public enum DHCPv6 {
     static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
     static func readBE32(_ b: [UInt8], _ at: Int) -> UInt32 {
         UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
+    }
+
+    /// An address a server may lease: global unicast (2000::/3) or unique local (fc00::/7).
+    /// Not ::, ::1, multicast, link-local, v4-mapped or anything else reserved.
+    public static func isAssignable(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count == 16 else { return false }
+        return bytes[0] & 0xE0 == 0x20 || bytes[0] & 0xFE == 0xFC
     }
 
     /// 16 bytes as RFC 5952 text (`fd00:77::1`).

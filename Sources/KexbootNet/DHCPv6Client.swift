@@ -25,6 +25,9 @@ public final class DHCPv6Client {
         /// The longest Solicit retransmission interval. RFC 8415's SOL_MAX_RT is an hour;
         /// a boot manager waiting for its server retries sooner.
         public var solicitMaxInterval: Double = 60
+        /// How long after `bound` the leased address's duplicate address detection is
+        /// watched (it ends sooner when the kernel is done with it).
+        public var dadWatch: Double = 10
         /// `/proc/net/if_inet6`, for the link-local address's state.
         public var procInet6 = "/proc/net/if_inet6"
         public var sysfsNet = "/sys/class/net"
@@ -52,27 +55,23 @@ public final class DHCPv6Client {
             if !dns.isEmpty { v["dns"] = dns.joined(separator: " ") }
             if !domains.isEmpty { v["domain"] = domains.joined(separator: " ") }
             if let bootFileURL { v["bootfile_url"] = bootFileURL }
-            if !bootFileParameters.isEmpty { v["bootfile_param"] = bootFileParameters.joined(separator: " ") }
+            // A JSON array of strings: a parameter may hold blanks.
+            if !bootFileParameters.isEmpty { v["bootfile_param"] = JSONValue.array(bootFileParameters.map { .string($0) }).serialized(compact: true) }
             return v
         }
 
         /// From a Reply (or a rapid-commit Reply to a Solicit): `nil` unless our IA_NA
         /// holds a usable address.
-        init?(reply: DHCPv6Message, iaid: UInt32) {
+        public init?(reply: DHCPv6Message, iaid: UInt32) {
+            // An IA_NA whose T1 > T2 (both non-zero) is discarded (RFC 8415 §21.4).
             guard (reply.status?.code ?? DHCPv6Status.success) == DHCPv6Status.success, let serverID = reply.serverID,
                   let ia = reply.addressAssociations.first(where: { $0.id == iaid }),
-                  (ia.status?.code ?? DHCPv6Status.success) == DHCPv6Status.success,
+                  (ia.status?.code ?? DHCPv6Status.success) == DHCPv6Status.success, !ia.inconsistentTimes,
                   let a = ia.usableAddresses.first else { return nil }
             address = a.text
             preferred = a.preferredLifetime
             valid = a.validLifetime
-            // T1/T2 of 0 leave the times to the client: 0.5 and 0.8 of the preferred lifetime.
-            let p = Double(a.preferredLifetime)
-            var t1 = ia.t1 == 0 ? UInt32(clamping: Int(p * 0.5)) : ia.t1
-            var t2 = ia.t2 == 0 ? UInt32(clamping: Int(p * 0.8)) : ia.t2
-            if t1 > t2 { t1 = UInt32(clamping: Int(Double(t2) * 0.625)) }
-            t2 = min(t2, a.validLifetime)
-            t1 = min(t1, t2)
+            let (t1, t2) = Self.times(t1: ia.t1, t2: ia.t2, preferred: a.preferredLifetime, valid: a.validLifetime)
             self.t1 = t1
             self.t2 = t2
             self.serverID = serverID
@@ -80,6 +79,24 @@ public final class DHCPv6Client {
             domains = reply.domainList
             bootFileURL = reply.bootFileURL
             bootFileParameters = reply.bootFileParameters
+        }
+
+        /// T1 and T2 as the client uses them (0xffffffff is infinity throughout). Zero
+        /// leaves a time to the client: 0.5 and 0.8 of the preferred lifetime, or of the
+        /// valid one when the preferred is 0, with T1 at least a minute (half the valid
+        /// lifetime when that is shorter), so a lease is not renewed every second. Neither
+        /// is later than the valid lifetime, nor T1 later than T2.
+        public static func times(t1: UInt32, t2: UInt32, preferred: UInt32, valid: UInt32) -> (UInt32, UInt32) {
+            let forever = UInt32.max
+            let base = Double(preferred != 0 ? preferred : valid)
+            let floor = min(60, Double(valid) / 2)
+            let derived1 = UInt32(clamping: Int(max(base * 0.5, floor)))
+            var chosen1 = t1 != 0 ? t1 : preferred == forever || (preferred == 0 && valid == forever) ? forever : derived1
+            var chosen2 = t2 != 0 ? t2
+                : chosen1 == forever ? forever : max(UInt32(clamping: Int(max(base * 0.8, floor))), chosen1)
+            if valid != forever { chosen2 = min(chosen2, valid) }
+            chosen1 = min(chosen1, chosen2)
+            return (chosen1, chosen2)
         }
     }
 
@@ -92,11 +109,15 @@ public final class DHCPv6Client {
     let fd: Int32
     let signals: TerminationSignals
     var stopped = false
+    /// The longest Solicit interval: the configuration's, or what a server's SOL_MAX_RT
+    /// (option 82) said, kept to 60 s … an hour.
+    var solicitMaxInterval: Double
 
     /// Opens the client's socket (UDP port 546 on the interface) and blocks the
     /// termination signals for its signalfd.
     public init(_ configuration: Configuration, report: @escaping (String, [String: String]) -> Void, log: @escaping (String) -> Void) throws {
         self.configuration = configuration
+        solicitMaxInterval = configuration.solicitMaxInterval
         self.report = report
         self.log = log
         let name = configuration.interface
@@ -156,14 +177,18 @@ public final class DHCPv6Client {
 
     // MARK: The exchanges
 
-    /// Solicit and Request until a lease is bound; `nil` when stopped.
+    /// Solicit and Request until a lease is bound; `nil` when stopped. A server that
+    /// refused a Request is asked again only when no other one advertises, and each
+    /// refusal in a row doubles the wait before the next Solicit (up to the Solicit cap).
     func acquire() -> Lease? {
         var lastFail = Self.now()
+        var refused: [[UInt8]] = []
+        var refusalDelay = 0.0
         while !stopped {
             waitForLinkLocal()
             if stopped { return nil }
-            let solicit = exchange(.solicit, irt: 1, mrt: configuration.solicitMaxInterval, mrc: 0,
-                                   deadline: .infinity, leasefailFrom: lastFail) { [self] elapsed in
+            let solicit = exchange(.solicit, irt: 1, mrt: solicitMaxInterval, mrc: 0,
+                                   deadline: .infinity, leasefailFrom: lastFail, avoid: refused) { [self] elapsed in
                 var options = commonOptions(elapsed) + [DHCPv6Option.iaNA(id: iaid)]
                 if configuration.rapidCommit { options.append(DHCPv6Option(.rapidCommit)) }
                 return options
@@ -178,24 +203,40 @@ public final class DHCPv6Client {
             }
             if let reply, let lease = Lease(reply: reply, iaid: iaid) { return lease }
             if stopped { return nil }
-            log("the server gave no address (\(reply?.status?.message ?? reply?.addressAssociations.first?.status?.message ?? "no reply")); soliciting again")
+            if !refused.contains(server) { refused.append(server) }
+            refusalDelay = min(refusalDelay == 0 ? 1 : refusalDelay * 2, solicitMaxInterval)
+            log("the server gave no address (\(reply?.status?.message ?? reply?.addressAssociations.first?.status?.message ?? "no reply")); "
+                + "soliciting again in \(Int(refusalDelay.rounded())) s")
             report("nak", ["interface": configuration.interface, "family": "inet6"])
+            sleep(seconds: refusalDelay * (1 + Double.random(in: 0...0.1)))
             lastFail = Self.now()
-            sleep(seconds: 1)
         }
         return nil
     }
 
     /// Holds `lease`: Renew from T1, Rebind from T2, until it expires (true: solicit
     /// again) or the client is stopped (false, after a Release).
+    /// A new address whose duplicate address detection fails (another host has it) is
+    /// declined (RFC 8415 §18.2.8), and the client solicits again (true).
     func keep(_ first: Lease) -> Bool {
         var lease = first
+        var watch = true
         while true {
             let start = Self.now()
             let forever = UInt32.max
             let expiry = lease.valid == forever ? Double.infinity : start + Double(lease.valid)
             let t1 = lease.t1 == forever ? Double.infinity : start + Double(lease.t1)
             let t2 = lease.t2 == forever ? Double.infinity : start + Double(lease.t2)
+            if watch {
+                watch = false
+                if duplicate(lease.address, until: min(t1, start + configuration.dadWatch)) {
+                    log("\(lease.address) is another host's (duplicate address detection failed); declining it")
+                    decline(lease)
+                    if stopped { return false }
+                    return true
+                }
+                if stopped { release(lease); return false }
+            }
             // At least a second between renewals, whatever T1 says (a server answering
             // T1 = 0 and preferred lifetime 0 must not make this spin).
             sleep(until: max(t1, start + 1))
@@ -222,6 +263,7 @@ public final class DHCPv6Client {
             }
             if next.address != lease.address {
                 // A different address: the old one is gone, the new one is a new lease.
+                watch = true
                 report("deconfig", ["interface": configuration.interface, "family": "inet6"])
                 report("bound", next.variables(interface: configuration.interface))
             } else {
@@ -242,6 +284,40 @@ public final class DHCPv6Client {
         while let m = receive(until: deadline), !(m.kind == .reply && m.transactionID == xid) {}
     }
 
+    /// Decline: the address goes back to the server as one in use elsewhere (IRT 1 s,
+    /// at most 5 sends), whether or not it answers.
+    func decline(_ lease: Lease) {
+        _ = exchange(.decline, irt: 1, mrt: 0, mrc: 5, deadline: Self.now() + 16, leasefailFrom: nil) { [self] elapsed in
+            commonOptions(elapsed) + [DHCPv6Option(.serverID, lease.serverID), iaOption(lease)]
+        }
+    }
+
+    /// Whether `address`, once the interface carries it, fails duplicate address
+    /// detection before `deadline`. false as soon as detection is over (or off).
+    func duplicate(_ address: String, until deadline: Double) -> Bool {
+        guard let bytes = DHCPv6.address(address) else { return false }
+        let key = DHCPv6.hex(bytes)
+        while !stopped, Self.now() < deadline {
+            if let flags = addressFlags(key) {
+                // IFA_F_DADFAILED 0x08, IFA_F_TENTATIVE 0x40
+                if flags & 0x08 != 0 { return true }
+                if flags & 0x40 == 0 { return false }
+            }
+            sleep(seconds: 0.2)
+        }
+        return false
+    }
+
+    /// The flags `/proc/net/if_inet6` shows for an address (32 hex digits) on the interface.
+    func addressFlags(_ key: String) -> UInt32? {
+        guard let bytes = try? DirectoryFileSource(root: "/").read(configuration.procInet6, limit: 1 << 20) else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            if f.count >= 6, f[5] == configuration.interface, f[0] == key { return UInt32(f[4], radix: 16) }
+        }
+        return nil
+    }
+
     func iaOption(_ lease: Lease) -> DHCPv6Option {
         guard let address = DHCPv6.address(lease.address) else { return DHCPv6Option.iaNA(id: iaid) }
         return DHCPv6Option.iaNA(id: iaid, addresses: [DHCPv6IAAddress(address: address)])
@@ -257,16 +333,19 @@ public final class DHCPv6Client {
     /// (RT = IRT ± 10 %, doubling, capped at MRT ± 10 %; at most MRC sends; never past
     /// `deadline`) until an answer comes. For a Solicit the answer is the best Advertise
     /// of the first interval (highest preference, the first among equals; preference 255
-    /// at once), any Advertise after that, or a Rapid Commit Reply. `nil` when the
-    /// exchange gave up or the client was stopped.
+    /// at once), any Advertise after that, or a Rapid Commit Reply; a server in `avoid`
+    /// (one that refused us) only when no other one advertised in that interval. `nil`
+    /// when the exchange gave up or the client was stopped. A server's SOL_MAX_RT caps
+    /// the Solicit's interval from then on.
     func exchange(_ kind: DHCPv6Message.Kind, irt: Double, mrt: Double, mrc: Int, deadline: Double, leasefailFrom: Double?,
-                  accept: (DHCPv6Message) -> Bool = { _ in true }, options: (Double) -> [DHCPv6Option]) -> DHCPv6Message? {
+                  avoid: [[UInt8]] = [], accept: (DHCPv6Message) -> Bool = { _ in true },
+                  options: (Double) -> [DHCPv6Option]) -> DHCPv6Message? {
         let xid = UInt32.random(in: 0...0xFF_FFFF)
         let start = Self.now()
         // The first Solicit's jitter is positive only (RFC 8415 §18.2.1).
         var rt = irt * (1 + Double.random(in: kind == .solicit ? 0.0...0.1 : -0.1...0.1))
         var sent = 0
-        var best: DHCPv6Message?
+        var best: DHCPv6Message?, fallback: DHCPv6Message?
         var nextLeasefail = leasefailFrom.map { $0 + configuration.leasefailAfter }
         while !stopped {
             let now = Self.now()
@@ -275,13 +354,21 @@ public final class DHCPv6Client {
             sent += 1
             let until = min(now + rt, deadline)
             while let m = receive(until: until) {
-                guard m.transactionID == xid, m.clientID == duid, m.serverID != nil else { continue }
+                guard m.transactionID == xid, m.clientID == duid, let server = m.serverID else { continue }
+                if let cap = m.solicitMaxRT, Double(min(cap, 3600)) != solicitMaxInterval {
+                    solicitMaxInterval = Double(min(cap, 3600))
+                    log("the server's SOL_MAX_RT: Solicits at most \(Int(solicitMaxInterval)) s apart")
+                }
                 if kind == .solicit {
                     if m.kind == .reply, configuration.rapidCommit, m.rapidCommit { return m }
                     guard m.kind == .advertise else { continue }
                     // An Advertise with no address for us is not an offer (RFC 8415 §18.2.9).
                     guard m.addressAssociations.contains(where: { $0.id == iaid && !$0.usableAddresses.isEmpty }) else {
                         log("an Advertise without an address (\(m.status?.message ?? "no status")) was ignored")
+                        continue
+                    }
+                    if avoid.contains(server) {
+                        if fallback == nil || m.preference > fallback!.preference { fallback = m }
                         continue
                     }
                     if m.preference == 255 || sent > 1 { return m }
@@ -291,7 +378,7 @@ public final class DHCPv6Client {
                 }
             }
             if stopped { return nil }
-            if let best { return best }
+            if let chosen = best ?? fallback { return chosen }
             if mrc > 0, sent >= mrc { return nil }
             if let due = nextLeasefail, Self.now() >= due {
                 log("no DHCPv6 server has answered yet")
@@ -299,7 +386,8 @@ public final class DHCPv6Client {
                 nextLeasefail = due + configuration.leasefailAfter
             }
             rt = 2 * rt + Double.random(in: -0.1...0.1) * rt
-            if mrt > 0, rt > mrt { rt = mrt * (1 + Double.random(in: -0.1...0.1)) }
+            let cap = kind == .solicit ? solicitMaxInterval : mrt
+            if cap > 0, rt > cap { rt = cap * (1 + Double.random(in: -0.1...0.1)) }
         }
         return nil
     }
@@ -330,7 +418,8 @@ public final class DHCPv6Client {
     /// The next well-formed message before `deadline`; `nil` at the deadline or on a
     /// termination signal (which sets `stopped`). Garbage is dropped without a word.
     func receive(until deadline: Double) -> DHCPv6Message? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        // A UDP payload's largest size: a bigger Reply (many options) is not cut short.
+        var buffer = [UInt8](repeating: 0, count: 65535)
         while !stopped {
             let left = deadline - Self.now()
             if left <= 0 { return nil }
@@ -373,7 +462,8 @@ public final class DHCPv6Client {
 
     /// `/proc/net/if_inet6`: address, index, prefix, scope (0x20 link), flags, name.
     func hasUsableLinkLocal() -> Bool {
-        guard let bytes = try? DirectoryFileSource(root: "/").read(configuration.procInet6, limit: 1 << 20) else { return true }
+        // No file: the kernel has no IPv6 (ipv6.disable=1), so no link-local address either.
+        guard let bytes = try? DirectoryFileSource(root: "/").read(configuration.procInet6, limit: 1 << 20) else { return false }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             guard f.count >= 6, f[5] == configuration.interface, f[3] == "20", let flags = UInt32(f[4], radix: 16) else { continue }

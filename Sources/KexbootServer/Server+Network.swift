@@ -17,13 +17,19 @@ struct ManagedLink {
     var lease: DHCPLease?
     /// The address kexboot put on the interface (to take it off again).
     var applied: (address: String, prefix: Int)?
-    /// The DHCPv6 client, its lease and the address (a /128) it put on the interface:
-    /// kept apart from IPv4's, so neither lease clobbers the other.
+    /// The DHCPv6 client, its lease and the address (and prefix) it put on the
+    /// interface: kept apart from IPv4's, so neither lease clobbers the other.
     var client6: pid_t?
     var lease6: DHCPLease?
-    var applied6: String?
-    /// The DHCPv6 client's `leasefail` was logged (once is enough).
+    var applied6: (address: String, prefix: Int)?
+    /// The DHCPv6 client's `leasefail` was logged (once is enough), and its `nak`.
     var quiet6 = false
+    var quietNak6 = false
+    /// When the DHCPv6 client was started, how many times in a row it ended at once,
+    /// and when it may be started again.
+    var started6 = 0.0
+    var quickExits6 = 0
+    var retry6 = 0.0
     /// The last PXE lookup found no config (a refresh tries again).
     var lookupFailed = false
 
@@ -123,8 +129,23 @@ extension Server {
                 links[name]?.client = try? startDHCP(link.interface)
             }
             if let pid = link.client6, Child.ended(pid) {
-                log(.warning, "\(name): the DHCPv6 client ended; starting it again")
-                links[name]?.client6 = try? startDHCP6(link.interface)
+                links[name]?.client6 = nil
+                // Started again at once; but one that keeps ending within seconds (a broken
+                // --dhcp6-client) after 2, 4, 8… refresh intervals (at most an hour), and
+                // said once.
+                let now = EventLoop.now()
+                let exits = now - link.started6 < 10 ? link.quickExits6 + 1 : 0
+                links[name]?.quickExits6 = exits
+                links[name]?.retry6 = exits < 2 ? 0 : now + min(Double(max(config.networkRefresh, 1)) * Double(1 << min(exits - 1, 12)), 3600)
+                if exits < 2 {
+                    log(.warning, "\(name): the DHCPv6 client ended; starting it again")
+                } else if exits == 2 {
+                    log(.warning, "\(name): the DHCPv6 client keeps ending at once; starting it again after longer and longer waits")
+                }
+            }
+            if links[name]?.client6 == nil, link.method != "dhcp4", link.method != "static", link.method != "ignore",
+               link.quickExits6 > 0 || link.client6 != nil, EventLoop.now() >= links[name]?.retry6 ?? 0 {
+                startClient6(name)
             }
         }
         for i in present where links[i.name] == nil {
@@ -154,15 +175,26 @@ extension Server {
                     log(.error, "\(i.name): \(error)")
                 }
             }
-            if method != "dhcp4" {
-                do {
-                    link.client6 = try startDHCP6(i)
-                    if link.client6 != nil { log(.info, "\(i.name): asking DHCPv6") }
-                } catch {
-                    log(.error, "\(i.name): DHCPv6: \(error)")
-                }
-            }
             links[i.name] = link
+            if method != "dhcp4" { startClient6(i.name, first: true) }
+        }
+    }
+
+    /// Starts the link's DHCPv6 client, unless the kernel has no IPv6 (no
+    /// /proc/net/if_inet6: said once).
+    func startClient6(_ name: String, first: Bool = false) {
+        guard let link = links[name] else { return }
+        guard access(settings.procInet6, F_OK) == 0 else {
+            if !noIPv6Said { log(.info, "the kernel has no IPv6 (no \(settings.procInet6)): no DHCPv6") }
+            noIPv6Said = true
+            return
+        }
+        do {
+            links[name]?.client6 = try startDHCP6(link.interface)
+            links[name]?.started6 = EventLoop.now()
+            if first, links[name]?.client6 != nil { log(.info, "\(name): asking DHCPv6") }
+        } catch {
+            log(.error, "\(name): DHCPv6: \(error)")
         }
     }
 
@@ -223,7 +255,10 @@ extension Server {
         let pidFile = settings.runDirectory + "/dhcp6-\(i.name).pid"
         stopStaleClient(pidFile: pidFile, marker: "dhcp6", i.name)
         let args = command + ["-f", "-i", i.name, "-s", dhcpScript, "-p", pidFile]
-        let pid = try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
+        // `family=inet6` in the client's environment reaches the script through any client
+        // that passes its environment on (udhcpc6 does): its events are told from IPv4's.
+        let pid = try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin",
+                                                     "family": "inet6"],
                                   log: settings.runDirectory + "/dhcp6-\(i.name).log")
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 10)
         return pid
@@ -301,25 +336,40 @@ extension Server {
         switch event {
         case "deconfig":
             if let applied = link.applied6 {
-                try? netlink?.removeAddress(link.interface.index, applied, prefix: 128)
+                try? netlink?.removeAddress(link.interface.index, applied.address, prefix: applied.prefix)
                 link.applied6 = nil
             }
+            let lost = link.lease6
             link.lease6 = nil
             links[name] = link
+            // The device no longer shows the address, nor resolv.conf the lease's servers.
+            updateAddresses(link)
+            if let lost, !lost.dns.isEmpty, routeOwner == nil || routeOwner == name {
+                writeResolvConf(dns: link.dns, domain: link.lease?.domain, removing: true)
+            }
         case "bound", "renew":
             guard let address = lease.address else { return }
+            let prefix = lease.prefixLength ?? 128
             do {
-                if let old = link.applied6, old != address {
-                    try? netlink?.removeAddress(link.interface.index, old, prefix: 128)
+                if let old = link.applied6, old.address != address || old.prefix != prefix {
+                    try? netlink?.removeAddress(link.interface.index, old.address, prefix: old.prefix)
+                    link.applied6 = nil
                 }
-                try netlink?.addAddress(link.interface.index, address, prefix: lease.prefixLength ?? 128)
-                link.applied6 = address
+                try netlink?.addAddress(link.interface.index, address, prefix: prefix)
+                link.applied6 = (address, prefix)
             } catch {
+                // An address the interface does not carry is no lease (nor is the earlier
+                // one, when its address was just taken off).
                 log(.error, "\(name): \(error)")
+                if link.applied6 == nil { link.lease6 = nil }
+                links[name] = link
+                updateAddresses(link)
+                return
             }
             let before = link.bootLease
             link.lease6 = lease
             link.quiet6 = false
+            link.quietNak6 = false
             links[name] = link
             if routeOwner == nil || routeOwner == name { writeResolvConf(dns: link.dns, domain: link.lease?.domain ?? lease.domain) }
             log(.info, "\(name): DHCPv6 \(event) \(address) from \(lease.serverID ?? "?")"
@@ -331,12 +381,14 @@ extension Server {
                 updateAddresses(link)
             }
             if refreshTimer == nil { scheduleRefresh(after: Double(config.networkRefresh)) }
-        case "leasefail", "nak":
+        case "leasefail":
             // Many networks have no DHCPv6 server: said once (until a lease), not every 20 s.
-            if event == "nak" || !link.quiet6 {
-                log(event == "nak" ? .warning : .info, "\(name): DHCPv6 \(event == "nak" ? "gave no address" : "found no server yet")")
-            }
+            if !link.quiet6 { log(.info, "\(name): DHCPv6 found no server yet") }
             links[name]?.quiet6 = true
+        case "nak":
+            // A server that keeps refusing: said once (until a lease).
+            if !link.quietNak6 { log(.warning, "\(name): DHCPv6 gave no address") }
+            links[name]?.quietNak6 = true
         default:
             break
         }
@@ -406,8 +458,10 @@ extension Server {
             && a.pathPrefix == b.pathPrefix && a.bootServer == b.bootServer
     }
 
-    func writeResolvConf(dns: [String], domain: String?) {
-        guard !dns.isEmpty else { return }
+    /// `removing`: a lease went, so even no servers at all is written (the lost lease's
+    /// must not stay).
+    func writeResolvConf(dns: [String], domain: String?, removing: Bool = false) {
+        guard !dns.isEmpty || removing else { return }
         var text = "# written by kexboot from DHCP\n"
         if let domain { text += "search \(domain)\n" }
         for server in dns { text += "nameserver \(server)\n" }

@@ -37,6 +37,8 @@ public final class Server: @unchecked Sendable {
         public var interfaces: [String] = []
         public var sysfsNet = "/sys/class/net"
         public var resolvConf = "/etc/resolv.conf"
+        /// Absent when the kernel has no IPv6 (`ipv6.disable=1`): no DHCPv6 then.
+        public var procInet6 = "/proc/net/if_inet6"
         /// The DHCP client: busybox's udhcpc.
         public var dhcpClient = ["udhcpc"]
         /// The DHCPv6 client, run with udhcpc's `-f -i IFACE -s SCRIPT -p PIDFILE`: `nil`
@@ -108,6 +110,8 @@ public final class Server: @unchecked Sendable {
     var refreshing = false
     /// The interface whose lease set the default route and resolv.conf.
     var routeOwner: String?
+    /// The kernel's lack of IPv6 was logged.
+    var noIPv6Said = false
     /// The CA bundle built for `ca-file`, and from which file.
     var caBundle: (source: String, path: String?)?
     var urlIDs: [String: String] = [:]

@@ -13,7 +13,7 @@ import KexbootOS
 /// `interface`, `family=inet6`, `ipv6`, `ipv6prefix` (128), `lease` and `preferred`
 /// (lifetimes in seconds), `serverid` (the server's DUID in hex), `dns`, `domain`
 /// (space-separated), `bootfile_url` (option 59) and `bootfile_param` (option 60's
-/// strings, space-joined). It stays in the foreground; SIGTERM releases the lease.
+/// strings as a JSON array: `["a=1","b c"]`). It stays in the foreground; SIGTERM releases the lease.
 struct DHCP6Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dhcp6",

@@ -15,7 +15,7 @@ import KexbootOS
 /// `ipv6prefix` (128), `lease` and `preferred` (the valid and preferred lifetimes, in
 /// seconds), `serverid` (the server's DUID in hex), `dns` (option 23, space-separated),
 /// `domain` (option 24, space-separated), `bootfile_url` (option 59) and `bootfile_param`
-/// (option 60's strings, space-joined). Every lower-case variable is forwarded, so
+/// (option 60's strings as a JSON array, so one may hold blanks). Every lower-case variable is forwarded, so
 /// nothing here needs to know them.
 struct DHCPHookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -56,6 +56,9 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "The DHCPv6 client command (default: kexboot's own 'kexboot dhcp6'; empty: no DHCPv6).")
     var dhcp6Client: String?
 
+    @Option(help: "Where the kernel lists IPv6 addresses (absent: the kernel has no IPv6, and no DHCPv6 runs).")
+    var procInet6 = "/proc/net/if_inet6"
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         // Termination signals wait for a thread of their own, so the daemon can release
@@ -80,6 +83,7 @@ struct DaemonCommand: ParsableCommand {
         settings.interfaces = interfaces
         settings.resolvConf = resolvConf
         settings.dhcpClient = dhcpClient.split(separator: " ").map(String.init)
+        settings.procInet6 = procInet6
         settings.dhcp6Client = dhcp6Client.map { $0.split(separator: " ").map(String.init) }
         if let bytes = try? DirectoryFileSource(root: "/").read("/sys/class/dmi/id/product_uuid", limit: 256) {
             settings.uuid = String(decoding: bytes, as: UTF8.self).trimmingBlanks()

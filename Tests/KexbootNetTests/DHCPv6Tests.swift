@@ -24,7 +24,7 @@ import Testing
             01 abcdef                                   | Solicit, transaction id
             0001 000a 0003 0001 525400123456            | client id: DUID-LL, Ethernet, MAC
             0008 0002 0096                              | elapsed 150 hundredths
-            0006 0008 0017 0018 003b 003c               | ORO: 23 24 59 60
+            0006 000a 0017 0018 003b 003c 0052          | ORO: 23 24 59 60 82 (SOL_MAX_RT)
             0003 000c 12345678 00000000 00000000        | IA_NA, no address asked for
             0010 0026 00000157 0020 \(Array("PXEClient:Arch:00007:UNDI:003000".utf8).map { String($0, radix: 16) }.joined())
             003d 0002 0007                              | client arch: x86-64 UEFI
@@ -82,6 +82,90 @@ import Testing
             """)))
         #expect(reply.addressAssociations.first?.addresses.count == 3)
         #expect(reply.addressAssociations.first?.usableAddresses.isEmpty == true)
+    }
+
+    /// Only global unicast (2000::/3) and unique local (fc00::/7) addresses are leases.
+    @Test(arguments: [("2001:db8::1", true), ("fd00:77::5", true), ("fc00::1", true), ("3fff::1", true),
+                      ("::", false), ("::1", false), ("ff02::1:2", false), ("fe80::1", false), ("febf::1", false),
+                      ("::ffff:10.0.0.1", false), ("::10.0.0.1", false), ("4000::1", false)])
+    func onlyUnicastAddressesAreUsable(_ text: String, _ usable: Bool) throws {
+        let bytes = try #require(DHCPv6.address(text))
+        let reply = DHCPv6Message(.reply, transactionID: 1, options: [
+            DHCPv6Option(.serverID, [0, 3, 0, 1, 1, 2, 3, 4, 5, 6]),
+            DHCPv6Option.iaNA(id: 1, addresses: [DHCPv6IAAddress(address: bytes, preferredLifetime: 3600, validLifetime: 7200)]),
+        ])
+        #expect(reply.addressAssociations.first?.usableAddresses.count == (usable ? 1 : 0))
+        #expect((DHCPv6Client.Lease(reply: reply, iaid: 1) != nil) == usable)
+        #expect(DHCPLease(environment: ["interface": "eth0", "family": "inet6", "ipv6": text]).address == (usable ? text : nil))
+    }
+
+    /// T1 > T2 (both given) discards the IA_NA (RFC 8415 §21.4); T1 = T2 = 0 is not.
+    @Test func contradictoryTimesDiscardTheAddressAssociation() throws {
+        let address = try #require(DHCPv6.address("fd00::5"))
+        func reply(t1: UInt32, t2: UInt32) -> DHCPv6Message {
+            DHCPv6Message(.reply, transactionID: 1, options: [
+                DHCPv6Option(.serverID, [0, 3, 0, 1, 1, 2, 3, 4, 5, 6]),
+                DHCPv6Option.iaNA(id: 1, t1: t1, t2: t2, addresses: [DHCPv6IAAddress(address: address, preferredLifetime: 0, validLifetime: 3600)]),
+            ])
+        }
+        #expect(DHCPv6Client.Lease(reply: reply(t1: 0x200, t2: 0x100), iaid: 1) == nil)
+        let lease = try #require(DHCPv6Client.Lease(reply: reply(t1: 0, t2: 0), iaid: 1))
+        // Preferred lifetime 0: the times come from the valid one (3600 s), not 0 and 0.
+        #expect(lease.t1 == 1800 && lease.t2 == 2880)
+    }
+
+    /// The client's T1 and T2: from the preferred lifetime, else the valid one; a floor
+    /// for T1; never past the valid lifetime; infinity (0xffffffff) stays infinity.
+    @Test func renewalTimes() {
+        let forever = UInt32.max
+        typealias L = DHCPv6Client.Lease
+        func times(_ t1: UInt32, _ t2: UInt32, _ preferred: UInt32, _ valid: UInt32) -> [UInt32] {
+            let (a, b) = L.times(t1: t1, t2: t2, preferred: preferred, valid: valid)
+            return [a, b]
+        }
+        #expect(times(0, 0, 0, 3600) == [1800, 2880])
+        #expect(times(0, 0, 0, 4) == [2, 3])
+        #expect(times(0, 0, 0, 0) == [0, 0])
+        #expect(times(0, 0, 100, 200) == [60, 80])
+        #expect(times(0, 0, 1000, 2000) == [500, 800])
+        #expect(times(3000, 4000, 1000, 2000) == [2000, 2000])
+        #expect(times(100, 0, 0, 50) == [50, 50])
+        #expect(times(0, 0, forever, forever) == [forever, forever])
+        #expect(times(0, 0, 0, forever) == [forever, forever])
+        #expect(times(forever, forever, 3600, 7200) == [7200, 7200])
+        #expect(times(forever, forever, forever, forever) == [forever, forever])
+        #expect(times(0, 0, forever - 1, forever) == [(forever - 1) / 2, UInt32(Double(forever - 1) * 0.8)])
+    }
+
+    /// Option 82 within the RFC's 60 … 86400 s.
+    @Test func solicitMaxRT() {
+        func message(_ value: UInt32) -> DHCPv6Message {
+            DHCPv6Message(.advertise, transactionID: 1, options: [DHCPv6Option(82, [UInt8(value >> 24), UInt8(value >> 16 & 255), UInt8(value >> 8 & 255), UInt8(value & 255)])])
+        }
+        #expect(message(3600).solicitMaxRT == 3600)
+        #expect(message(60).solicitMaxRT == 60)
+        #expect(message(10).solicitMaxRT == nil)
+        #expect(message(86_401).solicitMaxRT == nil)
+        #expect(DHCPv6Message(.advertise, transactionID: 1).solicitMaxRT == nil)
+    }
+
+    /// Option 60's strings reach the script as a JSON array, so blanks inside one survive.
+    @Test func bootFileParametersAsTheScriptSeesThem() throws {
+        let address = try #require(DHCPv6.address("fd00::5"))
+        let parameters = ["a=1", "b c \"d\""].flatMap { [UInt8(0), UInt8($0.utf8.count)] + Array($0.utf8) }
+        let reply = DHCPv6Message(.reply, transactionID: 1, options: [
+            DHCPv6Option(.serverID, [0, 3, 0, 1, 1, 2, 3, 4, 5, 6]),
+            DHCPv6Option.iaNA(id: 1, addresses: [DHCPv6IAAddress(address: address, preferredLifetime: 3600, validLifetime: 7200)]),
+            DHCPv6Option(.bootFileParameters, parameters),
+            DHCPv6Option(.dnsServers, try #require(DHCPv6.address("fe80::1")) + (try #require(DHCPv6.address("fd00::1")))),
+        ])
+        let lease = try #require(DHCPv6Client.Lease(reply: reply, iaid: 1))
+        let variables = lease.variables(interface: "eth0")
+        #expect(variables["bootfile_param"] == #"["a=1","b c \"d\""]"#)
+        let back = DHCPLease(environment: variables)
+        #expect(back.bootFileParameters == ["a=1", "b c \"d\""])
+        // A link-local DNS server carries its interface.
+        #expect(back.dns == ["fe80::1%eth0", "fd00::1"])
     }
 
     @Test func aRenewCarriesTheServerAndTheAddress() throws {

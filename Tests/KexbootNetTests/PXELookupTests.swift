@@ -104,10 +104,34 @@ import Testing
         #expect(DHCPLease(environment: ["interface": "eth0", "family": "inet6", "ipv6": "fd00::zz"]).address == nil)
     }
 
+    /// busybox udhcpc6's variables, with `family=inet6` from the daemon's environment:
+    /// `search` is the domain list, its `ipv6prefix` (a delegated ADDR/LEN) not the
+    /// address's prefix; `bootfile_param` without JSON is blank-separated words.
+    @Test func udhcpc6Variables() {
+        let l = DHCPLease(environment: ["interface": "eth1", "family": "inet6", "ipv6": "2001:db8::7", "ipv6prefix": "2001:db8:1::/56",
+                                        "dns": "fe80::53 2001:db8::53", "search": "example.net", "bootfile_param": "a=1 b=2"])
+        #expect(l.isIPv6 && l.address == "2001:db8::7" && l.prefixLength == 128)
+        #expect(l.dns == ["fe80::53%eth1", "2001:db8::53"])
+        #expect(l.domain == "example.net")
+        #expect(l.bootFileParameters == ["a=1", "b=2"])
+        #expect(DHCPLease(environment: ["interface": "eth1", "family": "inet6", "ipv6": "fe80::7"]).address == nil)
+        #expect(DHCPLease(environment: ["interface": "eth1", "family": "inet6", "bootfile_param": #"["x y", "z"]"#]).bootFileParameters == ["x y", "z"])
+    }
+
+    /// A URL with no path (or a directory) names no loader, whatever its host ends in.
+    @Test(arguments: ["http://boot.example.com", "http://10.0.0.0", "http://boot.example.com/", "tftp://[fd00::1]",
+                      "http://boot.example.com/?x=pxelinux.0", "http://boot.example.com/#a.efi"])
+    func aURLWithoutAFileIsNoLoader(_ url: String) throws {
+        let a = try #require(PXELookup(lease: lease(["bootfile": url]), mac: mac))
+        #expect(a.candidates == [url])
+    }
+
     @Test func aLoaderURLIsNotAConfig() throws {
         // IPv4 too: option 67 as a URL to pxelinux.0 or an EFI loader.
         let a = try #require(PXELookup(lease: lease(["bootfile": "http://10.0.0.1/boot/grubx64.efi"]), mac: mac))
         #expect(a.prefix == "http://10.0.0.1/boot/")
         #expect(a.candidates.last == "http://10.0.0.1/boot/pxelinux.cfg/default")
+        let b = try #require(PXELookup(lease: lease(["bootfile": "http://boot.example.com/pxelinux.0?arch=7"]), mac: mac))
+        #expect(b.candidates.last == "http://boot.example.com/pxelinux.cfg/default")
     }
 }
