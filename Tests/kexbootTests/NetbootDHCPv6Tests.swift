@@ -7,6 +7,23 @@ import Testing
 /// client namespace. The client's duplicate address detection stays on, so it starts while
 /// its link-local address is still tentative.
 extension NetbootTests {
+    /// The start of each scripted DHCPv6 server (python3 in the server namespace): a
+    /// socket on port 547 of veth0 in ff02::1:2, "ready" on stderr, and helpers to build
+    /// options (`opt`) and addresses (`addr`).
+    static let serverPrelude = #"""
+        import socket, struct, sys, time
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
+        s.bind(("::", 547))
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                     socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
+        print("ready", file=sys.stderr, flush=True)
+        def opt(code, data): return struct.pack("!HH", code, len(data)) + data
+        def addr(text): return socket.inet_pton(socket.AF_INET6, text)
+
+        """#
+
     @Test func dhcpv6LeadsToAPxelinuxConfigOverIPv6TFTP() throws {
         let dir = try Shell.temporaryDirectory("netboot6")
         let root = dir + "/tftp"
@@ -184,17 +201,7 @@ extension NetbootTests {
             ip netns exec \(ns.client) sysctl -qw net.ipv6.conf.eth0.accept_dad=0 && \
             ip -n \(ns.client) link set eth0 up
             """)
-        try #"""
-            import socket, struct, sys
-            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
-            s.bind(("::", 547))
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                         socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
-            print("ready", file=sys.stderr, flush=True)
-            def opt(code, data): return struct.pack("!HH", code, len(data)) + data
-            def addr(text): return socket.inet_pton(socket.AF_INET6, text)
+        try (Self.serverPrelude + #"""
             def ia(iaid, t1, t2, address=None, pref=0, valid=0, status=None):
                 inner = opt(5, addr(address) + struct.pack("!II", pref, valid)) if address else b""
                 if status is not None: inner += opt(13, struct.pack("!H", status) + b"none")
@@ -239,7 +246,7 @@ extension NetbootTests {
                     renews += 1
                 elif kind == 8:
                     send(7, me + opt(2, B) + opt(13, b"\x00\x00released"))
-            """#.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+            """#).write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
         try """
             #!/bin/sh
             echo "$1 ipv6=$ipv6 prefix=$ipv6prefix serverid=$serverid lease=$lease dns=$dns domain=$domain url=$bootfile_url param=$bootfile_param family=$family" >> \(dir)/events
@@ -313,17 +320,7 @@ extension NetbootTests {
             ip netns exec \(ns.client) sysctl -qw net.ipv6.conf.eth0.accept_dad=0 && \
             ip -n \(ns.client) link set eth0 up
             """)
-        try #"""
-            import socket, struct, sys, time
-            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
-            s.bind(("::", 547))
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                         socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
-            print("ready", file=sys.stderr, flush=True)
-            def opt(code, data): return struct.pack("!HH", code, len(data)) + data
-            def addr(text): return socket.inet_pton(socket.AF_INET6, text)
+        try (Self.serverPrelude + #"""
             def ia(iaid, address=None, status=None):
                 inner = opt(5, addr(address) + struct.pack("!II", 300, 400)) if address else b""
                 if status is not None: inner += opt(13, struct.pack("!H", status) + b"none left")
@@ -352,7 +349,7 @@ extension NetbootTests {
                     send(7, me + opt(2, A) + ia(iaid, status=2))
                 elif kind == 3 and sid == B:
                     send(7, me + opt(2, B) + ia(iaid, "fd00:99::b") + opt(65000, b"x" * 6000) + opt(23, addr("fd00:99::1")))
-            """#.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+            """#).write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
         try """
             #!/bin/sh
             echo "$1 ipv6=$ipv6 dns=$dns" >> \(dir)/events
@@ -501,16 +498,7 @@ extension NetbootTests {
             ip netns exec \(ns.client) sysctl -qw net.ipv6.conf.eth0.accept_dad=1 && \
             ip -n \(ns.client) link set eth0 up
             """)
-        try #"""
-            import socket, struct, sys
-            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"veth0")
-            s.bind(("::", 547))
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                         socket.inet_pton(socket.AF_INET6, "ff02::1:2") + struct.pack("@I", socket.if_nametoindex("veth0")))
-            print("ready", file=sys.stderr, flush=True)
-            def opt(code, data): return struct.pack("!HH", code, len(data)) + data
+        try (Self.serverPrelude + #"""
             def ia(iaid, address):
                 return opt(3, iaid + struct.pack("!II", 0, 0) + opt(5, socket.inet_pton(socket.AF_INET6, address) + struct.pack("!II", 300, 400)))
             A = bytes.fromhex("00030001aaaaaaaaaaaa")
@@ -532,7 +520,7 @@ extension NetbootTests {
                     s.sendto(bytes([7]) + xid + me + opt(13, b"\x00\x00ok"), peer)
                 elif kind in (1, 3):
                     s.sendto(bytes([2 if kind == 1 else 7]) + xid + me + ia(iaid, address), peer)
-            """#.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+            """#).write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
         try """
             #!/bin/sh
             echo "$1 $ipv6" >> \(dir)/events
