@@ -235,10 +235,16 @@ extension Server {
         let code = PXEArchitecture.code(efi: access("/sys/firmware/efi", F_OK) == 0)
         let args = settings.dhcpClient + PXEArchitecture.udhcpcArguments(interface: i.name, script: script, code: code)
             + ["-p", pidFile]
-        let pid = try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"],
-                                  log: settings.runDirectory + "/udhcpc-\(i.name).log")
-        // The DHCP client and the hooks it runs yield the CPU to disk discovery and
-        // booting: on a one-CPU machine a lease must not delay the menu of a local disk.
+        return try spawnClient(args, log: settings.runDirectory + "/udhcpc-\(i.name).log")
+    }
+
+    /// A DHCP client with the hook's socket in its environment (and `extra`), at nice 10:
+    /// the client and the hooks it runs yield the CPU to disk discovery and booting, so on
+    /// a one-CPU machine a lease does not delay the menu of a local disk.
+    func spawnClient(_ args: [String], log: String, extra: [String: String] = [:]) throws -> pid_t {
+        let environment = ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"]
+            .merging(extra) { $1 }
+        let pid = try Child.spawn(args, environment: environment, log: log)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 10)
         return pid
     }
@@ -257,11 +263,7 @@ extension Server {
         let args = command + ["-f", "-i", i.name, "-s", dhcpScript, "-p", pidFile]
         // `family=inet6` in the client's environment reaches the script through any client
         // that passes its environment on (udhcpc6 does): its events are told from IPv4's.
-        let pid = try Child.spawn(args, environment: ["KEXBOOT_DHCP_SOCKET": settings.runDirectory + "/dhcp.sock", "PATH": "/sbin:/bin:/usr/sbin:/usr/bin",
-                                                     "family": "inet6"],
-                                  log: settings.runDirectory + "/dhcp6-\(i.name).log")
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 10)
-        return pid
+        return try spawnClient(args, log: settings.runDirectory + "/dhcp6-\(i.name).log", extra: ["family": "inet6"])
     }
 
     /// A message from `kexboot dhcp-hook`: the event and udhcpc's variables.
