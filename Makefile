@@ -4,12 +4,12 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
 # Debian packages each target needs (installed when missing).
-BUILD_DEPS := pkg-config libblkid-dev libudev-dev libcrypt-dev libcurl4-openssl-dev zlib1g-dev
+BUILD_DEPS := pkg-config libblkid-dev libcrypt-dev libcurl4-openssl-dev zlib1g-dev
 TEST_DEPS := python3 nftables pkg-config libcurl4-openssl-dev zlib1g-dev device-tree-compiler vsftpd gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross dnsmasq-base ethtool tftpd-hpa tftp-hpa iproute2 busybox-static ca-certificates binutils gcc-powerpc64-linux-gnu binutils-powerpc64-linux-gnu qemu-system-ppc grub-common \
-	libblkid-dev libudev-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
+	libblkid-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
-.PHONY: all build release test demo demo-parse bench deps clean ofshim test-ofshim
+.PHONY: all build release test demo demo-parse bench deps clean ofshim test-ofshim ppc64le test-ppc64le
 
 all: build
 
@@ -30,6 +30,7 @@ test:
 	$(SWIFT) test
 	scripts/e2e.sh
 	$(MAKE) test-ofshim
+	$(MAKE) test-ppc64le
 
 # Boots kexboot in QEMU on this terminal; leave with Ctrl-A X.
 demo:
@@ -105,3 +106,23 @@ test-ofshim: ofshim
 	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	python3 Tests/ofshim/run.py
+
+# kexboot for ppc64le (pseries): the Swift runtime built from Debian's swiftlang source, the
+# C libraries from Debian's ppc64el packages, the static binary (.build/ppc64le/kexboot)
+# and the initramfs (.build/ppc64le/initramfs.img, with Debian's ppc64el kernel modules).
+# Slow downloads and builds are cached in $${KEXBOOT_CACHE:-/var/cache/kexboot}.
+PPC64LE_DEPS := qemu-user-static gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu libc6-dev-ppc64el-cross \
+	libstdc++-12-dev-ppc64el-cross ninja-build xz-utils python3 dpkg-dev gcc make pkg-config libssl-dev \
+	libcurl4-openssl-dev binutils kmod cpio ncurses-base ca-certificates file $(OFSHIM_DEPS)
+ppc64le:
+	scripts/deps.sh $(PPC64LE_DEPS)
+	scripts/build-ppc64le.sh
+	{ read -r vmlinux; read -r modules; } < <(initramfs/fetch-kernel.sh --arch ppc64le kernels) && \
+	initramfs/build.sh --arch ppc64le --modules "$$modules" --compress xz --output .build/ppc64le/initramfs.img
+
+# The ppc64le binary under qemu-user against the x86_64 one; last line "ppc64le: N passed, M failed".
+test-ppc64le: ppc64le ofshim
+	scripts/build-curl.sh > /dev/null
+	$(SWIFT) build
+	python3 Tests/ppc64le/run.py --ppc64le .build/ppc64le/kexboot --host .build/debug/kexboot \
+		--elf build/ofshim/ci-test.elf --elf build/ofshim/ci-test-le.elf --elf build/ofshim/ofshim.elf

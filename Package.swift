@@ -3,18 +3,21 @@ import PackageDescription
 import Foundation
 
 // libcurl: the small static one scripts/build-curl.sh makes (file, ftp, http(s), tftp and
-// OpenSSL only) when it is there, else the system's.
+// OpenSSL only) when it is there, else the system's. A cross build (scripts/build-ppc64le.sh
+// sets KEXBOOT_CROSS) links the one built into the Swift SDK's sysroot.
 let staticCurl = Context.packageDirectory + "/.build/curl/lib/libcurl.a"
-let curlLinking: [LinkerSetting] = FileManager.default.fileExists(atPath: staticCurl)
+let curlLinking: [LinkerSetting] = Context.environment["KEXBOOT_CROSS"] != nil
+    ? [.linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
+    : FileManager.default.fileExists(atPath: staticCurl)
     ? [.unsafeFlags([staticCurl]), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
     : [.linkedLibrary("curl")]
 
 // Layers (a module imports only modules below it):
-//   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CUdev (libudev), CCurl (libcurl)
+//   0  CKexboot (ioctl wrappers), CBlkid (libblkid), CCurl (libcurl)
 //   1  KexbootCore (value types, seams), KexbootConfig (config languages)
 //   1  KexbootProtocol (socket messages and framing, no sockets)
 //   1  KexbootArguments (command-line declarations and parsing, standard library only)
-//   2  KexbootOS (syscalls, sockets), KexbootDevices (udev, blkid, probing),
+//   2  KexbootOS (syscalls, sockets), KexbootDevices (uevents and sysfs, blkid, probing),
 //      KexbootNet (libcurl fetcher, DHCP leases, PXE lookup)
 //   3  KexbootServer (the daemon), KexbootClient (the protocol's client side)
 //   4  KexbootUI (the ncurses menu over pure view-models; a client, never the server)
@@ -31,12 +34,11 @@ let package = Package(
     targets: [
         .target(name: "CKexboot", linkerSettings: [.linkedLibrary("crypt"), .linkedLibrary("z")]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
-        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .target(name: "KexbootCore"),
         .target(name: "KexbootArguments"),
         .target(name: "KexbootConfig", dependencies: ["KexbootCore"]),
         .target(name: "KexbootOS", dependencies: ["KexbootCore", "CKexboot"]),
-        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid", "CUdev"]),
+        .target(name: "KexbootDevices", dependencies: ["KexbootCore", "KexbootConfig", "KexbootOS", "CBlkid"]),
         .target(name: "KexbootProtocol", dependencies: ["KexbootCore"]),
         .target(name: "CCurl", linkerSettings: curlLinking),
         .target(name: "KexbootNet", dependencies: ["CCurl", "KexbootCore", "KexbootOS"]),

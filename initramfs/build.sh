@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
 # Builds kexboot's initramfs.
 # Usage: initramfs/build.sh --modules DIR --output FILE [--compress gzip|xz|zstd|none]
+#                           [--arch x86_64|ppc64le]
 #   DIR: a kernel's module tree, .../lib/modules/<version> (or "none" for no modules).
+#   --arch: the machine the image is for (default: this one's). ppc64le on an x86_64
+#   machine cross-builds kexboot (`make ppc64le`) and takes Debian's ppc64el busybox-static.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-modules="" output="" compress=gzip
+usage="usage: build.sh --modules DIR --output FILE [--compress gzip|xz|zstd|none] [--arch x86_64|ppc64le]"
+modules="" output="" compress=gzip arch=$(uname -m)
 while [ $# -gt 0 ]; do
   case "$1" in
     --modules) modules=$2; shift 2 ;;
     --output) output=$2; shift 2 ;;
     --compress) compress=$2; shift 2 ;;
-    *) echo "usage: build.sh --modules DIR --output FILE [--compress gzip|xz|zstd|none]" >&2; exit 2 ;;
+    --arch) arch=$2; shift 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
-[ -n "$modules" ] && [ -n "$output" ] || { echo "usage: build.sh --modules DIR --output FILE [--compress gzip|xz|zstd|none]" >&2; exit 2; }
+[ -n "$modules" ] && [ -n "$output" ] || { echo "$usage" >&2; exit 2; }
+case "$arch" in
+  x86_64|amd64) arch=x86_64 ;;
+  ppc64le|ppc64el) arch=ppc64le ;;
+  *) echo "build.sh: unknown architecture $arch (x86_64 or ppc64le)" >&2; exit 2 ;;
+esac
+cross=no
+[ "$arch" = "$(uname -m)" ] || cross=yes
 
 need=()
-command -v busybox >/dev/null && busybox --list >/dev/null 2>&1 && [ -x /bin/busybox ] || need+=(busybox-static)
+[ "$cross" = yes ] || { command -v busybox >/dev/null && busybox --list >/dev/null 2>&1 && [ -x /bin/busybox ]; } || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)
 command -v depmod >/dev/null || need+=(kmod)
 [ -f /usr/share/terminfo/x/xterm ] || [ -f /lib/terminfo/x/xterm ] || need+=(ncurses-base)
@@ -27,37 +39,65 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "build.sh needs these Debian packages: ${need[*]} (apt-get install ${need[*]})" >&2
   exit 1
 fi
-file /bin/busybox 2>/dev/null | grep -q "statically linked" || [ "$(ldd /bin/busybox 2>&1 | grep -c 'not a dynamic')" = 1 ] || {
-  echo "build.sh needs busybox-static (/bin/busybox is dynamic)" >&2; exit 1; }
-
-# kexboot itself: release, stripped, static Swift runtime.
-bin="$repo/.build/release/kexboot"
-if [ ! -x "$bin" ] || [ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$bin" -print -quit)" ]; then
-  (cd "$repo" && make -s release >&2)
+[ "$cross" = no ] || command -v qemu-ppc64le-static >/dev/null || need+=(qemu-user-static)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "build.sh needs these Debian packages: ${need[*]} (apt-get install ${need[*]})" >&2
+  exit 1
 fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,mnt,lib,lib64,usr/share/terminfo,etc/ssl/certs}
-cp /bin/busybox "$root/bin/busybox"
+
+if [ "$cross" = no ]; then
+  file /bin/busybox 2>/dev/null | grep -q "statically linked" || [ "$(ldd /bin/busybox 2>&1 | grep -c 'not a dynamic')" = 1 ] || {
+    echo "build.sh needs busybox-static (/bin/busybox is dynamic)" >&2; exit 1; }
+  cp /bin/busybox "$root/bin/busybox"
+  run=()
+  # kexboot itself: release, stripped, static Swift runtime.
+  bin="$repo/.build/release/kexboot"
+  if [ ! -x "$bin" ] || [ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$bin" -print -quit)" ]; then
+    (cd "$repo" && make -s release >&2)
+  fi
+else
+  # Debian's ppc64el busybox-static, kept beside the other ppc64el downloads.
+  bbdir=${KEXBOOT_CACHE:-/var/cache/kexboot}/busybox-ppc64el
+  if [ ! -x "$bbdir/bin/busybox" ]; then
+    rm -rf "$bbdir.tmp" && mkdir -p "$bbdir.tmp"
+    "$repo/scripts/apt-foreign.sh" ppc64el "$bbdir.tmp/deb" busybox-static
+    dpkg-deb -x "$bbdir.tmp"/deb/busybox-static_*.deb "$bbdir.tmp/x"
+    mkdir -p "$bbdir.tmp/bin" && cp "$bbdir.tmp/x/bin/busybox" "$bbdir.tmp/bin/busybox"
+    rm -rf "$bbdir" "$bbdir.tmp/deb" "$bbdir.tmp/x" && mv "$bbdir.tmp" "$bbdir"
+  fi
+  cp "$bbdir/bin/busybox" "$root/bin/busybox"
+  run=(qemu-ppc64le-static)
+  # kexboot cross-built: static and stripped already (scripts/build-ppc64le.sh).
+  bin="$repo/.build/ppc64le/kexboot"
+  if [ ! -x "$bin" ] || [ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$bin" -print -quit)" ]; then
+    "$repo/scripts/build-ppc64le.sh" >&2
+  fi
+fi
 # On POWER, the Open Firmware shim (`make ofshim`) that `kexboot boot --elf` starts
 # GRUB, FreeBSD or AIX through.
-case "$(uname -m)" in ppc64*)
+if [ "$arch" = ppc64le ]; then
   (cd "$repo" && make -s ofshim >&2)
   mkdir -p "$root/lib/kexboot"
-  cp "$repo/build/ofshim/ofshim.elf" "$repo/build/ofshim/kexec-entry.bin" "$root/lib/kexboot/" ;;
-esac
-for applet in $("$root/bin/busybox" --list); do
+  cp "$repo/build/ofshim/ofshim.elf" "$repo/build/ofshim/kexec-entry.bin" "$root/lib/kexboot/"
+fi
+for applet in $("${run[@]}" "$root/bin/busybox" --list); do
   [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
 ln -sf ../bin/busybox "$root/sbin/modprobe"
-strip -o "$root/bin/kexboot" "$bin"
-# The shared libraries kexboot links (libblkid, libudev, libc, …) and the loader.
-for lib in $(ldd "$bin" | awk '/=>/ {print $3} !/=>/ && /^\t\// {print $1}'); do
-  [ -f "$lib" ] || continue
-  mkdir -p "$root$(dirname "$lib")"
-  cp -L "$lib" "$root$lib"
-done
+if [ "$cross" = no ]; then strip -o "$root/bin/kexboot" "$bin"; else cp "$bin" "$root/bin/kexboot"; fi
+# The shared libraries kexboot links (libblkid, libc, …) and the loader; none when it is
+# static, as the ppc64le build is.
+if [ "$cross" = no ]; then
+  for lib in $(ldd "$bin" | awk '/=>/ {print $3} !/=>/ && /^\t\// {print $1}'); do
+    [ -f "$lib" ] || continue
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+fi
 for t in l/linux v/vt100 v/vt220 x/xterm x/xterm-256color; do
   for d in /lib/terminfo /usr/share/terminfo; do
     [ -f "$d/$t" ] && { mkdir -p "$root/usr/share/terminfo/$(dirname "$t")"; cp "$d/$t" "$root/usr/share/terminfo/$t"; break; }
@@ -79,7 +119,12 @@ if [ "$modules" != none ]; then
   version=$(basename "$modules")
   base=$(dirname "$(dirname "$(dirname "$modules")")")
   [ -f "$modules/modules.dep" ] || depmod -b "$base" "$version"
-  wanted="crc32c_generic crc32c_intel libcrc32c xxhash_generic virtio_pci virtio_blk virtio_scsi virtio_net sd_mod sr_mod ahci nvme e1000 e1000e ext4 xfs btrfs vfat isofs squashfs nls_cp437 nls_ascii nls_iso8859_1 nls_utf8"
+  wanted="crc32c_generic libcrc32c xxhash_generic virtio_pci virtio_blk virtio_scsi virtio_net sd_mod sr_mod nvme ext4 xfs btrfs vfat isofs squashfs nls_cp437 nls_ascii nls_iso8859_1 nls_utf8"
+  case "$arch" in
+    x86_64) wanted="$wanted crc32c_intel ahci e1000 e1000e" ;;
+    # pseries: its virtual SCSI and Ethernet (PAPR), and the crc32c that uses VMX.
+    ppc64le) wanted="$wanted crc32c_vpmsum ibmvscsi ibmveth" ;;
+  esac
   for m in $wanted; do
     modprobe -d "$base" -S "$version" --show-depends "$m" 2>/dev/null | awk '$1 == "insmod" {print $2}'
   done | sort -u | while read -r ko; do

@@ -5,10 +5,23 @@
 # for protocols a boot manager never speaks. Package.swift links .build/curl/lib/libcurl.a
 # when it exists (else the system's libcurl); the headers stay the system's (same version).
 # Usage: scripts/build-curl.sh   (does nothing when the library is already built)
+#        scripts/build-curl.sh --host powerpc64le-linux-gnu --sysroot DIR --out DIR/usr
+#          cross-builds it with the Swift toolchain's clang against a Debian sysroot
+#          (scripts/build-sysroot-ppc64le.sh) and installs lib/TRIPLE/libcurl.a and
+#          include/curl there, since the host's headers are not seen through a sysroot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$PWD/.build/curl
-[ -f "$out/lib/libcurl.a" ] && exit 0
+out=$PWD/.build/curl host="" sysroot=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --host) host=$2; shift 2 ;;
+    --sysroot) sysroot=$(realpath "$2"); shift 2 ;;
+    --out) out=$(realpath -m "$2"); shift 2 ;;
+    *) echo "usage: build-curl.sh [--host TRIPLE --sysroot DIR --out DIR]" >&2; exit 2 ;;
+  esac
+done
+libdir=$out/lib${host:+/$host}
+[ -f "$libdir/libcurl.a" ] && exit 0
 scripts/deps.sh dpkg-dev gcc make libssl-dev libcurl4-openssl-dev >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -29,7 +42,14 @@ tarball=$(ls "$work"/curl_*.orig.tar.gz | head -1)
 tar -xzf "$tarball" -C "$work"
 src=$(ls -d "$work"/curl-*/ | head -1)
 [ -z "$version" ] || [ "$(basename "$src")" = "curl-$version" ] || echo "build-curl.sh: source $(basename "$src"), headers $version" >&2
-(cd "$src" && ./configure --quiet --disable-shared --enable-static --with-pic \
+cross=()
+if [ -n "$host" ]; then
+  clang=$(dirname "$(realpath "$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)")")/clang
+  cross=(--host="$host" CC="$clang --target=$host --sysroot=$sysroot" AR="$(dirname "$clang")/llvm-ar"
+    RANLIB="$(dirname "$clang")/llvm-ranlib" PKG_CONFIG_LIBDIR="$sysroot/usr/lib/$host/pkgconfig:$sysroot/usr/share/pkgconfig"
+    PKG_CONFIG_SYSROOT_DIR="$sysroot")
+fi
+(cd "$src" && ./configure --quiet "${cross[@]}" --disable-shared --enable-static --with-pic \
   --with-openssl --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path \
   --enable-file --enable-ftp --enable-http --enable-tftp \
   --disable-dict --disable-gopher --disable-imap --disable-ldap --disable-ldaps --disable-mqtt --disable-pop3 \
@@ -38,7 +58,12 @@ src=$(ls -d "$work"/curl-*/ | head -1)
   --without-zlib --without-brotli --without-zstd --without-libidn2 --without-libpsl --without-nghttp2 \
   --without-nghttp3 --without-ngtcp2 --without-libssh2 --without-libssh --without-librtmp --without-gssapi >&2
   make -s -j"$(nproc)" -C lib >&2)
-mkdir -p "$out/lib"
-cp "$src/lib/.libs/libcurl.a" "$out/lib/libcurl.a.new"
-mv "$out/lib/libcurl.a.new" "$out/lib/libcurl.a"
-echo "$out/lib/libcurl.a"
+mkdir -p "$libdir"
+if [ -n "$host" ]; then
+  mkdir -p "$out/include"
+  rm -rf "$out/include/curl"
+  cp -r "$src/include/curl" "$out/include/curl"
+fi
+cp "$src/lib/.libs/libcurl.a" "$libdir/libcurl.a.new"
+mv "$libdir/libcurl.a.new" "$libdir/libcurl.a"
+echo "$libdir/libcurl.a"

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import KexbootCore
 
 /// What a boot will do, decided before anything is loaded: `--dry-run` prints it, a real
@@ -82,18 +87,26 @@ public struct BootPlan: Hashable, Sendable {
         ])
     }
 
-    public static let pageSize: UInt64 = 4096
+    /// The running kernel's page size, which `kexec_load` wants every segment's address and
+    /// size aligned to: 4 KiB on x86_64, 64 KiB on Debian's (and Fedora's, RHEL's) ppc64el
+    /// kernels. Never a literal 4096 — a 4 KiB-aligned segment is refused with
+    /// EADDRNOTAVAIL on a 64 KiB-page kernel.
+    public static let pageSize: UInt64 = {
+        let size = sysconf(Int32(_SC_PAGESIZE))
+        return size > 0 ? UInt64(size) : 4096
+    }()
     public static let maxSegments = 16
 
     /// The rules `kexec_load` enforces, checked before the call so the error says which
     /// segment is wrong: page-aligned, inside its memory size, non-overlapping, at most 16.
-    public static func validate(_ segments: [Segment]) throws {
+    /// `pageSize`: the running kernel's unless a test checks a layout for another machine.
+    public static func validate(_ segments: [Segment], pageSize: UInt64 = BootPlan.pageSize) throws {
         guard !segments.isEmpty, segments.count <= maxSegments else {
             throw KexbootError(.invalidArgument, "kexec_load takes 1 to \(maxSegments) segments, not \(segments.count)")
         }
         for (i, s) in segments.enumerated() {
             guard s.mem % pageSize == 0, s.memsz % pageSize == 0, s.memsz > 0 else {
-                throw KexbootError(.invalidArgument, "segment \(i) (0x\(String(s.mem, radix: 16)), \(s.memsz) bytes) is not page-aligned")
+                throw KexbootError(.invalidArgument, "segment \(i) (0x\(String(s.mem, radix: 16)), \(s.memsz) bytes) is not page-aligned (\(pageSize >> 10) KiB pages)")
             }
             guard s.bufsz <= s.memsz else {
                 throw KexbootError(.invalidArgument, "segment \(i) holds \(s.bufsz) bytes in \(s.memsz) bytes of memory")

@@ -21,8 +21,32 @@ public final class Netlink {
 
     /// `groups`: multicast groups to listen to (1 = RTMGRP_LINK) for a monitor socket.
     public init(groups: UInt32 = 0) throws {
-        fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
+        fd = try Self.open(protocol: 0 /* NETLINK_ROUTE */, groups: groups)
+    }
+
+    deinit { close(fd) }
+
+    /// A close-on-exec netlink socket of `protocol` (0 NETLINK_ROUTE, 15
+    /// NETLINK_KOBJECT_UEVENT) bound to the multicast `groups` (a bit mask). With
+    /// `credentials`, every datagram comes with its sender's SCM_CREDENTIALS (SO_PASSCRED);
+    /// `receiveBuffer` sets SO_RCVBUFFORCE (root), else SO_RCVBUF (capped by
+    /// net.core.rmem_max). The corresponding C calls are `socket`, `setsockopt` and `bind`.
+    public static func open(protocol: Int32, type: Int32 = Int32(SOCK_RAW.rawValue), groups: UInt32,
+                            credentials: Bool = false, receiveBuffer: Int32? = nil) throws -> Int32 {
+        let fd = socket(AF_NETLINK, type | Int32(SOCK_CLOEXEC.rawValue), `protocol`)
         guard fd >= 0 else { throw KexbootError(.ioError, "opening a netlink socket", cause: Errno(errno)) }
+        func option(_ name: Int32, _ value: Int32) -> Bool {
+            var v = value
+            return setsockopt(fd, SOL_SOCKET, name, &v, socklen_t(MemoryLayout<Int32>.size)) == 0
+        }
+        if credentials, !option(SO_PASSCRED, 1) {
+            let e = errno
+            close(fd)
+            throw KexbootError(.ioError, "asking for the senders' credentials on a netlink socket", cause: Errno(e))
+        }
+        if let receiveBuffer, !option(SO_RCVBUFFORCE, receiveBuffer) {
+            _ = option(SO_RCVBUF, receiveBuffer)
+        }
         // struct sockaddr_nl { u16 family; u16 pad; u32 pid; u32 groups; }
         var address = [UInt8](repeating: 0, count: 12)
         address.withUnsafeMutableBytes { raw in
@@ -35,9 +59,84 @@ public final class Netlink {
             close(fd)
             throw KexbootError(.ioError, "binding a netlink socket", cause: Errno(e))
         }
+        return fd
     }
 
-    deinit { close(fd) }
+    /// One netlink datagram and who sent it.
+    public struct Received: Sendable, Equatable {
+        public var bytes: [UInt8]
+        /// The sender's port id (`nl_pid`): 0 is the kernel.
+        public var port: UInt32
+        /// The multicast groups it was sent to (`nl_groups`, a bit mask; 0 when unicast).
+        public var groups: UInt32
+        /// The sender's SCM_CREDENTIALS; `nil` without SO_PASSCRED.
+        public var pid: Int32?
+        public var uid: UInt32?
+        /// It was longer than the buffer: `bytes` lost their tail.
+        public var truncated: Bool
+
+        public init(bytes: [UInt8], port: UInt32, groups: UInt32, pid: Int32? = nil, uid: UInt32? = nil, truncated: Bool = false) {
+            self.bytes = bytes
+            self.port = port
+            self.groups = groups
+            self.pid = pid
+            self.uid = uid
+            self.truncated = truncated
+        }
+    }
+
+    /// The next datagram on `fd` (up to `capacity` bytes), with its sender's address and
+    /// credentials, waiting for one unless `flags` has MSG_DONTWAIT. The corresponding C call
+    /// is `recvmsg`.
+    public static func receive(_ fd: Int32, capacity: Int = 1 << 16, flags: Int32 = 0) throws(Errno) -> Received {
+        var bytes = [UInt8](repeating: 0, count: max(capacity, 1))
+        var address = [UInt8](repeating: 0, count: 12)
+        // One cmsghdr with a struct ucred (pid, uid, gid: 12 bytes), both padded to a word.
+        let word = MemoryLayout<Int>.size
+        let headerSpace = (MemoryLayout<cmsghdr>.size + word - 1) & ~(word - 1)
+        var control = [UInt8](repeating: 0, count: headerSpace + ((12 + word - 1) & ~(word - 1)))
+        var n = 0
+        var messageFlags: Int32 = 0
+        var controlLength = 0
+        bytes.withUnsafeMutableBytes { data in
+            address.withUnsafeMutableBytes { name in
+                control.withUnsafeMutableBytes { ancillary in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var header = msghdr()
+                        header.msg_name = name.baseAddress
+                        header.msg_namelen = socklen_t(name.count)
+                        header.msg_iov = vectorPointer
+                        header.msg_iovlen = 1
+                        header.msg_control = ancillary.baseAddress
+                        header.msg_controllen = ancillary.count
+                        repeat {
+                            n = recvmsg(fd, &header, flags)
+                        } while n < 0 && errno == EINTR
+                        messageFlags = header.msg_flags
+                        controlLength = Int(header.msg_controllen)
+                    }
+                }
+            }
+        }
+        guard n >= 0 else { throw Errno(errno) }
+        var received = Received(bytes: Array(bytes[..<min(n, bytes.count)]), port: address.get32(at: 4), groups: address.get32(at: 8),
+                                truncated: messageFlags & Int32(MSG_TRUNC) != 0)
+        // The ancillary data: cmsghdr { size_t len; int level; int type; } then the data.
+        var offset = 0
+        while offset + headerSpace <= min(controlLength, control.count) {
+            let length = control.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int.self) }
+            let level = Int32(bitPattern: control.get32(at: offset + word))
+            let type = Int32(bitPattern: control.get32(at: offset + word + 4))
+            guard length >= headerSpace, offset + length <= control.count else { break }
+            if level == SOL_SOCKET, type == 2 /* SCM_CREDENTIALS */, length >= headerSpace + 12 {
+                received.pid = Int32(bitPattern: control.get32(at: offset + headerSpace))
+                received.uid = control.get32(at: offset + headerSpace + 4)
+            }
+            offset += (length + word - 1) & ~(word - 1)
+        }
+        return received
+    }
 
     /// Sets IFF_UP on interface `index`.
     public func setUp(_ index: Int32, up: Bool = true) throws {

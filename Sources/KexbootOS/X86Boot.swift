@@ -52,7 +52,7 @@ public enum FirmwareMemoryMap {
             ranges = parseIOMem(text)
         }
         // /proc/iomem reads as zeros to anyone but root.
-        guard ranges.contains(where: { $0.type == MemoryRange.ram && $0.end - $0.start > BootPlan.pageSize }) else {
+        guard ranges.contains(where: { $0.type == MemoryRange.ram && $0.end - $0.start > X86BootLayout.pageSize }) else {
             throw KexbootError(.notFound, "no RAM in \(memmap) or \(iomem) (not root?)")
         }
         return merged(ranges.sorted { $0.start < $1.start })
@@ -177,6 +177,10 @@ public struct X86BootLayout: Hashable, Sendable {
     public var commandLineAddress: UInt64 { parameters.mem + 8192 }
     public var segments: [BootPlan.Segment] { [kernel] + (initrd.map { [$0] } ?? []) + [parameters] }
 
+    /// x86's page, whatever machine the layout is computed on (a dry run on ppc64le, whose
+    /// kernel pages are 64 KiB, must still place a bzImage as an x86_64 kernel would).
+    public static let pageSize: UInt64 = 4096
+
     /// The e820 table holds 128 entries in boot_params.
     public static let maxE820 = 128
     /// The 20-byte e820 entries past 128 go into a SETUP_E820_EXT setup_data block.
@@ -190,7 +194,7 @@ public struct X86BootLayout: Hashable, Sendable {
         guard header.commandLineMax == 0 || length <= header.commandLineMax else {
             throw KexbootError(.limitExceeded, "the command line is \(length) bytes; this kernel takes at most \(header.commandLineMax)")
         }
-        let page = BootPlan.pageSize
+        let page = pageSize
         func round(_ n: UInt64) -> UInt64 { (n + page - 1) / page * page }
         let table = memory
         // Free RAM, as [start, end) pieces, from which each placement is cut.

@@ -5,7 +5,7 @@ import KexbootDevices
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
-        abstract: "List the block and network devices the kernel knows (libudev)."
+        abstract: "List the block and network devices the kernel knows (from sysfs, and udevd's database when udevd runs)."
     )
 
     @Flag(help: "One JSON object per device.")

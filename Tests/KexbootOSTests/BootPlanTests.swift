@@ -22,13 +22,29 @@ import KexbootCore
         var segs = segments
         if segs.count == 17 { for i in segs.indices { segs[i].mem = UInt64(i) * 0x1000 } }
         do {
-            try BootPlan.validate(segs)
+            // 4 KiB pages whatever the host's (a ppc64el kernel's are 64 KiB).
+            try BootPlan.validate(segs, pageSize: 0x1000)
             #expect(error == nil)
         } catch let e as KexbootError {
             #expect(error.map { e.message.contains($0) } == true, "\(e.message)")
         } catch {
             Issue.record("\(error)")
         }
+    }
+
+    /// kexec_load wants the running kernel's page size: 4 KiB-aligned segments are
+    /// refused on a 64 KiB-page (ppc64el) kernel, 64 KiB-aligned ones pass everywhere.
+    @Test func segmentsAlignToTheKernelsPageSize() throws {
+        #expect(BootPlan.pageSize == UInt64(sysconf(Int32(_SC_PAGESIZE))))
+        #expect(BootPlan.pageSize >= 0x1000 && BootPlan.pageSize.nonzeroBitCount == 1)
+        let small = [S(mem: 0x101000, memsz: 0x1000, bufsz: 1)]
+        try BootPlan.validate(small, pageSize: 0x1000)
+        #expect { try BootPlan.validate(small, pageSize: 0x10000) } throws: {
+            ($0 as? KexbootError)?.message.contains("not page-aligned (64 KiB pages)") == true
+        }
+        let large = [S(mem: 0x110000, memsz: 0x20000, bufsz: 0x1800)]
+        try BootPlan.validate(large, pageSize: 0x10000)
+        try BootPlan.validate(large)
     }
 
     @Test(arguments: [

@@ -71,7 +71,7 @@ import KexbootCore
         #expect(initrd.mem + initrd.memsz == 0x3ffd_d000 && initrd.bufsz == 30_000_000)
         #expect(layout.parameters.mem + layout.parameters.memsz == initrd.mem)
         #expect(layout.entry == layout.parameters.mem + 4096)
-        try BootPlan.validate(layout.segments)
+        try BootPlan.validate(layout.segments, pageSize: X86BootLayout.pageSize)
         for s in layout.segments {
             #expect(Self.qemu1G.contains { $0.type == 1 && $0.start <= s.mem && s.mem + s.memsz <= $0.end })
         }
@@ -106,7 +106,7 @@ import KexbootCore
             do {
                 let layout = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 1 << 20, commandLine: "", memory: Self.qemu1G)
                 #expect(layout.kernel.mem % alignment == 0 && layout.kernel.mem + layout.kernel.memsz <= 0x3ffd_d000)
-                try BootPlan.validate(layout.segments)
+                try BootPlan.validate(layout.segments, pageSize: X86BootLayout.pageSize)
             } catch let error as KexbootError {
                 #expect(error.code == .limitExceeded, "\(error)")
             }
