@@ -120,9 +120,12 @@ ppc64le:
 	{ read -r vmlinux; read -r modules; } < <(initramfs/fetch-kernel.sh --arch ppc64le kernels) && \
 	initramfs/build.sh --arch ppc64le --modules "$$modules" --compress xz --output .build/ppc64le/initramfs.img
 
-# The ppc64le binary under qemu-user against the x86_64 one; last line "ppc64le: N passed, M failed".
+# The ppc64le binary under qemu-user against the x86_64 one ("ppc64le: N passed, M failed"),
+# then the image booted in a pseries guest ("pseries: N passed, M failed").
 test-ppc64le: ppc64le ofshim
 	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	python3 Tests/ppc64le/run.py --ppc64le .build/ppc64le/kexboot --host .build/debug/kexboot \
 		--elf build/ofshim/ci-test.elf --elf build/ofshim/ci-test-le.elf --elf build/ofshim/ofshim.elf
+	{ read -r vmlinux; read -r modules; } < <(initramfs/fetch-kernel.sh --arch ppc64le kernels) && \
+	python3 Tests/ppc64le/pseries.py --kernel "$$vmlinux" --initramfs .build/ppc64le/initramfs.img

@@ -20,7 +20,7 @@ if [ -f /etc/apt/sources.list ]; then
 fi
 opts=(-q -o APT::Architecture="$arch" -o APT::Architectures::="$arch" -o Dir::Etc::sourcelist=/dev/null
   -o Dir::Etc::sourceparts="$state/sources" -o Dir::State::Lists="$state/lists" -o Dir::State::status=/dev/null
-  -o Dir::Cache="$state/cache" -o Debug::NoLocking=1)
+  -o Dir::Cache="$state/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
 if [ -z "$(find "$state/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit)" ]; then
   apt-get "${opts[@]}" update -qq >&2
 fi

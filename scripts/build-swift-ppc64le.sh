@@ -74,8 +74,11 @@ tarball=$cache/src/swiftlang_$SWIFT_VERSION.orig.tar.xz
 if [ ! -f "$tarball" ] || ! echo "$SWIFT_SHA256  $tarball" | sha256sum -c --quiet 2>/dev/null; then
   apt=$(mktemp -d)
   trap 'rm -rf "$apt"' EXIT
-  mirror=$(grep -hoE '^(URIs:|deb)\s+\S+/debian/?\b' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-    | awk '{print $2}' | head -n1)
+  mirror=""
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] && mirror=$(awk '($1 == "URIs:" || $1 == "deb") && $2 ~ /\/debian\/?$/ {print $2; exit}' "$f")
+    [ -z "$mirror" ] || break
+  done
   [ -n "$mirror" ] || { echo "build-swift-ppc64le.sh: no Debian mirror in /etc/apt/sources*" >&2; exit 1; }
   mkdir -p "$apt/lists/partial"
   printf 'Types: deb-src\nURIs: %s\nSuites: sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \

@@ -107,7 +107,10 @@ def make_disk(work, kernel, missing_default=False, below_4g_only=False):
 
 
 class Guest:
-    def __init__(self, kernel, initramfs, disk, append, log, extra=()):
+    """A QEMU guest on a serial console: the x86_64 one the tests here boot, or any QEMU
+    command line given as `command` (Tests/ppc64le/pseries.py boots pseries with it)."""
+
+    def __init__(self, kernel, initramfs, disk, append, log, extra=(), command=None):
         self.log = open(log, "wb")
         self.output = b""
         # Where the last match ended: each expect() looks only at what came after it.
@@ -115,11 +118,12 @@ class Guest:
         self.started = time.time()
         # When each expected text first appeared, in seconds since QEMU started.
         self.seen = {}
-        self.proc = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot",
-             "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}"]
-            + (["-drive", f"file={disk},if=virtio,format=raw,readonly=on"] if disk else []) + list(extra),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if command is None:
+            command = (["qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot",
+                        "-kernel", kernel, "-initrd", initramfs, "-append", f"console=ttyS0 quiet {append}"]
+                       + (["-drive", f"file={disk},if=virtio,format=raw,readonly=on"] if disk else []) + list(extra))
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
 
     def expect(self, text, timeout):
         """Waits for `text` in the serial output after the previous match; returns the
