@@ -15,7 +15,7 @@ import KexbootCore
     /// The tree QEMU builds for a pseries machine (what kexboot reads from
     /// /sys/firmware/fdt there).
     func pseriesBlob() throws -> [UInt8] {
-        try Shell.run("qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic 2>&1 || true")
+        try Shell.run("qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic -vga none 2>&1 || true")
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/pseries.dtb")))
     }
 

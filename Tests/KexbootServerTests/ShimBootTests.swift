@@ -15,7 +15,7 @@ import Testing
         if !FileManager.default.fileExists(atPath: Self.shim + "/kexec-entry.bin") {
             try Shell.run("make -s -C \(Self.repo) ofshim 2>&1")
         }
-        try Shell.run("qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic >/dev/null 2>&1 || true")
+        try Shell.run("qemu-system-ppc64 -M pseries,dumpdtb=\(dir)/pseries.dtb -m 1G -nographic -vga none >/dev/null 2>&1 || true")
     }
 
     /// A dry-run daemon on `image` that knows where the shim and the tree are.
