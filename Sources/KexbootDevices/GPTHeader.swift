@@ -32,7 +32,7 @@ struct GPTCheck {
     static func problems(sectors: UInt64, read: (UInt64, Int) throws -> [UInt8]) -> [String] {
         var problems: [String] = []
         let primary = header(at: 1, read: read)
-        let backup = header(at: sectors - 1, read: read)
+        let backup = sectors > 1 ? header(at: sectors - 1, read: read) : nil
         let backupGood = backup.map { $0.headerValid && entriesValid($0, read: read) } ?? false
         if let primary, primary.headerValid {
             if !entriesValid(primary, read: read) {
@@ -47,9 +47,12 @@ struct GPTCheck {
     }
 
     static func entriesValid(_ h: Header, read: (UInt64, Int) throws -> [UInt8]) -> Bool {
+        // Bounds before arithmetic: both fields come from the disk (0xFFFFFFFF × 0xFFFFFFFF
+        // overflows Int).
+        guard h.entrySize >= 128, h.entrySize <= 4096, h.entryCount <= 1 << 16, h.entriesLBA < UInt64.max / 512
+        else { return false }
         let length = Int(h.entryCount) * Int(h.entrySize)
-        guard h.entrySize >= 128, h.entrySize <= 4096, h.entryCount <= 1 << 16, h.entriesLBA < UInt64.max / 512,
-              length > 0, length <= 1 << 20,
+        guard length > 0, length <= 1 << 20,
               let bytes = try? read(h.entriesLBA * 512, length), bytes.count == length else { return false }
         return CRC32.checksum(bytes) == h.entriesCRC
     }

@@ -22,7 +22,7 @@ import mkbundle  # noqa: E402
 BUILD = os.path.join(ROOT, "build", "ofshim")
 SHIM = os.path.join(BUILD, "ofshim.bin")
 CLIENT = os.path.join(BUILD, "ci-test.elf")
-QEMU = ["qemu-system-ppc64", "-accel", "tcg", "-nographic", "-m", "1G", "-smp", "2", "-no-reboot",
+QEMU = ["qemu-system-ppc64", "-accel", "tcg", "-nographic", "-vga", "none", "-m", "1G", "-smp", "2", "-no-reboot",
         "-display", "none", "-monitor", "none", "-serial", "stdio"]
 BOOTPATH = "/vdevice/v-scsi@71000003/disk@8000000000000000"
 ARGS = "ci-test console=hvc0 root=/dev/sda2"
