@@ -123,6 +123,7 @@ ppc64le:
 # The ppc64le binary under qemu-user against the x86_64 one ("ppc64le: N passed, M failed"),
 # then the image booted in a pseries guest ("pseries: N passed, M failed").
 test-ppc64le: ppc64le ofshim
+	scripts/deps.sh $(BUILD_DEPS) fdisk e2fsprogs busybox-static cpio gzip
 	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	python3 Tests/ppc64le/run.py --ppc64le .build/ppc64le/kexboot --host .build/debug/kexboot \

@@ -26,7 +26,11 @@ case "$arch" in
   *) echo "build.sh: unknown architecture $arch (x86_64 or ppc64le)" >&2; exit 2 ;;
 esac
 cross=no
-[ "$arch" = "$(uname -m)" ] || cross=yes
+if [ "$arch" != "$(uname -m)" ]; then
+  [ "$arch" = ppc64le ] && [ "$(uname -m)" = x86_64 ] || {
+    echo "build.sh: cannot build a $arch image on $(uname -m) (x86_64 builds x86_64 and ppc64le images)" >&2; exit 2; }
+  cross=yes
+fi
 
 need=()
 [ "$cross" = yes ] || { command -v busybox >/dev/null && busybox --list >/dev/null 2>&1 && [ -x /bin/busybox ]; } || need+=(busybox-static)
@@ -73,9 +77,9 @@ else
   run=(qemu-ppc64le-static)
   # kexboot cross-built: static and stripped already (scripts/build-ppc64le.sh).
   bin="$repo/.build/ppc64le/kexboot"
-  if [ ! -x "$bin" ] || [ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$bin" -print -quit)" ]; then
-    "$repo/scripts/build-ppc64le.sh" >&2
-  fi
+  # scripts/build-ppc64le.sh does nothing it need not do (the SDK is cached, swift build is
+  # incremental), so it always runs: a change to the SDK's scripts reaches the image too.
+  "$repo/scripts/build-ppc64le.sh" >&2
 fi
 # On POWER, the Open Firmware shim (`make ofshim`) that `kexboot boot --elf` starts
 # GRUB, FreeBSD or AIX through.

@@ -39,7 +39,7 @@ if [ -z "$existing" ]; then
   else
     foreign=$(case "$flavour" in powerpc64le) echo ppc64el ;; *) echo amd64 ;; esac)
     "$here/../scripts/apt-foreign.sh" "$foreign" "$work" "linux-image-$pinned" 2>/dev/null || {
-      current=$("$here/../scripts/apt-foreign.sh" "$foreign" --show "linux-image-$flavour" \
+      current=$("$here/../scripts/apt-foreign.sh" "$foreign" --show --no-all-versions "linux-image-$flavour" \
         | awk '/^Depends: linux-image-[0-9]/ {print $2; exit}')
       [ -n "$current" ] || { echo "no Debian $flavour kernel package found" >&2; exit 1; }
       "$here/../scripts/apt-foreign.sh" "$foreign" "$work" "$current"
@@ -47,8 +47,10 @@ if [ -z "$existing" ]; then
   fi
   deb=$(ls "$work"/linux-image-*.deb | head -n1)
   version=$(basename "$deb" | sed -E 's/^linux-image-([^_]+)_.*/\1/')
-  mkdir -p "$dir/kernel-$version"
-  dpkg-deb -x "$deb" "$dir/kernel-$version"
+  # Unpacked beside, then moved: an interrupted unpack never passes for a kernel.
+  dpkg-deb -x "$deb" "$work/tree"
+  rm -rf "$dir/kernel-$version"
+  mv "$work/tree" "$dir/kernel-$version"
   existing="$dir/kernel-$version/lib/modules/$version"
 fi
 version=$(basename "$existing")

@@ -13,16 +13,21 @@ state=${KEXBOOT_CACHE:-/var/cache/kexboot}/apt-$arch
 mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/sources"
 rm -f "$state/sources/"*
 for f in /etc/apt/sources.list.d/*.sources; do
-  [ -f "$f" ] && grep -q '/debian' "$f" && cp "$f" "$state/sources/"
+  [ -f "$f" ] && grep -q '/debian' "$f" && grep -v '^Architectures:' "$f" > "$state/sources/$(basename "$f")"
 done
-if [ -f /etc/apt/sources.list ]; then
-  grep -E '^deb\s.*/debian' /etc/apt/sources.list > "$state/sources/main.list" || rm -f "$state/sources/main.list"
-fi
+# One-line sources too, without their [arch=…] restrictions (they would hide this architecture).
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  [ -f "$f" ] || continue
+  grep -E '^deb\s.*/debian' "$f" | sed -E 's/^deb\s+\[[^]]*\]/deb/' >> "$state/sources/main.list" || true
+done
+[ -s "$state/sources/main.list" ] || rm -f "$state/sources/main.list"
 opts=(-q -o APT::Architecture="$arch" -o APT::Architectures::="$arch" -o Dir::Etc::sourcelist=/dev/null
   -o Dir::Etc::sourceparts="$state/sources" -o Dir::State::Lists="$state/lists" -o Dir::State::status=/dev/null
   -o Dir::Cache="$state/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-if [ -z "$(find "$state/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 -print -quit)" ]; then
+# apt dates the lists by the archive's own time: a stamp of ours says when they were read.
+if [ -z "$(find "$state/updated" -mmin -1440 2>/dev/null)" ]; then
   apt-get "${opts[@]}" update -qq >&2
+  touch "$state/updated"
 fi
 if [ "$dest" = --show ]; then
   apt-cache "${opts[@]}" show "$@"

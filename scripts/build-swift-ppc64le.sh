@@ -56,7 +56,7 @@ if [ -f "$out/linux/libswiftCore.a" ]; then
   exit 0
 fi
 
-scripts/deps.sh xz-utils ninja-build python3 dpkg-dev gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu \
+scripts/deps.sh xz-utils ninja-build python3 python3-venv dpkg-dev gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu \
   libc6-dev-ppc64el-cross libstdc++-12-dev-ppc64el-cross binutils >&2
 mkdir -p "$cache/src"
 
@@ -87,7 +87,7 @@ if [ ! -f "$tarball" ] || ! echo "$SWIFT_SHA256  $tarball" | sha256sum -c --quie
   apt-get "${apt_opts[@]}" update -qq >&2
   uris=$(apt-get "${apt_opts[@]}" source --print-uris -qq swiftlang 2>/dev/null || true)
   if ! grep -q "swiftlang_$SWIFT_VERSION.orig.tar.xz" <<<"$uris"; then
-    now=$(grep -oE "swiftlang_[^ ']+\.orig\.tar\.xz [0-9]+ SHA256:[0-9a-f]+" <<<"$uris" | head -n1)
+    now=$( { grep -oE "swiftlang_[^ ']+\.orig\.tar\.xz [0-9]+ SHA256:[0-9a-f]+" <<<"$uris" || true; } | head -n1)
     echo "build-swift-ppc64le.sh: Debian sid no longer has swiftlang $SWIFT_VERSION." >&2
     echo "  It has now: ${now:-nothing (is sid reachable?)}" >&2
     echo "  Set SWIFT_VERSION and SWIFT_SHA256 in $0 to it and run again." >&2
@@ -99,6 +99,10 @@ if [ ! -f "$tarball" ] || ! echo "$SWIFT_SHA256  $tarball" | sha256sum -c --quie
   mv "$apt/swiftlang_$SWIFT_VERSION.orig.tar.xz" "$tarball"
 fi
 
+# One build at a time per cache (two CI runs or `make -j` share it).
+exec 9> "$cache/.swift-ppc64le.lock"
+flock 9
+if [ -f "$out/linux/libswiftCore.a" ]; then echo "$out"; exit 0; fi   # built while we waited
 work=$cache/swift-ppc64le-build
 rm -rf "$work"
 mkdir -p "$work"
@@ -261,12 +265,17 @@ EOF
 
 # The check the whole build exists for: no quadword atomics anywhere.
 for a in "$res"/linux/*.a; do
-  n=$("$toolbin/llvm-objdump" -d "$a" 2>/dev/null | grep -c 'lqarx' || true)
+  "$toolbin/llvm-objdump" -d "$a" > "$work/disassembly.txt" || { echo "build-swift-ppc64le.sh: cannot disassemble $a" >&2; exit 1; }
+  n=$(grep -c 'lqarx' "$work/disassembly.txt" || true)
   [ "$n" = 0 ] || { echo "build-swift-ppc64le.sh: $(basename "$a") has $n lqarx instructions" >&2; exit 1; }
 done
 
 rm -rf "$out"
 mv "$res" "$out"
 rm -rf "$work"
+# Earlier builds (other versions of this script) are not used again.
+for old in "$cache"/swift-ppc64le-[0-9]*; do
+  [ "$old" = "$out" ] || rm -rf "$old"
+done
 echo "build-swift-ppc64le.sh: built the Swift $SWIFT_VERSION runtime for ppc64le in $SECONDS s" >&2
 echo "$out"

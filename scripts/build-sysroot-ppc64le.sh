@@ -6,15 +6,17 @@
 #   architectures or package database;
 # - kexboot's small libcurl (scripts/build-curl.sh) cross-built against it;
 # - a Swift SDK artifact bundle that names this sysroot and the runtime from
-#   scripts/build-swift-ppc64le.sh, with a toolset that links with lld, statically, and
-#   keeps 16-byte atomics out of kexboot's own code (see that script).
+#   scripts/build-swift-ppc64le.sh, with a toolset that links statically with GNU ld
+#   (lld does not know the inline-PLT relocations in Debian's ppc64el libcrypt.a) and keeps
+#   16-byte atomics out of kexboot's own code (see that script).
 # libudev is not here: Debian ships no static libudev, and kexboot reads the kernel's
 # uevents and sysfs itself (Sources/KexbootDevices/UdevMonitor.swift).
 #
 # Usage: scripts/build-sysroot-ppc64le.sh   prints two lines: the SDK bundles' folder (for
 #        `swift build --swift-sdks-path`) and the SDK's name (for `--swift-sdk`)
 # Cache: ${KEXBOOT_CACHE:-/var/cache/kexboot}/ppc64le-sdk-KEY, KEY a digest of this script,
-# build-curl.sh and the runtime's folder name; a run with nothing to do takes a second.
+# build-curl.sh, apt-foreign.sh, the runtime's folder name and the Debian packages' current
+# versions; a run with nothing to do takes a second or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -25,7 +27,13 @@ target=powerpc64le-unknown-linux-gnu
 
 runtime=$(scripts/build-swift-ppc64le.sh)
 toolbin=$(dirname "$(realpath "$(command -v swiftc)")")
-key=$( (cat "$0" scripts/build-curl.sh; echo "$runtime") | sha256sum | cut -c1-12)
+packages=(libc6 libc6-dev linux-libc-dev libgcc-12-dev libgcc-s1 libstdc++-12-dev libstdc++6
+  libblkid1 libblkid-dev libuuid1 uuid-dev libncurses-dev libncursesw6 libtinfo6
+  zlib1g zlib1g-dev libcrypt1 libcrypt-dev libssl3 libssl-dev)
+# The key holds the packages' current versions too: a Debian update (OpenSSL, glibc, all
+# linked statically) makes a new SDK.
+versions=$(scripts/apt-foreign.sh ppc64el --show --no-all-versions "${packages[@]}" | grep -E '^(Package|Version):')
+key=$( (cat "$0" scripts/build-curl.sh scripts/apt-foreign.sh; echo "$runtime"; echo "$versions") | sha256sum | cut -c1-12)
 out=$cache/ppc64le-sdk-$key
 bundle=$out/$name.artifactbundle
 if [ -f "$bundle/info.json" ]; then
@@ -33,10 +41,8 @@ if [ -f "$bundle/info.json" ]; then
   exit 0
 fi
 
-packages=(libc6 libc6-dev linux-libc-dev libgcc-12-dev libgcc-s1 libstdc++-12-dev libstdc++6
-  libblkid1 libblkid-dev libuuid1 uuid-dev libncurses-dev libncursesw6 libtinfo6
-  zlib1g zlib1g-dev libcrypt1 libcrypt-dev libssl3 libssl-dev)
-scripts/deps.sh dpkg-dev gcc make >&2
+# binutils-powerpc64le-linux-gnu: the toolset links with its GNU ld (see below).
+scripts/deps.sh dpkg-dev gcc make pkg-config binutils-powerpc64le-linux-gnu >&2
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -101,5 +107,9 @@ cat > "$bundle/info.json" <<EOF
   }
 }
 EOF
+# Earlier SDKs (other runtimes or versions of these scripts) are not used again.
+for old in "$cache"/ppc64le-sdk-*; do
+  [ "$old" = "$out" ] || rm -rf "$old"
+done
 echo "build-sysroot-ppc64le.sh: the ppc64le sysroot and SDK in $out ($SECONDS s)" >&2
 printf '%s\n%s\n' "$out" "$name"

@@ -35,7 +35,11 @@ import KexbootCore
     /// kexec_load wants the running kernel's page size: 4 KiB-aligned segments are
     /// refused on a 64 KiB-page (ppc64el) kernel, 64 KiB-aligned ones pass everywhere.
     @Test func segmentsAlignToTheKernelsPageSize() throws {
-        #expect(BootPlan.pageSize == UInt64(sysconf(Int32(_SC_PAGESIZE))))
+        // The kernel's own word for it, from another source than sysconf: smaps.
+        let smaps = try String(contentsOfFile: "/proc/self/smaps", encoding: .utf8)
+        let line = smaps.split(separator: "\n").first { $0.hasPrefix("KernelPageSize:") }
+        let kib = line.flatMap { UInt64($0.split(separator: " ").dropFirst().first ?? "") }
+        #expect(kib.map { $0 * 1024 } == BootPlan.pageSize)
         #expect(BootPlan.pageSize >= 0x1000 && BootPlan.pageSize.nonzeroBitCount == 1)
         let small = [S(mem: 0x101000, memsz: 0x1000, bufsz: 1)]
         try BootPlan.validate(small, pageSize: 0x1000)

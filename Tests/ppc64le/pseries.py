@@ -46,7 +46,8 @@ def main():
     command = ["qemu-system-ppc64", "-M", "pseries", "-accel", "tcg", "-m", "1024", "-nographic", "-vga", "none",
                "-no-reboot", "-kernel", a.kernel, "-initrd", a.initramfs,
                "-append", "console=hvc0 quiet kexboot.autoboot=0",
-               "-drive", f"file={disk},if=scsi,format=raw,readonly=on"]
+               # Writable, so that the byte-for-byte check below shows kexboot wrote nothing.
+               "-drive", f"file={disk},if=scsi,format=raw"]
     checks = [
         ("/init runs on ppc64le", "kexboot: /init ready", 90),
         ("the ncurses menu is drawn on hvc0", "boot menu", 30),

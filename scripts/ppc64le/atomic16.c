@@ -25,14 +25,20 @@ static int *lock_for(const volatile void *p) {
     return &locks[(a >> 4) % LOCKS];
 }
 
+/* Full fences around the locked section: each operation is then sequentially consistent
+ * with the program's other atomics, whatever order it was asked for. */
 static void take(int *l) {
     while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) {
         while (__atomic_load_n(l, __ATOMIC_RELAXED))
             __asm__ __volatile__("or 27,27,27" ::: "memory"); /* yield the SMT thread */
     }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-static void give(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+static void give(int *l) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
 
 u128 __atomic_load_16(const volatile void *p, int order) {
     (void)order;
@@ -63,9 +69,9 @@ u128 __atomic_exchange_16(volatile void *p, u128 v, int order) {
     return old;
 }
 
-bool __atomic_compare_exchange_16(volatile void *p, void *expected, u128 desired, bool weak,
-                                  int success, int failure) {
-    (void)weak, (void)success, (void)failure;
+bool __atomic_compare_exchange_16(volatile void *p, void *expected, u128 desired, int success,
+                                  int failure) {
+    (void)success, (void)failure;
     int *l = lock_for(p);
     take(l);
     bool same = memcmp((const void *)p, expected, sizeof desired) == 0;
