@@ -6,6 +6,14 @@ import Testing
 
 /// The monitor against the real kernel: a loop device with partitions made during the test.
 @Suite(.serialized) struct UdevMonitorTests {
+    /// Ends the monitor's stream if a test waits too long for an event, so it fails instead of hanging.
+    static func stopAfter(seconds: Int, _ monitor: UdevMonitor) -> Task<Void, any Error> {
+        Task {
+            try await Task.sleep(for: .seconds(seconds))
+            monitor.stop()
+        }
+    }
+
     @Test func enumerateAndFollowAPartitionedLoopDevice() async throws {
         let dir = try Shell.temporaryDirectory("udev")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -14,10 +22,7 @@ import Testing
 
         let monitor = try UdevMonitor(source: .kernel)
         let stream = monitor.events()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(20))
-            monitor.stop()
-        }
+        let watchdog = Self.stopAfter(seconds: 20, monitor)
         defer { watchdog.cancel() }
 
         let loop = try Shell.run("losetup -f --show -r -P \(image)").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -124,10 +129,7 @@ extension UdevMonitorTests {
     @Test func udevSourceDropsMalformedAndUnicastDatagramsAndKeepsReading() async throws {
         let monitor = try UdevMonitor(source: .udev)
         let stream = monitor.events()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(20))
-            monitor.stop()
-        }
+        let watchdog = Self.stopAfter(seconds: 20, monitor)
         defer { watchdog.cancel() }
         let sender = try Sender()
         let good = Self.udevMessage(Self.fields("kxbtest0p9"))
@@ -178,10 +180,7 @@ extension UdevMonitorTests {
         // Listening after the attach: its own `change` has gone by.
         let monitor = try UdevMonitor(source: .kernel)
         let stream = monitor.events()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(20))
-            monitor.stop()
-        }
+        let watchdog = Self.stopAfter(seconds: 20, monitor)
         defer { watchdog.cancel() }
 
         // Forged uevents, one for the same device, from a process: its sender port is not 0.
