@@ -121,12 +121,14 @@ ppc64le:
 	initramfs/build.sh --arch ppc64le --modules "$$modules" --compress xz --output .build/ppc64le/initramfs.img
 
 # The ppc64le binary under qemu-user against the x86_64 one ("ppc64le: N passed, M failed"),
-# then the image booted in a pseries guest ("pseries: N passed, M failed").
+# then pseries guests with the shim as firmware: kexec of Linux from a grub.cfg, GRUB from
+# PReP, the menu on hvc0, netboot, bad input, and the image under SLOF ("pseries: N passed, M failed").
 test-ppc64le: ppc64le ofshim
-	scripts/deps.sh $(BUILD_DEPS) fdisk e2fsprogs busybox-static cpio gzip
+	scripts/deps.sh $(BUILD_DEPS) fdisk e2fsprogs busybox-static cpio gzip grub-common qemu-system-ppc
 	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	python3 Tests/ppc64le/run.py --ppc64le .build/ppc64le/kexboot --host .build/debug/kexboot \
 		--elf build/ofshim/ci-test.elf --elf build/ofshim/ci-test-le.elf --elf build/ofshim/ofshim.elf
 	{ read -r vmlinux; read -r modules; } < <(initramfs/fetch-kernel.sh --arch ppc64le kernels) && \
-	python3 Tests/ppc64le/pseries.py --kernel "$$vmlinux" --initramfs .build/ppc64le/initramfs.img
+	python3 Tests/ppc64le/pseries.py --kernel "$$vmlinux" --initramfs .build/ppc64le/initramfs.img \
+		--shim build/ofshim/ofshim.bin --busybox $${KEXBOOT_CACHE:-/var/cache/kexboot}/busybox-ppc64el/bin/busybox

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import KexbootCore
 import KexbootOS
 
@@ -113,14 +118,42 @@ public enum OFBundle {
         return partitions
     }
 
-    /// A disk's Open Firmware path as the kernel shows it on POWER (sysfs `devspec`).
-    public static func devspec(_ node: String) throws -> String {
+    /// A disk's Open Firmware path as the kernel shows it on POWER: the disk's own sysfs
+    /// `devspec` (a virtio disk), or, for a SCSI disk on a PAPR virtual SCSI adapter
+    /// (ibmvscsi), the adapter's `devspec` and the disk's SRP LUN as its unit address —
+    /// `/vdevice/v-scsi@71000003/disk@8000000000000000` for target 0, LUN 0, as SLOF and
+    /// powerpc-utils' ofpathname name it.
+    public static func devspec(_ node: String, sysfs: String = "/sys") throws -> String {
         let name = Path.basename(node)
-        if let text = try? ReadOnlyFile.contents(of: "/sys/class/block/\(name)/device/devspec", what: "devspec") {
-            let path = String(decoding: text, as: UTF8.self).trimmingBlanks()
-            if path.hasPrefix("/") { return path }
+        func read(_ path: String) -> String? {
+            guard let text = try? ReadOnlyFile.contents(of: path, what: "devspec") else { return nil }
+            let value = String(decoding: text.prefix { $0 != 0 }, as: UTF8.self).trimmingBlanks()
+            return value.hasPrefix("/") ? value : nil
+        }
+        let device = "\(sysfs)/class/block/\(name)/device"
+        if let own = read(device + "/devspec") { return own }
+        if let real = realPath(device) {
+            // The SCSI device's directory is named host:channel:target:lun.
+            let hctl = Path.basename(real).split(separator: ":").compactMap { UInt64($0) }
+            var dir = Path.directory(real)
+            while hctl.count == 4, dir.count > sysfs.count, dir.hasPrefix(sysfs) {
+                if let adapter = read(dir + "/devspec") {
+                    let (channel, target, lun) = (hctl[1], hctl[2], hctl[3])
+                    guard Path.basename(adapter).hasPrefix("v-scsi"), channel < 8, target < 64, lun < 32 else { break }
+                    let srp = (0x8000 | target << 8 | channel << 5 | lun) << 48
+                    let hex = String(srp, radix: 16)
+                    return adapter + "/disk@" + String(repeating: "0", count: 16 - hex.count) + hex
+                }
+                dir = Path.directory(dir)
+            }
         }
         throw KexbootError(.notFound, "\(node): no Open Firmware path known for the boot disk (give one)")
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }

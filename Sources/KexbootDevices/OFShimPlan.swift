@@ -103,19 +103,8 @@ public struct OFShimPlan: Sendable {
 
     /// `/memory@0 reg`'s first range, cut at 4 GiB (every CI cell is 32 bits).
     static func ramBelow4G(_ tree: DeviceTree) throws -> (start: UInt64, end: UInt64) {
-        func cells(_ name: String) -> Int {
-            guard let v = tree.root.property(name), v.count == 4 else { return name == "#address-cells" ? 2 : 1 }
-            return Int(v[3]) | Int(v[2]) << 8
-        }
-        let ac = cells("#address-cells"), sc = cells("#size-cells")
-        guard let memory = tree.node("/memory@0") ?? tree.node("/memory"), let reg = memory.property("reg"), reg.count >= 4 * (ac + sc), ac <= 2, sc <= 2 else {
-            throw KexbootError(.notFound, "the device tree has no /memory node with a reg")
-        }
-        func number(_ at: Int, _ n: Int) -> UInt64 {
-            (0..<(4 * n)).reduce(UInt64(0)) { $0 << 8 | UInt64(reg[at + $1]) }
-        }
-        let start = number(0, ac), size = number(4 * ac, sc)
-        return (start, min(start + size, 1 << 32))
+        let range = try tree.firstMemoryRange()
+        return (range.start, min(range.end, 1 << 32))
     }
 
     static func roundUp(_ n: UInt64) -> UInt64 { (n + page - 1) & ~(page - 1) }

@@ -1,5 +1,6 @@
 import KexbootConfig
 import KexbootCore
+import KexbootOS
 
 /// One partition as `kexboot probe` reports it (probe-json.md).
 public struct ProbedPartition: Sendable {

@@ -54,6 +54,8 @@ public struct BootPlan: Hashable, Sendable {
     public var fallback = false
     /// Where kexboot's own x86_64 boot puts the kernel, initrd and boot_params.
     public var x86: X86BootLayout?
+    /// Where kexboot's own ppc64 boot puts the kernel, initrd, device tree and entry.
+    public var ppc64: PPC64BootLayout?
 
     public init(method: Method, kernel: File, initrds: [File], devicetree: File?, commandLine: String) {
         self.method = method

@@ -42,11 +42,18 @@ public enum Kexec {
         return plan
     }
 
-    /// Turns a plan into kexboot's own `kexec_load` boot: x86_64 bzImages only.
-    static func placeSegments(_ plan: inout BootPlan, head: [UInt8]? = nil, memory: [MemoryRange]? = nil) throws {
+    /// Turns a plan into kexboot's own `kexec_load` boot: an x86_64 bzImage (on x86_64), or
+    /// a ppc64 little-endian vmlinux (PPC64BootLayout) with the running machine's device
+    /// tree (or the plan's own) and `ppc64KernelEnd` (default: what the running kernel says).
+    static func placeSegments(_ plan: inout BootPlan, head: [UInt8]? = nil, memory: [MemoryRange]? = nil,
+                              ppc64KernelEnd: UInt64? = nil) throws {
+        if plan.kernelImage?.format == .elf {
+            try placePPC64(&plan, kernelEnd: ppc64KernelEnd)
+            return
+        }
         #if arch(x86_64)
         guard plan.kernelImage?.format == .bzImage else {
-            throw KexbootError(.unsupported, "kexboot's kexec_load boot takes an x86_64 bzImage; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
+            throw KexbootError(.unsupported, "kexboot's kexec_load boot takes an x86_64 bzImage or a ppc64 vmlinux; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
         }
         guard plan.devicetree == nil else { throw KexbootError(.unsupported, "an x86 kernel takes no device tree") }
         let head = try head ?? ReadOnlyFile(path: plan.kernel.path).read(at: 0, count: 4096)
@@ -59,8 +66,38 @@ public enum Kexec {
         plan.segments = layout.segments
         plan.entry = layout.entry
         #else
-        throw KexbootError(.unsupported, "kexboot's own kexec_load boot is written for x86_64 bzImages only")
+        throw KexbootError(.unsupported, "kexboot's kexec_load boot takes a ppc64 vmlinux here; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
         #endif
+    }
+
+    /// The running machine's flattened device tree.
+    public static let firmwareTree = "/sys/firmware/fdt"
+
+    static func placePPC64(_ plan: inout BootPlan, kernelEnd: UInt64?) throws {
+        let file = try ReadOnlyFile(path: plan.kernel.path)
+        let elf: ELFFile
+        do {
+            elf = try ELFFile(size: file.size) { try file.read(at: $0, count: $1) }
+        } catch let error as ELFFile.Error {
+            throw KexbootError(.invalidArgument, "\(plan.kernel.path): \(error.message)")
+        }
+        guard let first = elf.segments.filter({ $0.type == ELFFile.Segment.load && $0.memsz > 0 }).min(by: { $0.paddr < $1.paddr }) else {
+            throw KexbootError(.invalidArgument, "\(plan.kernel.path): the kernel has no loadable segments")
+        }
+        let head = try file.read(at: first.offset, count: 0x100)
+        let treePath = plan.devicetree?.path ?? firmwareTree
+        let tree = try DeviceTree(parsing: try ReadOnlyFile.contents(of: treePath, what: "device tree"))
+        do {
+            let layout = try PPC64BootLayout.make(elf: elf, kernelHead: head, initrdSize: plan.initrds.reduce(0) { $0 + $1.size },
+                                                  commandLine: plan.commandLine, tree: tree,
+                                                  runningKernelEnd: try kernelEnd ?? PPC64BootLayout.runningKernelEnd())
+            plan.method = .segments
+            plan.ppc64 = layout
+            plan.segments = layout.segments
+            plan.entry = layout.entry
+        } catch let error as KexbootError {
+            throw KexbootError(error.code, "\(plan.kernel.path): \(error.message)")
+        }
     }
 
     /// Loads the plan into the kernel; nothing runs yet. Returns the plan as loaded: an
@@ -125,6 +162,7 @@ public enum Kexec {
     /// kexboot's own `kexec_load` boot of an x86_64 bzImage (a plan from placeSegments):
     /// the kernel and initrd are mapped, not read, so a large initrd is not copied twice.
     static func loadSegments(_ plan: BootPlan) throws {
+        if let layout = plan.ppc64 { return try loadPPC64(plan, layout) }
         guard let layout = plan.x86 else {
             throw KexbootError(.unsupported, "this plan has no segments kexboot can fill (the Open Firmware shim loads its own)")
         }
@@ -150,22 +188,72 @@ public enum Kexec {
             }
             segments.append(kx_segment(buf: params.baseAddress, bufsz: UInt64(params.count),
                                        mem: layout.parameters.mem, memsz: layout.parameters.memsz))
-            try BootPlan.validate(segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: $0.bufsz) })
-            let result = segments.withUnsafeBufferPointer {
-                kx_kexec_load(layout.entry, UInt($0.count), $0.baseAddress, kx_kexec_arch_default)
-            }
-            guard result == 0 else {
-                let code = errno
-                let why = switch code {
-                case EPERM: "kexec_load is not permitted: not root, kexec_load_disabled, or the kernel is locked down (EPERM)"
-                case EACCES: "kexec_load is refused: the kernel wants a signed image (Secure Boot or an IMA policy); only kexec_file_load can load one (EACCES)"
-                default: "kexec_load of \(plan.kernel.path)"
+            try kexecLoad(segments, entry: layout.entry, what: plan.kernel.path)
+        }
+        withExtendedLifetime((kernel, initrd)) {}
+    }
+    /// kexboot's own ppc64 boot (a plan from placeSegments): the kernel is mapped and read
+    /// in place when its file holds the PT_LOADs as memory does.
+    static func loadPPC64(_ plan: BootPlan, _ layout: PPC64BootLayout) throws {
+        let kernel = try MappedFile(path: plan.kernel.path, size: plan.kernel.size)
+        var assembled: [UInt8] = []
+        let inPlace = layout.kernelInFileOrder && layout.kernelFileOffset <= plan.kernel.size
+            && layout.kernel.bufsz <= plan.kernel.size - layout.kernelFileOffset
+        if !inPlace {
+            assembled = [UInt8](repeating: 0, count: Int(layout.kernel.bufsz))
+            for piece in layout.kernelLoads {
+                guard piece.fileOffset <= plan.kernel.size, piece.size <= plan.kernel.size - piece.fileOffset,
+                      piece.at + piece.size <= layout.kernel.bufsz else {
+                    throw KexbootError(.invalidArgument, "\(plan.kernel.path): a PT_LOAD lies outside the file")
                 }
-                throw KexbootError(.ioError, why, cause: Errno(code))
+                assembled.withUnsafeMutableBytes {
+                    ($0.baseAddress! + Int(piece.at)).copyMemory(from: kernel.base + Int(piece.fileOffset), byteCount: Int(piece.size))
+                }
+            }
+        }
+        var initrd: MappedFile?
+        if plan.initrds.count == 1 {
+            initrd = try MappedFile(path: plan.initrds[0].path, size: plan.initrds[0].size)
+        } else if plan.initrds.count > 1 {
+            let fd = try concatenate(plan.initrds.map(\.path))
+            defer { close(fd) }
+            initrd = try MappedFile(fd: fd, size: plan.initrds.reduce(0) { $0 + $1.size }, what: "the initrds")
+        }
+        try assembled.withUnsafeBytes { copy in
+            try layout.treeBlob.withUnsafeBytes { tree in
+                try layout.entryCode.withUnsafeBytes { code in
+                    let buffer = inPlace ? kernel.base + Int(layout.kernelFileOffset) : UnsafeRawPointer(copy.baseAddress!)
+                    var segments = [kx_segment(buf: buffer, bufsz: layout.kernel.bufsz, mem: layout.kernel.mem, memsz: layout.kernel.memsz)]
+                    if let initrd, let place = layout.initrd {
+                        segments.append(kx_segment(buf: initrd.base, bufsz: place.bufsz, mem: place.mem, memsz: place.memsz))
+                    }
+                    segments.append(kx_segment(buf: tree.baseAddress, bufsz: UInt64(tree.count), mem: layout.tree.mem, memsz: layout.tree.memsz))
+                    segments.append(kx_segment(buf: code.baseAddress, bufsz: UInt64(code.count), mem: layout.entryPage.mem, memsz: layout.entryPage.memsz))
+                    try kexecLoad(segments, entry: layout.entry, what: plan.kernel.path)
+                }
             }
         }
         withExtendedLifetime((kernel, initrd)) {}
     }
+
+    /// `kexec_load` of described segments, with the reasons a kernel refuses spelled out.
+    static func kexecLoad(_ segments: [kx_segment], entry: UInt64, what: String) throws {
+        try BootPlan.validate(segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: $0.bufsz) })
+        let result = segments.withUnsafeBufferPointer {
+            kx_kexec_load(entry, UInt($0.count), $0.baseAddress, kx_kexec_arch_default)
+        }
+        guard result == 0 else {
+            let code = errno
+            let why = switch code {
+            case EPERM: "kexec_load is not permitted: not root, kexec_load_disabled, or the kernel is locked down (EPERM)"
+            case EACCES: "kexec_load is refused: the kernel wants a signed image (Secure Boot or an IMA policy); only kexec_file_load can load one (EACCES)"
+            case ETXTBSY: "kexec_load of \(what): a segment lies below the running kernel's end (ETXTBSY)"
+            default: "kexec_load of \(what)"
+            }
+            throw KexbootError(.ioError, why, cause: Errno(code))
+        }
+    }
+
     /// A compressed kernel inflated into a memory file (positioned at its start).
     static func inflate(_ fd: Int32, _ image: KernelImage, path: String) throws -> Int32 {
         let out = kx_memfd("kexboot-kernel")

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import KexbootCore
 @testable import KexbootDevices
+@testable import KexbootOS
 
 /// The device tree reader and writer against QEMU's own pseries tree and dtc.
 @Suite(.serialized) struct DeviceTreeTests {

@@ -2,6 +2,7 @@ import KexbootTestSupport
 import Foundation
 import Testing
 @testable import KexbootDevices
+@testable import KexbootOS
 
 @Suite(.serialized) struct ELFFileTests {
     static func load(_ path: String) throws -> [UInt8] {

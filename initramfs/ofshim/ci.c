@@ -470,9 +470,12 @@ void ci_setup(struct bundle *b)
 	fill_phandles(root, &m);
 	disk_attach(b, disk);
 	if (b && b->args) set_str(chosen, "bootargs", b->args);
-	/* The bundle came in as the initrd; the client must not take it for its own. */
-	del_prop(chosen, "linux,initrd-start");
-	del_prop(chosen, "linux,initrd-end");
+	/* A bundle came in as the initrd: the client must not take it for its own. (Linux's
+	 * own initramfs stays in /chosen, as SLOF leaves it.) */
+	if (b) {
+		del_prop(chosen, "linux,initrd-start");
+		del_prop(chosen, "linux,initrd-end");
+	}
 
 	if (console_node) {
 		set_cell(chosen, "stdout", stdout_ih = open_node(console_node, ""));

@@ -65,17 +65,41 @@ void shim_main(const u8 *fdt, int kexec)
 	if (mem_claim_at(0, (u64)client_stack, OWN_FIRMWARE) || mem_claim_at((u64)client_stack, _end - client_stack, OWN_CLIENT))
 		fail("the shim does not fit in memory");
 	if (mem_claim_at((u64)fdt, fdt_size, OWN_FIRMWARE)) fail("the device tree is outside /memory@0 or overlaps the shim");
+	/* QEMU's -kernel image belongs to the client, though QEMU lists it in the reserve map. */
+	struct prop *k = find_prop(chosen, "qemu,boot-kernel");
+	u64 kernel = k && k->len == 16 ? rd64(k->val) : 0, kernel_size = k && k->len == 16 ? rd64(k->val + 8) : 0;
 	struct bundle b, *bp = NULL;
 	u64 initrd = prop_addr(chosen, "linux,initrd-start"), initrd_end = prop_addr(chosen, "linux,initrd-end");
+	u64 linux_initrd = 0, linux_initrd_size = 0;
 	if (initrd && initrd_end > initrd) {
-		if (mem_claim_at(initrd, initrd_end - initrd, OWN_FIRMWARE)) fail("the bundle is outside /memory@0 or overlaps the shim or the device tree");
-		if (bundle_parse(ptr(initrd), initrd_end - initrd, &b)) power_off();
-		bp = &b;
-		printf("ofshim: bundle: %u bytes, client %u bytes, %u partitions, %u extents\n",
-		       b.size, b.client_size, b.nparts, b.nextents);
+		if (!mem_in_ram(initrd, initrd_end - initrd)) {
+			if (initrd_end - initrd >= 8 && initrd >= ram_top) {	/* beyond the CI's reach: Linux's, as it is */
+				linux_initrd = initrd; linux_initrd_size = initrd_end - initrd;
+			} else fail("the initrd is partly outside /memory@0");
+		} else if (mem_claim_at(initrd, initrd_end - initrd, OWN_FIRMWARE)) {
+			fail("the initrd overlaps the shim or the device tree");
+		} else if (initrd_end - initrd >= 8 && !memcmp(ptr(initrd), "KXOFBNDL", 8)) {
+			if (bundle_parse(ptr(initrd), initrd_end - initrd, &b)) power_off();
+			bp = &b;
+			printf("ofshim: bundle: %u bytes, client %u bytes, %u partitions, %u extents\n",
+			       b.size, b.client_size, b.nparts, b.nextents);
+		} else {
+			/* Not a bundle: Linux's initramfs. It stays reserved and in /chosen, and the
+			 * client gets it in r3/r4 as SLOF passes it. */
+			linux_initrd = initrd; linux_initrd_size = initrd_end - initrd;
+			printf("ofshim: initrd: %lu bytes at 0x%lx (not a bundle: passed to the client)\n", linux_initrd_size, initrd);
+		}
+	}
+	u64 entry = 0, le = 0;
+	if (!bp || !bp->client) {
+		/* No client in the bundle: QEMU's -kernel image, entered at its lowest address like SLOF does. */
+		if (!kernel_size) fail("no client: the bundle has none and there is no qemu,boot-kernel");
+		entry = kernel;
+		if (mem_fw_overlap(kernel, kernel_size) || mem_claim_at(kernel, kernel_size, OWN_CLIENT))
+			fail("the -kernel image overlaps the shim, the device tree, the initrd or the bundle");
 	}
 
-	/* The FDT's reserve map (RTAS, TCE tables, perhaps the bundle again) stays out of the client's reach. */
+	/* The FDT's reserve map (RTAS, TCE tables, the initrd again) stays out of the client's reach. */
 	u32 rsv = rd32(fdt + 16);
 	for (const u8 *r = fdt + rsv; rsv && rsv + 16 <= fdt_size && r + 16 <= fdt + fdt_size; r += 16) {
 		u64 a = rd64(r), n = rd64(r + 8);
@@ -85,17 +109,9 @@ void shim_main(const u8 *fdt, int kexec)
 		mem_reserve(a, n);
 	}
 
-	u64 entry, le = 0;
 	if (bp && bp->client) {
 		entry = elf_load(bp->client, bp->client_size, &le);
 		if (!entry) power_off();
-	} else {
-		/* No client in the bundle: QEMU's -kernel image, entered at its lowest address like SLOF does. */
-		struct prop *k = find_prop(chosen, "qemu,boot-kernel");
-		if (!k || k->len != 16) fail("no client: the bundle has none and there is no qemu,boot-kernel");
-		entry = rd64(k->val);
-		if (mem_fw_overlap(entry, rd64(k->val + 8)) || mem_claim_at(entry, rd64(k->val + 8), OWN_CLIENT))
-			fail("the -kernel image overlaps the shim, the device tree or the bundle");
 	}
 	ci_setup(bp);
 
@@ -104,6 +120,6 @@ void shim_main(const u8 *fdt, int kexec)
 	msr |= 0x2000;				/* FP on, as SLOF leaves it */
 	if (le) msr |= 1;
 	printf("ofshim: entering the client at 0x%lx%s\n", entry, le ? " (little endian)" : "");
-	enter_client(entry, 0, 0, msr, (u64)_end - 256,
+	enter_client(entry, linux_initrd, linux_initrd_size, msr, (u64)_end - 256,
 		     (u64)(le ? le_tramp : ci_entry));
 }

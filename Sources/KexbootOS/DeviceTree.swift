@@ -239,4 +239,29 @@ public struct DeviceTree: Hashable, Sendable {
         values.flatMap { [UInt8($0 >> 24), UInt8($0 >> 16 & 0xFF), UInt8($0 >> 8 & 0xFF), UInt8($0 & 0xFF)] }
     }
     public static func u64(_ value: UInt64) -> [UInt8] { cells([UInt32(value >> 32), UInt32(value & 0xFFFF_FFFF)]) }
+
+    /// A 4- or 8-byte big-endian number (a `linux,initrd-start`, a `linux,kernel-end`).
+    public static func number(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 4 || bytes.count == 8 else { return nil }
+        return bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    /// The first range of `/memory@0 reg` (on pseries, the real mode area).
+    public func firstMemoryRange() throws -> (start: UInt64, end: UInt64) {
+        func cells(_ name: String) -> Int {
+            guard let v = root.property(name), v.count == 4 else { return name == "#address-cells" ? 2 : 1 }
+            return Int(v[3]) | Int(v[2]) << 8
+        }
+        let ac = cells("#address-cells"), sc = cells("#size-cells")
+        guard let memory = node("/memory@0") ?? node("/memory"), let reg = memory.property("reg"), reg.count >= 4 * (ac + sc),
+              ac <= 2, sc <= 2 else {
+            throw KexbootError(.notFound, "the device tree has no /memory node with a reg")
+        }
+        func number(_ at: Int, _ n: Int) -> UInt64 {
+            (0..<(4 * n)).reduce(UInt64(0)) { $0 << 8 | UInt64(reg[at + $1]) }
+        }
+        let start = number(0, ac), size = number(4 * ac, sc)
+        guard start <= UInt64.max - size else { throw KexbootError(.invalidArgument, "/memory reg wraps around") }
+        return (start, start + size)
+    }
 }
