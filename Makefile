@@ -9,7 +9,7 @@ TEST_DEPS := python3 nftables pkg-config libcurl4-openssl-dev zlib1g-dev device-
 	libblkid-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
-.PHONY: all build release test demo demo-parse bench deps clean ofshim test-ofshim ppc64le test-ppc64le
+.PHONY: all build release test demo demo-ppc64 demo-parse bench deps clean ofshim test-ofshim ppc64le test-ppc64le
 
 all: build
 
@@ -37,6 +37,11 @@ demo:
 	scripts/deps.sh $(BUILD_DEPS)
 	scripts/demo.sh
 
+# kexboot on QEMU pseries on this terminal, the shim as firmware (no SLOF): a disk with Debian's
+# grub.cfg and one with GRUB in PReP. Leave with Ctrl-A X.
+demo-ppc64: ppc64le ofshim
+	scripts/demo-ppc64.sh
+
 # Prints the menus of the example configs (no QEMU, no root).
 demo-parse: build
 	@for dir in Configs/examples/*/; do \
@@ -55,6 +60,8 @@ bench: release
 	python3 bench/boot-bench.py
 	$(MAKE) ofshim
 	python3 bench/ofshim-bench.py
+	$(MAKE) ppc64le
+	python3 bench/pseries-bench.py
 
 clean:
 	rm -rf .build

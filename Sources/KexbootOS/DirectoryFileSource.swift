@@ -105,10 +105,9 @@ public struct DirectoryFileSource: FileSource {
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw KexbootError(.ioError, "\(path): not a regular file")
         }
-        guard Int(st.st_size) <= limit else {
-            throw KexbootError(.limitExceeded, "\(path): \(st.st_size) bytes is over the \(limit)-byte limit")
-        }
-        // Read to the end rather than trusting st_size: procfs and sysfs files say 0.
+        // Read to the end rather than trusting st_size: procfs files say 0, sysfs files the
+        // kernel's page size (64 KiB on ppc64el: a 2-byte `type` "is" 65536 bytes), so the
+        // limit is on what is read, never on what stat says.
         var bytes = [UInt8](repeating: 0, count: st.st_size > 0 ? min(Int(st.st_size), limit) + 1 : min(4096, limit + 1))
         var filled = 0
         while true {
