@@ -42,16 +42,16 @@ public enum Kexec {
         return plan
     }
 
-    /// Turns a plan into kexboot's own `kexec_load` boot: an x86_64 bzImage (on x86_64), or
-    /// a ppc64 little-endian vmlinux (PPC64BootLayout) with the running machine's device
-    /// tree (or the plan's own) and `ppc64KernelEnd` (default: what the running kernel says).
-    static func placeSegments(_ plan: inout BootPlan, head: [UInt8]? = nil, memory: [MemoryRange]? = nil,
-                              ppc64KernelEnd: UInt64? = nil) throws {
-        if plan.kernelImage?.format == .elf {
-            try placePPC64(&plan, kernelEnd: ppc64KernelEnd)
-            return
+    /// Turns a plan into kexboot's own `kexec_load` boot: an x86_64 bzImage on x86_64, a
+    /// ppc64 little-endian vmlinux (PPC64BootLayout) on ppc64le, with the running machine's
+    /// device tree (or the plan's own).
+    static func placeSegments(_ plan: inout BootPlan, head: [UInt8]? = nil, memory: [MemoryRange]? = nil) throws {
+        #if arch(powerpc64le)
+        guard plan.kernelImage?.format == .elf else {
+            throw KexbootError(.unsupported, "kexboot's kexec_load boot takes a ppc64 vmlinux here; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
         }
-        #if arch(x86_64)
+        try placePPC64(&plan)
+        #elseif arch(x86_64)
         guard plan.kernelImage?.format == .bzImage else {
             throw KexbootError(.unsupported, "kexboot's kexec_load boot takes an x86_64 bzImage or a ppc64 vmlinux; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
         }
@@ -66,14 +66,14 @@ public enum Kexec {
         plan.segments = layout.segments
         plan.entry = layout.entry
         #else
-        throw KexbootError(.unsupported, "kexboot's kexec_load boot takes a ppc64 vmlinux here; \(plan.kernel.path) is \(plan.kernelImage?.description ?? "unknown")")
+        throw KexbootError(.unsupported, "kexboot's own kexec_load boot is written for x86_64 bzImages and ppc64le vmlinux")
         #endif
     }
 
     /// The running machine's flattened device tree.
     public static let firmwareTree = "/sys/firmware/fdt"
 
-    static func placePPC64(_ plan: inout BootPlan, kernelEnd: UInt64?) throws {
+    static func placePPC64(_ plan: inout BootPlan) throws {
         let file = try ReadOnlyFile(path: plan.kernel.path)
         let elf: ELFFile
         do {
@@ -84,13 +84,16 @@ public enum Kexec {
         guard let first = elf.segments.filter({ $0.type == ELFFile.Segment.load && $0.memsz > 0 }).min(by: { $0.paddr < $1.paddr }) else {
             throw KexbootError(.invalidArgument, "\(plan.kernel.path): the kernel has no loadable segments")
         }
+        guard elf.machine == 21 else {
+            throw KexbootError(.unsupported, "\(plan.kernel.path): not a 64-bit PowerPC kernel (ELF machine \(elf.machine))")
+        }
         let head = try file.read(at: first.offset, count: 0x100)
         let treePath = plan.devicetree?.path ?? firmwareTree
         let tree = try DeviceTree(parsing: try ReadOnlyFile.contents(of: treePath, what: "device tree"))
         do {
             let layout = try PPC64BootLayout.make(elf: elf, kernelHead: head, initrdSize: plan.initrds.reduce(0) { $0 + $1.size },
                                                   commandLine: plan.commandLine, tree: tree,
-                                                  runningKernelEnd: try kernelEnd ?? PPC64BootLayout.runningKernelEnd())
+                                                  runningKernelEnd: try PPC64BootLayout.runningKernelEnd())
             plan.method = .segments
             plan.ppc64 = layout
             plan.segments = layout.segments
@@ -167,14 +170,7 @@ public enum Kexec {
             throw KexbootError(.unsupported, "this plan has no segments kexboot can fill (the Open Firmware shim loads its own)")
         }
         let kernel = try MappedFile(path: plan.kernel.path, size: plan.kernel.size)
-        var initrd: MappedFile?
-        if plan.initrds.count == 1 {
-            initrd = try MappedFile(path: plan.initrds[0].path, size: plan.initrds[0].size)
-        } else if plan.initrds.count > 1 {
-            let fd = try concatenate(plan.initrds.map(\.path))
-            defer { close(fd) }
-            initrd = try MappedFile(fd: fd, size: plan.initrds.reduce(0) { $0 + $1.size }, what: "the initrds")
-        }
+        let initrd = try mapInitrds(plan)
         let efi = access("/sys/firmware/efi", F_OK) == 0
         let running = X86BootLayout.runningBootParams()
         let parameters = try layout.parametersBytes(commandLine: plan.commandLine, entryCode: X86BootLayout.entryCode,
@@ -211,14 +207,7 @@ public enum Kexec {
                 }
             }
         }
-        var initrd: MappedFile?
-        if plan.initrds.count == 1 {
-            initrd = try MappedFile(path: plan.initrds[0].path, size: plan.initrds[0].size)
-        } else if plan.initrds.count > 1 {
-            let fd = try concatenate(plan.initrds.map(\.path))
-            defer { close(fd) }
-            initrd = try MappedFile(fd: fd, size: plan.initrds.reduce(0) { $0 + $1.size }, what: "the initrds")
-        }
+        let initrd = try mapInitrds(plan)
         try assembled.withUnsafeBytes { copy in
             try layout.treeBlob.withUnsafeBytes { tree in
                 try layout.entryCode.withUnsafeBytes { code in
@@ -236,6 +225,15 @@ public enum Kexec {
         withExtendedLifetime((kernel, initrd)) {}
     }
 
+    /// The plan's initrds mapped as one: the file itself, or several concatenated in memory.
+    static func mapInitrds(_ plan: BootPlan) throws -> MappedFile? {
+        if plan.initrds.count == 1 { return try MappedFile(path: plan.initrds[0].path, size: plan.initrds[0].size) }
+        guard plan.initrds.count > 1 else { return nil }
+        let fd = try concatenate(plan.initrds.map(\.path))
+        defer { close(fd) }
+        return try MappedFile(fd: fd, size: plan.initrds.reduce(0) { $0 + $1.size }, what: "the initrds")
+    }
+
     /// `kexec_load` of described segments, with the reasons a kernel refuses spelled out.
     static func kexecLoad(_ segments: [kx_segment], entry: UInt64, what: String) throws {
         try BootPlan.validate(segments.map { BootPlan.Segment(mem: $0.mem, memsz: $0.memsz, bufsz: $0.bufsz) })
@@ -247,7 +245,7 @@ public enum Kexec {
             let why = switch code {
             case EPERM: "kexec_load is not permitted: not root, kexec_load_disabled, or the kernel is locked down (EPERM)"
             case EACCES: "kexec_load is refused: the kernel wants a signed image (Secure Boot or an IMA policy); only kexec_file_load can load one (EACCES)"
-            case ETXTBSY: "kexec_load of \(what): a segment lies below the running kernel's end (ETXTBSY)"
+            case ETXTBSY: "kexec_load of \(what): a segment lies below the running kernel's end or over a TCE table (ETXTBSY)"
             default: "kexec_load of \(what)"
             }
             throw KexbootError(.ioError, why, cause: Errno(code))

@@ -69,6 +69,8 @@ public struct PPC64BootLayout: Hashable, Sendable {
     ]
     static let entryBranch: UInt32 = 0x4800_0100  // b .+0x100
     static let entrySlots = 0x128
+    /// The most kexboot assembles in memory for a kernel whose file is out of order.
+    static let maxAssembled: UInt64 = 256 << 20
 
     /// The entry page's bytes: word 0, the kernel's bytes 4–0xff, the code, the addresses.
     static func entryBytes(kernelHead: [UInt8], tree: UInt64, kernel: UInt64) -> [UInt8] {
@@ -104,39 +106,61 @@ public struct PPC64BootLayout: Hashable, Sendable {
         }
         let span = high - low
         guard span <= 1 << 30 else { throw KexbootError(.invalidArgument, "the kernel spans \(span >> 20) MiB") }
-        guard kernelHead.count >= 0x100 else { throw KexbootError(.invalidArgument, "the kernel's first segment is shorter than 256 bytes") }
-        func up(_ n: UInt64) -> UInt64 { (n + pageSize - 1) & ~(pageSize - 1) }
+        let first = loads.min { $0.paddr < $1.paddr }!
+        guard first.filesz >= 0x100, kernelHead.count >= 0x100 else {
+            throw KexbootError(.invalidArgument, "the kernel's first segment is shorter than 256 bytes")
+        }
+        // Entered at its first byte (0xc000000000000000 on vmlinux), as kexec-tools does.
+        guard elf.entry == first.vaddr else {
+            throw KexbootError(.unsupported, "the kernel's entry (0x\(String(elf.entry, radix: 16))) is not the start of its first segment")
+        }
+        let mask = pageSize - 1
+        func up(_ n: UInt64) throws -> UInt64 {
+            guard n <= UInt64.max - mask else { throw KexbootError(.invalidArgument, "0x\(String(n, radix: 16)) lies at the top of the address space") }
+            return (n + mask) & ~mask
+        }
 
         let ram = try original.firstMemoryRange()
         var tree = original
+        guard tree.reservations.allSatisfy({ $0.address <= UInt64.max - $0.size }) else {
+            throw KexbootError(.invalidArgument, "the device tree's reserve map has a range that wraps around")
+        }
         let old = original.node("/chosen").flatMap { chosen -> (UInt64, UInt64)? in
             guard let s = chosen.property("linux,initrd-start").flatMap(DeviceTree.number),
-                  let e = chosen.property("linux,initrd-end").flatMap(DeviceTree.number), e > s else { return nil }
+                  let e = chosen.property("linux,initrd-end").flatMap(DeviceTree.number), e > s, e <= UInt64.max - mask else { return nil }
             return (s, e)
         }
-        // The running kernel's initramfs was freed once it was unpacked: its reservation goes.
-        if let old { tree.reservations.removeAll { $0.address == old.0 && $0.size == old.1 - old.0 } }
-        // Below the running kernel's end nothing may be loaded; below the new kernel's span
-        // nothing may stay (it moves itself to 0 first thing).
-        // The kernel goes to the first place above the running kernel's end that no
-        // reservation (RTAS, the running tree) overlaps.
-        let reserved = tree.reservations.filter { $0.size > 0 }.map { ($0.address, $0.address &+ $0.size) }
-        var base = up(max(runningKernelEnd, ram.start))
-        while let clash = reserved.first(where: { $0.0 < base + up(span) && base < $0.1 }) { base = up(clash.1) }
-        guard base + up(span) <= ram.end else {
+        // The running kernel's initramfs was freed once it was unpacked: its reservation goes
+        // (prom_init reserved it rounded out to whole pages).
+        if let old {
+            tree.reservations.removeAll {
+                $0.address <= old.0 && $0.address + $0.size >= old.1
+                    && $0.address >= old.0 & ~mask && $0.address + $0.size <= (old.1 + mask) & ~mask
+            }
+        }
+        // Reservations as they meet /memory@0.
+        let reserved = tree.reservations.filter { $0.size > 0 && $0.address < ram.end && $0.address + $0.size > ram.start }
+            .map { (max($0.address, ram.start), min($0.address + $0.size, ram.end)) }
+        // The kernel goes to the first page above the running kernel's end that no
+        // reservation (RTAS, the running tree) overlaps; below the new kernel's span nothing
+        // else may stay (it moves itself to 0 first thing).
+        let length = try up(span)
+        var base = try up(max(runningKernelEnd, ram.start))
+        while base <= ram.end, base <= UInt64.max - length, let clash = reserved.first(where: { $0.0 < base + length && base < $0.1 }) { base = try up(clash.1) }
+        guard base <= ram.end, length <= ram.end - base else {
             throw KexbootError(.limitExceeded, "no room in /memory@0 (\(ram.end >> 20) MiB) for the kernel (\(span >> 20) MiB) above the running one")
         }
-        var busy: [(UInt64, UInt64)] = [(0, max(base + up(span), up(span)))] + reserved
-        var top = ram.end & ~(pageSize - 1)
+        var busy: [(UInt64, UInt64)] = [(0, max(base + length, length))] + reserved
+        var top = ram.end & ~mask
         func place(_ size: UInt64, _ what: String) throws -> BootPlan.Segment {
-            let length = up(max(size, 1))
+            let length = try up(max(size, 1))
             while true {
-                guard top >= ram.start + length else {
+                guard top >= ram.start, top - ram.start >= length else {
                     throw KexbootError(.limitExceeded, "no room in /memory@0 (\(ram.end >> 20) MiB) for the \(what) (\(size) bytes) above the kernel")
                 }
-                let start = (top - length) & ~(pageSize - 1)
+                let start = (top - length) & ~mask
                 if let clash = busy.first(where: { $0.0 < start + length && start < $0.1 }) {
-                    top = clash.0 & ~(pageSize - 1)
+                    top = clash.0 & ~mask
                     continue
                 }
                 busy.append((start, start + length))
@@ -163,10 +187,13 @@ public struct PPC64BootLayout: Hashable, Sendable {
         // One segment from the lowest PT_LOAD to the end of the highest, each at its offset
         // from the first. vmlinux's file holds them that way (read straight from a mapping);
         // otherwise the image is assembled in memory first.
-        let first = loads.min { $0.paddr < $1.paddr }!
         let inFileOrder = loads.allSatisfy { $0.offset >= first.offset && $0.offset - first.offset == $0.paddr - low }
         let fileBytes = loads.map { $0.paddr - low + $0.filesz }.max() ?? 0
-        let kernelSegment = BootPlan.Segment(mem: base, memsz: up(span), bufsz: fileBytes)
+        // Out of file order the image is put together in memory: never for more than it holds.
+        guard inFileOrder || fileBytes <= maxAssembled else {
+            throw KexbootError(.invalidArgument, "the kernel's PT_LOADs are out of file order and span \(fileBytes >> 20) MiB")
+        }
+        let kernelSegment = BootPlan.Segment(mem: base, memsz: length, bufsz: fileBytes)
         let layout = PPC64BootLayout(kernel: kernelSegment, kernelFileOffset: first.offset, kernelInFileOrder: inFileOrder,
                                      kernelLoads: loads.map { ($0.offset, $0.paddr - low, $0.filesz) }.map(Piece.init),
                                      initrd: initrd, tree: treeSegment, treeBlob: blob, entryPage: entryPage,

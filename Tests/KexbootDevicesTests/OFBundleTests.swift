@@ -57,9 +57,12 @@ import KexbootOS
     /// virtio disk has its own devspec; a SCSI disk on ibmvscsi takes the adapter's and its
     /// SRP LUN (0x8000 | target << 8 | channel << 5 | lun, in the top 16 bits).
     @Test func devspecFromSysfs() throws {
-        let sys = NSTemporaryDirectory() + "kx-devspec-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: sys) }
         let fm = FileManager.default
+        // The real path: the links below must resolve under it even when TMPDIR is a symlink.
+        let made = NSTemporaryDirectory() + "kx-devspec-\(UUID().uuidString)"
+        try fm.createDirectory(atPath: made, withIntermediateDirectories: true)
+        let sys = URL(fileURLWithPath: made).resolvingSymlinksInPath().path
+        defer { try? fm.removeItem(atPath: sys) }
         func file(_ path: String, _ text: String) throws {
             try fm.createDirectory(atPath: (sys + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             fm.createFile(atPath: sys + path, contents: Data(text.utf8))

@@ -158,6 +158,49 @@ import KexbootTestSupport
         #expect(throws: KexbootError.self) { try Self.make(Self.vmlinux(Self.loads), tree: noMemory) }
     }
 
+    /// prom_init reserves the initramfs rounded out to whole pages: that reservation goes too.
+    @Test func theRunningInitramfsReservationGoesEvenWhenRounded() throws {
+        var tree = Self.tree()
+        tree.edit("/chosen") {
+            $0.set("linux,initrd-start", DeviceTree.u64(0x0300_1234))
+            $0.set("linux,initrd-end", DeviceTree.u64(0x037f_ff00))
+        }
+        let layout = try Self.make(Self.vmlinux(Self.loads), tree: tree)
+        #expect(try DeviceTree(parsing: layout.treeBlob).reservations.map(\.address) == [0x0281_0000, (1 << 30) - 0x1_0000])
+    }
+
+    /// A device tree from a disk (an entry's `devicetree`) is hostile input: sizes at the top
+    /// of the address space are errors, never a trap.
+    @Test func hostileTreesAreRefusedNotTrapped() throws {
+        func tree(memory: (UInt64, UInt64), reservations: [(address: UInt64, size: UInt64)] = []) -> DeviceTree {
+            var t = Self.tree()
+            t.edit("/memory@0") { $0.set("reg", DeviceTree.u64(memory.0) + DeviceTree.u64(memory.1)) }
+            t.reservations = reservations
+            return t
+        }
+        let bytes = Self.vmlinux(Self.loads)
+        #expect(throws: KexbootError.self) { try Self.make(bytes, tree: tree(memory: (UInt64.max - 0xF_FFFF, 0x10_0000))) }
+        // All of the address space as memory: absurd but not contradictory (a plan or an error, never a trap).
+        _ = try? Self.make(bytes, tree: tree(memory: (0, UInt64.max)))
+        #expect(throws: KexbootError.self) {
+            try Self.make(bytes, tree: tree(memory: (0, 1 << 30), reservations: [(UInt64.max - 0xFFFF, 0x2_0000)]))
+        }
+        // A reservation that ends in the last page and one that covers all memory above the kernel.
+        #expect(throws: KexbootError.self) {
+            try Self.make(bytes, tree: tree(memory: (0, UInt64.max - 0x8000), reservations: [(0x0280_0000, UInt64.max - 0x0280_8000)]))
+        }
+        #expect(throws: KexbootError.self) {
+            try Self.make(bytes, tree: tree(memory: (0, 1 << 30), reservations: [(0x0280_0000, (1 << 30) - 0x0280_0000)]))
+        }
+        #expect(throws: KexbootError.self) { try Self.make(bytes, kernelEnd: UInt64.max - 5) }
+    }
+
+    @Test func theKernelIsEnteredAtItsFirstByte() throws {
+        var bytes = Self.vmlinux(Self.loads)
+        bytes[24] = 0x10  // e_entry 0xc000000000000010
+        #expect(throws: KexbootError.self) { try Self.make(bytes) }
+    }
+
     @Test func readsTheRunningKernelsEnd() throws {
         let dir = try Shell.run("mktemp -d").trimmingCharacters(in: .whitespacesAndNewlines)
         defer { _ = try? Shell.run("rm -rf '\(dir)'") }

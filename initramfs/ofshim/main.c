@@ -93,7 +93,9 @@ void shim_main(const u8 *fdt, int kexec)
 	u64 entry = 0, le = 0;
 	if (!bp || !bp->client) {
 		/* No client in the bundle: QEMU's -kernel image, entered at its lowest address like SLOF does. */
-		if (!kernel_size) fail("no client: the bundle has none and there is no qemu,boot-kernel");
+		if (!kernel_size)
+			fail(bp ? "no client: the bundle has none and there is no qemu,boot-kernel"
+				: "no client: no bundle (the initrd has no KXOFBNDL magic) and no -kernel image");
 		entry = kernel;
 		if (mem_fw_overlap(kernel, kernel_size) || mem_claim_at(kernel, kernel_size, OWN_CLIENT))
 			fail("the -kernel image overlaps the shim, the device tree, the initrd or the bundle");

@@ -239,23 +239,7 @@ static void secondary_check(void)
 
 #define DISKBUF 0x21000000	/* 528 MiB: claimed below before use; above any bundle QEMU loads */
 
-/* Entered with an initrd in r3/r4 (an -initrd that is not a bundle): the firmware must
- * leave it in /chosen, where Linux looks for it too, and keep it out of "available". */
-static void initrd_checks(u64 r3, u64 r4)
-{
-	u32 start[2] = {0}, end[2] = {0};
-	ci1("getprop", 4, chosen, A("linux,initrd-start"), A(start), 8);
-	ci1("getprop", 4, chosen, A("linux,initrd-end"), A(end), 8);
-	u64 s = (u64)start[0] << 32 | start[1], e = (u64)end[0] << 32 | end[1];
-	check("initrd.registers", r3 && r4 && s == r3 && e - s == r4, "r3=%x r4=%x chosen=%x..%x", (u32)r3, (u32)r4, (u32)s, (u32)e);
-	u32 got = ci1("claim", 3, (u32)r3, 0x1000, 0);
-	check("initrd.reserved", got == ~0u, "%x", got);
-	pf("RESULT %s %u checks, %u failed\n", failures ? "FAIL" : "PASS", checks, failures);
-	rtas_init();
-	rtas_power_off();
-}
-
-void client_main(u64 entry, u64 r3, u64 r4)
+void client_main(u64 entry)
 {
 	u64 start_tb = get_tb();
 	ci_entry = (u32)entry;
@@ -268,7 +252,6 @@ void client_main(u64 entry, u64 r3, u64 r4)
 	ci1("getprop", 4, op, A("model"), A(model), sizeof model - 1);
 	under_shim = !sncmp(model, "kexboot-ofshim", 14);
 	pf("ci-test: firmware %s\n", model);
-	if (r4) initrd_checks(r3, r4);
 	char bootargs[256] = {0};
 	ci1("getprop", 4, chosen, A("bootargs"), A(bootargs), sizeof bootargs - 1);
 

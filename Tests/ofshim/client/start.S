@@ -1,4 +1,4 @@
-/* The CI test client's entry: r5 = the client-interface entry, r3/r4 an initrd's address and size. Entered at its
+/* The CI test client's entry: r5 = the client-interface entry. Entered at its
  * lowest address (SLOF with -kernel) or at e_entry (the shim): both are here. */
 	.section .text.start, "ax"
 	.globl _start
@@ -18,10 +18,7 @@ _start:
 	stb	r0,0(r6)
 	addi	r6,r6,1
 	b	1b
-2:	mr	r6,r3		/* client_main(ci entry, r3, r4): r3/r4 the initrd SLOF passes */
-	mr	r3,r5
-	mr	r5,r4
-	mr	r4,r6
+2:	mr	r3,r5
 	bl	client_main
 	b	.
 
