@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "KexbootArgumentsTests", dependencies: ["KexbootArguments"]),
         .testTarget(name: "KexbootConfigTests", dependencies: ["KexbootConfig", "KexbootOS"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootOSTests", dependencies: ["KexbootOS", "KexbootTestSupport"]),
-        .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py", "impair.py"]),
+        .target(name: "KexbootTestSupport", path: "Tests/Support", exclude: ["httpd.py", "impair.py", "tftp-endless.py"]),
         .testTarget(name: "KexbootDevicesTests", dependencies: ["KexbootDevices", "KexbootOS", "KexbootTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KexbootNetTests", dependencies: ["KexbootNet", "KexbootCore", "KexbootOS", "KexbootTestSupport"]),
         .testTarget(name: "KexbootProtocolTests", dependencies: ["KexbootProtocol", "KexbootCore"]),

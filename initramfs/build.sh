@@ -117,6 +117,8 @@ mkdir -p "$root/etc/kexboot"
 [ -f "$repo/Configs/kexboot.conf" ] && cp "$repo/Configs/kexboot.conf" "$root/etc/kexboot/kexboot.conf"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
+mkdir -p "$root/lib/kexboot"
+cp "$here/menu-loop.sh" "$root/lib/kexboot/menu-loop.sh"
 
 if [ "$modules" != none ]; then
   modules=$(realpath "$modules")

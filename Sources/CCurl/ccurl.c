@@ -120,7 +120,7 @@ int kx_fetch(const struct kx_fetch_request *request, struct kx_fetch_result *res
         curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, request->low_speed_limit > 0 ? request->low_speed_limit : 1L);
         curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, request->low_speed_time);
     }
-    if (request->total_timeout > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT, request->total_timeout);
+    if (request->total_timeout_ms > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, request->total_timeout_ms);
     if (request->ca_file && request->ca_file[0]) curl_easy_setopt(curl, CURLOPT_CAINFO, request->ca_file);
     if (request->insecure) {
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);

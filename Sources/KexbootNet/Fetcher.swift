@@ -8,15 +8,20 @@ import KexbootCore
 import KexbootOS
 
 /// How the fetcher behaves: timeouts, retries, trust and limits. The daemon fills it from
-/// kexboot.conf (`fetch-*`, `ca-file`, `insecure-host`, `proxy`).
+/// kexboot.conf (`fetch-timeout`, `fetch-max-size`, `ca-file`, `insecure-hosts`, the
+/// proxies); `kexboot fetch` from its options.
 public struct FetchSettings: Sendable, Equatable {
     /// Seconds to establish a connection.
     public var connectTimeout = 10
     /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` seconds has stalled.
     public var lowSpeedLimit = 1
     public var lowSpeedTime = 20
-    /// Seconds for the whole transfer; 0 means no limit (big kernels on slow links).
-    public var totalTimeout = 0
+    /// Seconds the whole fetch may take, every retry and the waits between them included.
+    /// The stall check alone lets a server that trickles a byte now and then hold a fetch
+    /// for ever, so there is always a deadline: values below 1 count as 1. The default
+    /// leaves a 1 GiB initrd 1.7 MB/s, a 100 MB one 170 kB/s (TFTP over a slow link).
+    public var totalTimeout = FetchSettings.defaultTimeout
+    public static let defaultTimeout = 600
     public var maxRedirects = 8
     /// Further attempts after a transient failure (connection refused, timeout, 5xx, …),
     /// waiting `backoff`, 2×`backoff`, 4×… seconds between them.
@@ -35,8 +40,11 @@ public struct FetchSettings: Sendable, Equatable {
     public var httpsProxy: String?
     /// Hosts reached directly even when a proxy is set.
     public var noProxy: [String] = []
-    /// The largest file accepted, in bytes.
-    public var maxSize: Int64 = 4 << 30
+    /// The largest file accepted, in bytes: a server that sends without end (or a TFTP
+    /// file that never ends) is cut off here. Kernels are tens of MB and the largest
+    /// initrds (live systems) a few hundred.
+    public var maxSize: Int64 = FetchSettings.defaultMaxSize
+    public static let defaultMaxSize: Int64 = 1 << 30
     /// TFTP block size asked for (RFC 2348); the server may grant less. 1468 fills an
     /// Ethernet frame.
     public var tftpBlockSize = 1468
@@ -75,51 +83,72 @@ public struct Fetcher: Sendable {
         URLText.scheme(of: text).map(schemes.contains) ?? false
     }
 
-    /// `progress(bytes, total)` returns false to cancel (no retry follows a cancel).
-    /// Writes from the start of `fd`, truncating it before each attempt.
     /// libcurl's (and OpenSSL's) process-wide setup, done at most once; a fetch does it
     /// when needed, a caller that times fetches or wants the first one quick does it first.
     public static func prepare() {
         kx_curl_init()
     }
 
+    /// `progress(bytes, total)` returns false to cancel (no retry follows a cancel).
+    /// Writes from the start of `fd`, truncating it before each attempt. The whole fetch,
+    /// retries included, ends by `settings.totalTimeout`; a retry that could not start
+    /// before then is not made.
     public func fetch(_ url: String, into fd: Int32,
                       progress: ((Int64, Int64?) -> Bool)? = nil) throws -> Fetched {
         guard Self.isURL(url) else {
-            throw KexbootError(.invalidArgument, "\(url): not a URL kexboot fetches (tftp, http, https, ftp, file)")
+            throw KexbootError(.invalidArgument, "\(shown(url)): not a URL kexboot fetches (tftp, http, https, ftp, file)")
         }
+        let deadline = monotonicSeconds() + Double(max(settings.totalTimeout, 1))
         var attempt = 0
         while true {
             attempt += 1
             _ = ftruncate(fd, 0)
             _ = lseek(fd, 0, SEEK_SET)
             do {
-                var fetched = try once(url, fd: fd, progress: progress)
+                var fetched = try once(url, fd: fd, deadline: deadline, progress: progress)
                 fetched.attempts = attempt
                 return fetched
             } catch let failure {
                 guard failure.transient, attempt <= settings.retries else { throw failure.error }
-                sleep(min(settings.backoff * Double(1 << (attempt - 1)), 30))
+                let wait = min(settings.backoff * Double(1 << (attempt - 1)), 30)
+                // Waiting past the deadline only to give up then helps nobody.
+                guard monotonicSeconds() + wait < deadline else { throw failure.error }
+                sleep(wait)
             }
         }
     }
 
-    /// Fetches into a file at `path` (created 0600, replaced if it exists).
+    /// Fetches into a file at `path` (created 0600, replaced if it exists). When the fetch
+    /// fails, a regular file at `path` is emptied and removed: a partial kernel must not
+    /// pass for one. (A device or FIFO named as `path` is left alone.)
     @discardableResult
     public func fetch(_ url: String, to path: String,
                       progress: ((Int64, Int64?) -> Bool)? = nil) throws -> Fetched {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KexbootError(.ioError, "creating \(path)", cause: Errno(errno)) }
         defer { close(fd) }
-        return try fetch(url, into: fd, progress: progress)
+        do {
+            return try fetch(url, into: fd, progress: progress)
+        } catch {
+            var info = stat()
+            if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                // Emptied first: when `path` is a symbolic link, unlink removes only the link.
+                _ = ftruncate(fd, 0)
+                unlink(path)
+            }
+            throw error
+        }
     }
+
+    /// `url` as messages show it: without its password (`URLText.redactingCredentials`).
+    func shown(_ url: String) -> String { URLText.redactingCredentials(url) }
 
     /// A small file (a config) in memory, at most `limit` bytes.
     public func fetchBytes(_ url: String, limit: Int = 16 << 20) throws -> [UInt8] {
         var limited = self
-        limited.settings.maxSize = Int64(limit)
-        // A config is small: a server trickling it out must not hold the queue for ever.
-        if limited.settings.totalTimeout == 0 { limited.settings.totalTimeout = 60 }
+        limited.settings.maxSize = min(Int64(limit), settings.maxSize)
+        // A config is small: a server trickling it out must not hold the queue for long.
+        limited.settings.totalTimeout = min(max(settings.totalTimeout, 1), 60)
         limited.settings.lowSpeedLimit = max(limited.settings.lowSpeedLimit, 64)
         let fd = kx_fetch_memfd()
         guard fd >= 0 else { throw KexbootError(.ioError, "memfd_create", cause: Errno(errno)) }
@@ -129,7 +158,7 @@ public struct Fetcher: Sendable {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
-            guard n > 0 else { throw KexbootError(.ioError, "reading back \(url)", cause: Errno(errno)) }
+            guard n > 0 else { throw KexbootError(.ioError, "reading back \(shown(url))", cause: Errno(errno)) }
             done += n
         }
         return bytes
@@ -146,7 +175,11 @@ public struct Fetcher: Sendable {
         init(_ body: @escaping (Int64, Int64?) -> Bool) { self.body = body }
     }
 
-    private func once(_ url: String, fd: Int32, progress: ((Int64, Int64?) -> Bool)?) throws(FetchFailure) -> Fetched {
+    private func once(_ url: String, fd: Int32, deadline: Double, progress: ((Int64, Int64?) -> Bool)?) throws(FetchFailure) -> Fetched {
+        let left = deadline - monotonicSeconds()
+        guard left > 0.001 else {
+            throw FetchFailure(error: overtime(url, bytes: 0), transient: false)
+        }
         var request = kx_fetch_request()
         var result = kx_fetch_result()
         let host = URLParts(url)?.host.lowercased() ?? ""
@@ -168,7 +201,9 @@ public struct Fetcher: Sendable {
                         request.connect_timeout = scheme == "tftp" ? min(settings.connectTimeout, 3) : settings.connectTimeout
                         request.low_speed_limit = settings.lowSpeedLimit
                         request.low_speed_time = settings.lowSpeedTime
-                        request.total_timeout = settings.totalTimeout
+                        // What is left of the whole fetch's time: libcurl ends the
+                        // transfer then, whatever the server trickles (TFTP too).
+                        request.total_timeout_ms = max(1, Int(left * 1000))
                         // An unchecked host's redirect could lead anywhere, unchecked too.
                         request.max_redirects = insecure ? 0 : settings.maxRedirects
                         request.ca_file = settings.caFile == nil ? nil : cCA
@@ -196,19 +231,31 @@ public struct Fetcher: Sendable {
         if code == KX_CURLE_OK {
             return Fetched(url: url, effectiveURL: effective.isEmpty ? url : effective, bytes: result.bytes, attempts: 1)
         }
+        // libcurl reports its own time-outs (connect, stall, total) alike: the clock tells
+        // whether it was the whole fetch's deadline.
+        if code == KX_CURLE_OPERATION_TIMEDOUT, monotonicSeconds() >= deadline - 0.1 {
+            throw FetchFailure(error: overtime(url, bytes: result.bytes), transient: false)
+        }
         throw classify(url: url, code: code, response: result.response, detail: detail, result: result, cancelled: box?.cancelled ?? false)
+    }
+
+    /// The whole fetch took its `totalTimeout`: not transient (no time is left to retry).
+    private func overtime(_ url: String, bytes: Int64) -> KexbootError {
+        let limit = max(settings.totalTimeout, 1)
+        return KexbootError(.ioError, "\(shown(url)): timed out: not done within the \(limit)-second limit for a fetch (\(bytes) bytes received)")
     }
 
     private func classify(url: String, code: Int32, response: Int, detail: String, result: kx_fetch_result, cancelled: Bool) -> FetchFailure {
         func fail(_ c: KexbootError.Code, _ text: String, transient: Bool = false) -> FetchFailure {
-            FetchFailure(error: KexbootError(c, "\(url): \(text)"), transient: transient)
+            // libcurl's own text may quote the URL (with its password) too.
+            FetchFailure(error: KexbootError(c, "\(shown(url)): \(shown(text))"), transient: transient)
         }
         switch Int(code) {
         case KX_CURLE_ABORTED_BY_CALLBACK where cancelled:
             return fail(.ioError, "cancelled")
         case KX_CURLE_WRITE_ERROR where result.too_big != 0,
              KX_CURLE_FILESIZE_EXCEEDED:
-            return fail(.limitExceeded, "larger than the \(settings.maxSize)-byte limit")
+            return fail(.limitExceeded, "larger than the \(settings.maxSize)-byte (\(ByteCount(settings.maxSize))) limit")
         case KX_CURLE_WRITE_ERROR where result.write_failed != 0:
             return fail(.ioError, "writing it out: \(Errno(result.write_failed))")
         case KX_CURLE_HTTP_RETURNED_ERROR:

@@ -1,5 +1,6 @@
 import KexbootConfig
 import KexbootCore
+import KexbootNet
 import KexbootOS
 
 /// The daemon's own settings (`/etc/kexboot/kexboot.conf`; `Configs/kexboot.conf` is the
@@ -44,6 +45,10 @@ public struct DaemonConfig: Sendable {
     public var noProxy: String?
     public var caFile: String?
     public var insecureHosts: [String] = []
+    /// Seconds a fetch (a config, a kernel, an initrd) may take in all, retries included.
+    public var fetchTimeout = FetchSettings.defaultTimeout
+    /// The largest file a fetch accepts, in bytes.
+    public var fetchMaxSize = FetchSettings.defaultMaxSize
     /// Seconds between re-reads of network configs (and retries of failed lookups).
     public var networkRefresh = 300
     /// Which system call loads kernels (`kexboot.kexec=` overrides it).
@@ -58,7 +63,7 @@ public struct DaemonConfig: Sendable {
     public static let keys = [
         "autoboot", "timeout", "settle", "boot-order", "allow", "deny", "password", "token", "listen", "socket-group",
         "shell", "console", "log-level", "http-proxy", "https-proxy", "no-proxy", "ca-file", "insecure-hosts",
-        "network-refresh", "kexec",
+        "fetch-timeout", "fetch-max-size", "network-refresh", "kexec",
     ]
     static let interfaceKeys = ["method", "address", "gateway", "dns"]
     /// Never shown to clients.
@@ -176,6 +181,18 @@ public struct DaemonConfig: Sendable {
         case "no-proxy": noProxy = text
         case "ca-file": caFile = text
         case "insecure-hosts": insecureHosts = list()
+        case "fetch-timeout":
+            // Empty: back to the default. Never unlimited: a server trickling bytes would
+            // hold the fetch (and the boot) for ever.
+            guard value.isEmpty || Int(value).map({ (1...86_400).contains($0) }) == true else {
+                throw KexbootError(.invalidArgument, "fetch-timeout: \(value) is not a whole number of seconds (1 to 86400)")
+            }
+            fetchTimeout = Int(value) ?? FetchSettings.defaultTimeout
+        case "fetch-max-size":
+            guard value.isEmpty || ByteCount(parsing: value) != nil else {
+                throw KexbootError(.invalidArgument, "fetch-max-size: \(value) is not a size (bytes, or a number with K, M or G)")
+            }
+            fetchMaxSize = ByteCount(parsing: value)?.bytes ?? FetchSettings.defaultMaxSize
         case "kexec":
             guard let syscall = value.isEmpty ? .auto : Kexec.Syscall(rawValue: value) else { throw KexbootError(.invalidArgument, "kexec: \(value) is not auto, file or load") }
             kexec = syscall
@@ -228,6 +245,8 @@ public struct DaemonConfig: Sendable {
         case "no-proxy": .optional(noProxy)
         case "ca-file": .optional(caFile)
         case "insecure-hosts": .array(insecureHosts.map(JSONValue.string))
+        case "fetch-timeout": .int(fetchTimeout)
+        case "fetch-max-size": .int(Int(fetchMaxSize))
         case "kexec": .string(kexec.rawValue)
         default: nil
         }

@@ -215,9 +215,11 @@ public struct EntryBooter: Sendable {
         }
         var fetcher = fetcher
         var space = statvfs()
+        var cappedByStage = false
         if statvfs(stage, &space) == 0 {
             let free = Int64(space.f_bavail) * Int64(space.f_frsize) - (1 << 20)
-            guard free > 0 else { throw KexbootError(.limitExceeded, "\(stage) has no room for \(url)") }
+            guard free > 0 else { throw KexbootError(.limitExceeded, "\(stage) has no room for \(URLText.redactingCredentials(url))") }
+            cappedByStage = free < fetcher.settings.maxSize
             fetcher.settings.maxSize = min(fetcher.settings.maxSize, free)
         }
         let target = stage + "/" + name
@@ -232,8 +234,7 @@ public struct EntryBooter: Sendable {
                 progress(url, UInt64(bytes), UInt64(total ?? 0), UInt64(Double(bytes) / max(now - started, 0.001)))
                 return true
             }
-        } catch let error as KexbootError where error.code == .limitExceeded {
-            unlink(target)
+        } catch let error as KexbootError where error.code == .limitExceeded && cappedByStage {
             throw KexbootError(.limitExceeded, "\(error.message) (what \(stage) has free)")
         }
         try verify(target, named: named, request: request)

@@ -224,7 +224,7 @@ extension Server {
             case .failure(let e): send(c, ProtocolV1.error(id: id, ProtocolV1.ErrorCode(e), "\(e)"))
             }
         }
-        if let kernel = request.string("kernel") {
+        if let kernel = request.string("kernel").map(restoringCredentials) {
             if request.params["option"] != nil {
                 return send(c, ProtocolV1.error(id: id, .invalidParams, "give \"option\" or \"kernel\", not both"))
             }
@@ -233,7 +233,7 @@ extension Server {
                 guard let items = list.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
                     return send(c, ProtocolV1.error(id: id, .invalidParams, "\"initrds\" is a list of strings"))
                 }
-                initrds = items.compactMap(\.stringValue).map(Resource.init(parsing:))
+                initrds = items.compactMap(\.stringValue).map { Resource(parsing: restoringCredentials($0)) }
             }
             var device: ServerDevice?
             if let name = request.string("device") {
@@ -244,7 +244,8 @@ extension Server {
             }
             let boot = EntryBooter.Request(
                 title: request.string("title") ?? "custom: \(kernel)", kernel: Resource(parsing: kernel), initrds: initrds,
-                devicetree: request.string("dtb").map(Resource.init(parsing:)), args: request.string("args") ?? "", device: device)
+                devicetree: request.string("dtb").map { Resource(parsing: restoringCredentials($0)) },
+                args: restoringCredentials(request.string("args") ?? ""), device: device)
             self.boot(boot, optionID: nil, automatic: false, reply: reply)
             return
         }
@@ -253,6 +254,19 @@ extension Server {
             return send(c, ProtocolV1.error(id: id, .notFound, request.string("option").map { "no option \($0)" } ?? "there is no default option"))
         }
         boot(option: option, automatic: false, reply: reply)
+    }
+
+    /// Clients see URLs with their passwords hidden (`send`); what one sends back, as the
+    /// menu's edit form sends an option's kernel, initrds and arguments, gets them again
+    /// from the devices and options the daemon offers.
+    func restoringCredentials(_ text: String) -> String {
+        guard text.contains("***@") else { return text }
+        var known = registry.devices.flatMap { [$0.disk, $0.config ?? ""] }
+        for o in registry.options {
+            let b = o.option
+            known += ([b.kernel, b.devicetree].compactMap { $0 } + b.initrds).map(\.description) + [b.args]
+        }
+        return URLText.restoringCredentials(in: text, from: known.flatMap(URLText.credentialedOrigins(in:)))
     }
 
     func configSet(_ request: Request, _ c: Connection, ok: (JSONValue) -> Void, fail: (ProtocolV1.ErrorCode, String) -> Void) {

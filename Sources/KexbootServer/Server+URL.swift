@@ -26,10 +26,12 @@ extension Server {
                keepOnFailure: keepOnFailure) { _ in done?() }
     }
 
-    /// The fetcher as the config says: proxies, CA file (added to the system bundle),
-    /// hosts explicitly marked insecure.
+    /// The fetcher as the config says: the time and size limits, proxies, CA file (added
+    /// to the system bundle), hosts explicitly marked insecure.
     var fetcher: Fetcher {
         var s = FetchSettings()
+        s.totalTimeout = config.fetchTimeout
+        s.maxSize = config.fetchMaxSize
         s.proxy = config.httpProxy
         s.httpsProxy = config.httpsProxy
         s.noProxy = (config.noProxy ?? "").split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }

@@ -215,7 +215,10 @@ public final class Server: @unchecked Sendable {
 
     public enum Level: String { case debug, info, notice, warning, error }
 
-    func log(_ level: Level, _ message: String) {
+    /// Every message is logged (standard error, the `log` request, `status` events) with
+    /// the passwords of the URLs in it hidden.
+    func log(_ level: Level, _ text: String) {
+        let message = URLText.redactingCredentials(text)
         let line = "\(level.rawValue): \(message)"
         logLines.append(line)
         if logLines.count > 1000 { logLines.removeFirst(logLines.count - 1000) }
@@ -231,7 +234,7 @@ public final class Server: @unchecked Sendable {
 
     /// What a real boot prints on the console, kept the same in a dry run.
     func announce(_ text: String) {
-        fputs(text + "\n", stdout)
+        fputs(URLText.redactingCredentials(text) + "\n", stdout)
         fflush(stdout)
     }
 
@@ -366,10 +369,14 @@ public final class Server: @unchecked Sendable {
              isResponse: true)
     }
 
+    /// Every line a client gets passes here: the passwords of URLs in it (a device's
+    /// `disk` and `config`, an option's files and arguments, a fetch's error, a progress
+    /// event, a setting such as `http-proxy`) are hidden whatever the client's access.
+    /// Booting still uses the real URLs, which never leave the daemon.
     func send(_ c: Connection, line: String, isResponse: Bool) {
         guard !c.closed else { return }
         if isResponse { c.inFlight -= 1 }
-        guard c.send(line: line) else {
+        guard c.send(line: URLText.redactingCredentials(line)) else {
             return drop(c, c.queued > c.maxQueued ? "too slow (more than \(c.maxQueued) bytes unread)" : "write failed")
         }
         if c.readClosed, c.inFlight == 0, c.pendingLines.isEmpty { c.closeAfterFlush = true }

@@ -38,6 +38,17 @@ public final class MenuApp {
     /// Boots asked for and not answered yet, by request id.
     var pendingBoots: Set<Int> = []
     var finished = false
+    /// The daemon's password was given in this menu (root's menu has full access without
+    /// it, but the shell behind the menu still asks for it).
+    var passwordGiven = false
+
+    /// How the menu ended.
+    public enum Ending: Sendable {
+        /// The user left it for a shell, and the settings (and the password) allowed it.
+        case shell
+        /// Its input ended, or the terminal went away.
+        case inputEnded
+    }
 
     public init(client: Client, terminal: Terminal, version: String) {
         self.client = client
@@ -47,8 +58,9 @@ public final class MenuApp {
         restricted = !authenticated
     }
 
-    /// Runs until the user leaves the menu (`x`), or the daemon goes away.
-    public func run() throws {
+    /// Runs until the user leaves the menu (`x`), or the input ends; throws when the daemon
+    /// goes away.
+    public func run() throws -> Ending {
         try client.call("subscribe")
         model.update(list: try client.call("list"))
         draw()
@@ -56,15 +68,16 @@ public final class MenuApp {
             while client.hasBuffered, let message = try client.nextMessage(timeout: 0) { try handle(message) }
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)]
             let n = poll(&fds, 2, -1)
-            if n < 0 && errno != EINTR { return }
+            if n < 0 && errno != EINTR { return .inputEnded }
             if fds[1].revents != 0 {
                 while let message = try client.nextMessage(timeout: 0) { try handle(message) }
             }
             // Keys (and, after a signal, the resize curses noticed).
             while let key = terminal.key(timeoutMs: 0) { try handle(key) }
-            if fds[0].revents & Int16(POLLHUP | POLLNVAL) != 0 { return }
+            if fds[0].revents & Int16(POLLHUP | POLLNVAL) != 0 { return .inputEnded }
             draw()
         }
+        return .shell
     }
 
     // MARK: the daemon
@@ -232,9 +245,24 @@ public final class MenuApp {
             form.keys = "Enter=retrieve  Esc=cancel"
             screen = .form(form, purpose: .url)
         case .exit:
-            // The config may keep people out of the shell the menu leaves them in.
-            if (try? client.call("config-get", [("key", .string("shell"))]))?["shell"] == .bool(false) {
+            // Behind the menu is root's shell: the settings may keep everyone out of it, and
+            // a password, where one is set, is asked for even in root's own menu (anyone can
+            // sit at the console). Settings that cannot be read keep the menu up.
+            let settings: JSONValue
+            do {
+                settings = try client.call("config-get")
+            } catch {
+                model.status = ("error", "Cannot leave the menu: the settings could not be read (\(error)).")
+                return
+            }
+            if settings["shell"] != .bool(true) {
                 model.status = ("error", "Leaving the menu for a shell is turned off in the settings (shell = false).")
+                return
+            }
+            if settings["password"] != .bool(false), !passwordGiven {
+                var form = Form(title: "Password required", fields: [Form.Field("Password", "", secret: true)])
+                form.keys = "Enter=unlock  Esc=cancel"
+                screen = .form(form, purpose: .password(then: .exit))
                 return
             }
             finished = true
@@ -283,10 +311,12 @@ public final class MenuApp {
         case .url:
             let url = form.value("URL").trimmingBlanks()
             guard !url.isEmpty else { return }
-            model.status = ("info", "Retrieving \(url)…")
+            // Someone may be looking over the shoulder of whoever typed a password in.
+            let shown = URLText.redactingCredentials(url)
+            model.status = ("info", "Retrieving \(shown)…")
             do {
                 let result = try client.call("add-url", [("url", .string(url))])
-                model.status = ("info", "\(result["options"]?.intValue ?? 0) options from \(url)")
+                model.status = ("info", "\(result["options"]?.intValue ?? 0) options from \(shown)")
             } catch let failure as Client.Failure {
                 model.status = ("error", failure.message)
             }
@@ -294,6 +324,7 @@ public final class MenuApp {
             do {
                 try client.call("authenticate", [("password", .string(form.value("Password")))])
                 authenticated = true
+                passwordGiven = true
                 model.status = ("info", "Unlocked.")
                 try perform(action)
             } catch let failure as Client.Failure {

@@ -13,7 +13,8 @@ import KexbootOS
 struct ConsoleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
-        abstract: "Show the daemon's boot options on the console and boot the one chosen."
+        abstract: "Show the daemon's boot options on the console and boot the one chosen.",
+        discussion: MenuExit.discussion
     )
 
     @Option(help: "The daemon's socket.")
@@ -55,7 +56,14 @@ struct ConsoleCommand: ParsableCommand {
             switch key {
             case .up: menu.move(-1)
             case .down: menu.move(1)
-            case .quit: return
+            case .quit:
+                switch mayLeave(client: client, terminal: terminal, menu: &menu) {
+                case .yes: throw ExitCode(MenuExit.shell)
+                case .no: break
+                case .daemonGone:
+                    daemonGone(menu)
+                    return
+                }
             case .digit(let d):
                 guard d >= 1 && d <= menu.entries.count else { break }
                 menu.selected = d - 1
@@ -88,6 +96,51 @@ struct ConsoleCommand: ParsableCommand {
             while true { pause() }
         }
         print("\r\nkexboot: the daemon went away.\r")
+    }
+
+    enum Leave { case yes, no, daemonGone }
+
+    /// Whether `q` may leave the menu for the shell behind it, root's: not when the
+    /// settings say `shell = false`, and only with the password where one is set (even
+    /// for root's own menu: anyone can sit at the console). A client without full access
+    /// gets it with the password first, or not at all. Settings that cannot be read keep
+    /// the menu up.
+    func mayLeave(client: Client, terminal: RawTerminal, menu: inout ConsoleMenu) -> Leave {
+        func authenticate() -> Leave {
+            guard let password = terminal.readSecret(prompt: "\r\nPassword: ") else { return .no }
+            do {
+                try client.call("authenticate", [("password", .string(password))])
+                return .yes
+            } catch let failure as Client.Failure {
+                menu.message = "kexboot: \(failure.message)"
+                return failure.code == "connection" ? .daemonGone : .no
+            } catch {
+                menu.message = "kexboot: \(error)"
+                return .no
+            }
+        }
+        var passwordGiven = false
+        if client.hello["access"] != .string("full") {
+            let answer = authenticate()
+            guard answer == .yes else { return answer }
+            passwordGiven = true
+        }
+        let settings: JSONValue
+        do {
+            settings = try client.call("config-get")
+        } catch let failure as Client.Failure {
+            menu.message = "kexboot: cannot leave the menu: the settings could not be read (\(failure.message))"
+            return failure.code == "connection" ? .daemonGone : .no
+        } catch {
+            menu.message = "kexboot: cannot leave the menu: \(error)"
+            return .no
+        }
+        guard settings["shell"] == .bool(true) else {
+            menu.message = "kexboot: leaving the menu for a shell is turned off in the settings (shell = false)."
+            return .no
+        }
+        if settings["password"] != .bool(false), !passwordGiven { return authenticate() }
+        return .yes
     }
 
     /// The daemon may still be starting: retry for a while.
@@ -191,7 +244,7 @@ struct ConsoleMenu {
             out += "\(mark)\(star)\(i + 1)) \(e.path)   [\(e.device)]\r\n"
         }
         if let message { out += message + "\r\n" }
-        out += "Up/Down or a number to choose, Enter to boot, q for a shell.\r\n"
+        out += "Up/Down or a number to choose, Enter to boot, q to leave for a shell.\r\n"
         print(out, terminator: "")
         fflush(stdout)
     }
@@ -231,6 +284,34 @@ final class RawTerminal {
         let n = read(0, &b, 1)
         if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) { ended = true }
         return n == 1 ? b : nil
+    }
+
+    /// A line typed without echo (a password), after `prompt`; `nil` when Escape or
+    /// Ctrl-C cancels it or the input ends.
+    func readSecret(prompt: String) -> String? {
+        print(prompt, terminator: "")
+        fflush(stdout)
+        defer {
+            print("\r")
+            fflush(stdout)
+        }
+        var typed: [UInt8] = []
+        while true {
+            guard let b = readByte(timeoutMs: -1) else {
+                if ended { return nil }
+                continue
+            }
+            switch b {
+            case 0x0d:
+                // A terminal that sends CR LF: the LF is not a key for the menu (Enter boots).
+                if let next = readByte(timeoutMs: 50), next != 0x0a { pending.append(next) }
+                return String(decoding: typed, as: UTF8.self)
+            case 0x0a: return String(decoding: typed, as: UTF8.self)
+            case 0x1b, 0x03: return nil
+            case 0x7f, 0x08: if !typed.isEmpty { typed.removeLast() }
+            default: if typed.count < 1024 { typed.append(b) }
+            }
+        }
     }
 
     /// Standard input has ended (or failed): no key will ever come.

@@ -286,7 +286,7 @@ enum Ctl {
             let client = try connection.open()
             let result = try connection.call(client, "add-url", [("url", .string(url))])
             if connection.json { return connection.printJSON(result) }
-            print("\(result["device"]?.stringValue ?? "?"): \(result["options"]?.intValue ?? 0) options from \(url)")
+            print("\(result["device"]?.stringValue ?? "?"): \(result["options"]?.intValue ?? 0) options from \(URLText.redactingCredentials(url))")
         }
     }
 

@@ -36,11 +36,23 @@ struct FetchCommand: ParsableCommand {
     @Option(help: "A proxy for http, https and ftp.")
     var proxy: String?
 
+    @Option(help: ArgumentHelp("Seconds the whole fetch may take, retries included (1 to 86400).", valueName: "seconds"))
+    var timeout = FetchSettings.defaultTimeout
+
+    @Option(help: ArgumentHelp("The largest file accepted: bytes, or with K, M, G (powers of 1024).", valueName: "size"))
+    var maxSize = ByteCount(FetchSettings.defaultMaxSize)
+
     @Flag(help: "Print the size, effective URL and transfer time.")
     var verbose = false
 
+    func validate() throws {
+        guard (1...86_400).contains(timeout) else { throw ValidationError("--timeout takes a whole number of seconds from 1 to 86400") }
+    }
+
     func run() throws {
         var settings = FetchSettings()
+        settings.totalTimeout = timeout
+        settings.maxSize = maxSize.bytes
         settings.tftpBlockSize = tftpBlksize
         settings.retries = retries
         settings.insecureHosts = insecureHost
@@ -67,11 +79,15 @@ struct FetchCommand: ParsableCommand {
             let seconds = monotonicSeconds() - started
             if verbose {
                 let rounded = Double(Int(seconds * 1_000_000)) / 1_000_000
-                print("\(fetched.bytes) bytes from \(fetched.effectiveURL) in \(fetched.attempts) attempt(s), \(rounded) s")
+                print("\(fetched.bytes) bytes from \(URLText.redactingCredentials(fetched.effectiveURL)) in \(fetched.attempts) attempt(s), \(rounded) s")
             }
         } catch {
-            writeError("kexboot fetch: \(error)")
+            writeError("kexboot fetch: \(URLText.redactingCredentials("\(error)"))")
             throw ExitCode(1)
         }
     }
+}
+
+extension ByteCount: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
 }

@@ -2,10 +2,12 @@ import KexbootArguments
 import KexbootClient
 import KexbootUI
 
+/// The exit status tells /init whether the user left for a shell (`MenuExit`).
 struct MenuCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "menu",
-        abstract: "The full-screen boot menu (ncurses), a client of the daemon."
+        abstract: "The full-screen boot menu (ncurses), a client of the daemon.",
+        discussion: MenuExit.discussion
     )
 
     @Option(help: "The daemon's socket.")
@@ -33,12 +35,14 @@ struct MenuCommand: ParsableCommand {
             throw ExitCode(3)
         }
         defer { terminal.end() }
+        let ending: MenuApp.Ending
         do {
-            try MenuApp(client: client, terminal: terminal, version: KexbootVersion.string).run()
+            ending = try MenuApp(client: client, terminal: terminal, version: KexbootVersion.string).run()
         } catch let failure as Client.Failure {
             terminal.end()
             writeError("kexboot menu: \(failure.message)")
             throw ExitCode(3)
         }
+        if ending == .shell { throw ExitCode(MenuExit.shell) }
     }
 }

@@ -202,6 +202,95 @@ import Testing
         #expect(server.logText.components(separatedBy: "GET /_slow").count - 1 == 1)
     }
 
+    // MARK: issue 18: every fetch ends, and a failed one leaves nothing behind
+
+    @Test func theDefaultsBoundEveryFetch() {
+        let defaults = FetchSettings()
+        #expect(defaults.totalTimeout == 600)
+        #expect(defaults.maxSize == 1 << 30)
+    }
+
+    /// One byte every half second stays above libcurl's stall limit for ever: only the
+    /// whole fetch's deadline ends it, and no retry follows (no time is left for one).
+    @Test func aTricklingHTTPServerIsCutOffAtTheDeadline() throws {
+        let server = try TestServer.http(root: root)
+        var trickled = quick
+        trickled.settings.lowSpeedTime = 20
+        trickled.settings.totalTimeout = 2
+        let out = dir + "/trickled"
+        let error = failure { try trickled.fetch("http://127.0.0.1:\(server.port)/_trickle", to: out) }
+        #expect(error?.message.contains("timed out: not done within the 2-second limit for a fetch") == true)
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(server.logText.components(separatedBy: "GET /_trickle").count - 1 == 1)
+    }
+
+    @Test func anEndlessHTTPBodyIsCutOffAtTheSizeLimit() throws {
+        let server = try TestServer.http(root: root)
+        var capped = quick
+        capped.settings.maxSize = 256 << 10
+        let out = dir + "/endless"
+        // A file that was there before goes too: what is left would be a partial download.
+        try Data(payload.prefix(1000)).write(to: URL(fileURLWithPath: out))
+        let error = failure { try capped.fetch("http://127.0.0.1:\(server.port)/_endless", to: out) }
+        #expect(error?.code == .limitExceeded)
+        #expect(error?.message.contains("262144-byte (256K) limit") == true)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func anEndlessTFTPFileIsCutOffAtTheSizeLimit() throws {
+        let server = try TestServer.endlessTFTP(log: dir + "/tftp-endless.log")
+        var capped = quick
+        capped.settings.maxSize = 300_000
+        let out = dir + "/endless-tftp"
+        let error = failure { try capped.fetch("tftp://127.0.0.1:\(server.port)/vmlinuz", to: out) }
+        #expect(error?.code == .limitExceeded)
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(server.logText.contains("RRQ vmlinuz"))
+    }
+
+    /// A TFTP server that keeps sending, slowly but never stalling, is cut off by the
+    /// deadline as HTTP is.
+    @Test func aSlowEndlessTFTPFileIsCutOffAtTheDeadline() throws {
+        let server = try TestServer.endlessTFTP(interval: 0.3, log: dir + "/tftp-slow.log")
+        var slow = quick
+        slow.settings.lowSpeedTime = 20
+        slow.settings.totalTimeout = 2
+        let out = dir + "/slow-tftp"
+        let error = failure { try slow.fetch("tftp://127.0.0.1:\(server.port)/initrd.img", to: out) }
+        #expect(error?.message.contains("timed out: not done within the 2-second limit for a fetch") == true)
+        #expect(!FileManager.default.fileExists(atPath: out))
+        // Blocks did arrive: it was the deadline, not a stall, that ended it.
+        #expect(error?.message.contains("(0 bytes received)") == false)
+    }
+
+    /// Configs are small: their fetch gets at most 60 s of the deadline and never more
+    /// bytes than the caller's limit or the settings' cap.
+    @Test func aConfigFetchHasItsOwnTighterLimits() throws {
+        let server = try TestServer.http(root: root)
+        var capped = quick
+        capped.settings.maxSize = 1000
+        #expect(failure { _ = try capped.fetchBytes("http://127.0.0.1:\(server.port)/vmlinuz", limit: 16 << 20) }?.code == .limitExceeded)
+        var trickled = quick
+        trickled.settings.totalTimeout = 1
+        #expect(failure { _ = try trickled.fetchBytes("http://127.0.0.1:\(server.port)/_trickle") }?.message.contains("1-second limit") == true)
+    }
+
+    /// The password in a URL is sent to the server, and never shown in an error.
+    @Test func credentialsInAURLAreUsedButNeverShown() throws {
+        let server = try TestServer.http(root: root)
+        let base = "http://user:secret@127.0.0.1:\(server.port)"
+        try quick.fetch(base + "/_auth/vmlinuz", to: dir + "/authed")
+        #expect(contents(dir + "/authed") == payload)
+        let wrong = failure { try quick.fetch("http://user:wrong@127.0.0.1:\(server.port)/_auth/vmlinuz", to: dir + "/authed") }
+        #expect(wrong?.message.contains("HTTP 401") == true)
+        #expect(wrong?.message.contains("wrong") == false)
+        #expect(wrong?.message.hasPrefix("http://user:***@127.0.0.1:") == true)
+        let missing = failure { try quick.fetch(base + "/nothing-here", to: dir + "/authed") }
+        #expect(missing?.code == .notFound)
+        #expect(missing.map { "\($0)" }?.contains("secret") == false)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/authed"))
+    }
+
     @Test func urlsResolveAgainstTheirDirectory() {
         #expect(URLText.resolve("vmlinuz", against: "http://h:8080/boot/pxe/default") == "http://h:8080/boot/pxe/vmlinuz")
         #expect(URLText.resolve("../k", against: "tftp://10.0.2.2/pxelinux.cfg/default") == "tftp://10.0.2.2/k")

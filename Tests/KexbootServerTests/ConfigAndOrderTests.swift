@@ -45,6 +45,26 @@ import Testing
         #expect(config.autoboot)
     }
 
+    /// Issue 18: every fetch has a deadline and a size limit; the settings may change them
+    /// but never turn them off.
+    @Test func fetchLimitsHaveDefaultsAndCannotBeTurnedOff() {
+        let defaults = DaemonConfig(text: "", path: "k.conf")
+        #expect(defaults.fetchTimeout == 600 && defaults.value("fetch-timeout") == .int(600))
+        #expect(defaults.fetchMaxSize == 1 << 30 && defaults.value("fetch-max-size") == .int(1 << 30))
+        let set = DaemonConfig(text: "fetch-timeout = 1800\nfetch-max-size = 2G\n", path: "k.conf")
+        #expect(set.diagnostics.isEmpty)
+        #expect(set.fetchTimeout == 1800)
+        #expect(set.fetchMaxSize == 2 << 30)
+        #expect(DaemonConfig(text: "fetch-max-size = 536870912\n", path: "k.conf").fetchMaxSize == 512 << 20)
+        let bad = DaemonConfig(text: "fetch-timeout = 0\nfetch-timeout = -1\nfetch-timeout = forever\nfetch-max-size = 0\nfetch-max-size = 1.5G\nfetch-max-size = lots\n",
+                               path: "k.conf")
+        #expect(bad.diagnostics.map { $0.location?.line } == [1, 2, 3, 4, 5, 6])
+        #expect(bad.fetchTimeout == 600 && bad.fetchMaxSize == 1 << 30)
+        // Empty is the default again.
+        #expect(DaemonConfig(text: "fetch-timeout = 5\nfetch-timeout =\n", path: "k.conf").fetchTimeout == 600)
+        #expect(DaemonConfig.keys.contains("fetch-timeout") && DaemonConfig.keys.contains("fetch-max-size"))
+    }
+
     @Test func theKexecSystemCallComesFromTheConfigAndTheSwitchWins() {
         #expect(DaemonConfig(text: "", path: "k.conf").kexec == .auto)
         let config = DaemonConfig(text: "kexec = load\n", path: "k.conf")

@@ -68,6 +68,36 @@ import Testing
         }
     }
 
+    /// Issue 18: `fetch-timeout` and `fetch-max-size` reach every fetch the daemon makes: a
+    /// config that trickles in ends at the deadline, a kernel over the limit fails its boot,
+    /// and neither leaves a file behind.
+    @Test func theSettingsBoundEveryFetch() throws {
+        let server = try TestServer.http(root: www)
+        let daemon = try Daemon(dir: dir, images: [], config: "settle = 0\nfetch-timeout = 2\n", autoboot: false)
+        defer { daemon.stop() }
+        let c = try daemon.client()
+        let base = "http://127.0.0.1:\(server.port)"
+        #expect(try c.call("config-get", [("key", .string("fetch-timeout"))])["fetch-timeout"] == .int(2))
+        #expect { try c.call("add-url", [("url", .string(base + "/_trickle"))]) } throws: {
+            ($0 as? Client.Failure)?.message.contains("not done within the 2-second limit for a fetch") == true
+        }
+        #expect(server.logText.components(separatedBy: "GET /_trickle").count - 1 == 1)
+        #expect(try c.call("config-set", [("key", .string("fetch-max-size")), ("value", .string("100K"))])["fetch-max-size"] == .int(100 << 10))
+        try c.call("add-url", [("url", .string(base + "/pxelinux.cfg/default"))])
+        let list = try c.call("list")
+        let rescue = try #require((list["options"]?.arrayValue ?? []).first { $0["title"] == .string("rescue") })
+        #expect { try c.call("boot", [("option", rescue["id"]!)]) } throws: {
+            ($0 as? Client.Failure)?.message.contains("larger than the 102400-byte (100K) limit") == true
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run/boot/kernel"))
+        // config-set: a new limit applies from the next fetch; none can be turned off.
+        #expect(try c.call("config-set", [("key", .string("fetch-max-size")), ("value", .string("1M"))])["fetch-max-size"] == .int(1 << 20))
+        #expect(try c.call("boot", [("option", rescue["id"]!)])["plan"]?["kernel"]?["size"]?.intValue == 300_000)
+        #expect { try c.call("config-set", [("key", .string("fetch-timeout")), ("value", .int(0))]) } throws: {
+            ($0 as? Client.Failure)?.code == "invalid-params"
+        }
+    }
+
     @Test func missingAndUntrustedConfigsFailClearly() throws {
         let ca = try TestCA(in: dir)
         let tls = try TestServer.http(root: www, tls: try ca.issue(for: "127.0.0.1", name: "srv"))

@@ -89,6 +89,13 @@ public final class TestServer: @unchecked Sendable {
         try TestServer(arguments, log: log, portFromStdout: false)
     }
 
+    /// A TFTP server on loopback whose every file never ends (Tests/Support/tftp-endless.py),
+    /// sending a block every `interval` seconds once the last one is acknowledged.
+    public static func endlessTFTP(interval: Double = 0, log: String) throws -> TestServer {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("tftp-endless.py").path
+        return try TestServer(["/usr/bin/python3", script, "--interval", "\(interval)"], log: log, portFromStdout: true)
+    }
+
     /// tftpd-hpa in the foreground serving `root`, logging every request (-v -v).
     public static func tftp(root: String, address: String = "127.0.0.1") throws -> TestServer {
         let port = try freeUDPPort()

@@ -4,10 +4,13 @@
 Usage: httpd.py DIR [--tls CERT KEY] [--bind ADDR]; prints "PORT" once it listens.
 Special paths: /_loop (redirects to itself), /_redirect?to=URL, /_stall (headers, then
 nothing), /_truncated (announces 100000 bytes, sends 1000, closes), /_flaky/NAME (503 for
-the first two requests, then the file NAME), /_slow/NAME (the file at 64 KiB/s).
+the first two requests, then the file NAME), /_slow/NAME (the file at 64 KiB/s),
+/_trickle (announces 1000000 bytes, then sends one every 0.5 s: above any stall limit,
+never done), /_endless (no length, 64 KiB chunks for ever), /_auth/NAME (the file NAME
+for Basic credentials user:secret, else 401).
 Every request is logged to stderr as "GET path".
 """
-import http.server, os, socket, socketserver, ssl, sys, time, urllib.parse
+import base64, http.server, os, socket, socketserver, ssl, sys, time, urllib.parse
 
 root = sys.argv[1]
 args = sys.argv[2:]
@@ -86,6 +89,36 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 self.send_file(name)
         elif url.path.startswith("/_slow/"):
             self.send_file(url.path[len("/_slow/"):], rate=64 * 1024)
+        elif url.path == "/_trickle":
+            self.send_response(200)
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                self.close_connection = True
+        elif url.path == "/_endless":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                while True:
+                    self.wfile.write(b"z" * 65536)
+            except OSError:
+                pass
+        elif url.path.startswith("/_auth/"):
+            expected = "Basic " + base64.b64encode(b"user:secret").decode()
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="kexboot"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.send_file(url.path[len("/_auth/"):])
         else:
             super().do_GET()
 

@@ -178,7 +178,7 @@ import Testing
         let daemon = try startDaemon(dir, images: [a], config: "shell = false\n")
         defer { daemon.stop() }
         try daemon.waitForOptions(1)
-        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket); echo MENU-ENDED")
+        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket); echo MENU-ENDED $?")
         defer { s.close() }
         try s.waitFor("Alpha one")
         try s.keys("x")
@@ -186,7 +186,33 @@ import Testing
         #expect(!screen.contains("MENU-ENDED"))
         #expect(try daemon.ctl(["config", "set", "shell", "true"]).status == 0)
         try s.keys("x")
-        try s.waitFor("MENU-ENDED")
+        // 10: what /init starts a shell for (initramfs/menu-loop.sh).
+        try s.waitFor("MENU-ENDED 10")
+    }
+
+    /// Issue 18: the console's menu runs as root, which has full access without a
+    /// password; the shell behind it still asks for the password where one is set.
+    @Test func aSetPasswordIsAskedBeforeTheShellEvenInRootsMenu() throws {
+        let dir = try Shell.temporaryDirectory("menu-shell-password")
+        let a = try image(dir, "alpha", label: "ALPHA", entries: [("Alpha one", "a")])
+        let hash = try Shell.run("openssl passwd -6 -salt menushell 'let me in'").trimmingCharacters(in: .whitespacesAndNewlines)
+        let daemon = try startDaemon(dir, images: [a], config: "password = \(hash)\n")
+        defer { daemon.stop() }
+        try daemon.waitForOptions(1)
+        let s = try Session(dir: dir, command: "\(CLI.binary) menu --socket \(daemon.socket); echo MENU-ENDED $?")
+        defer { s.close() }
+        try s.waitFor("Alpha one")
+        try s.keys("x")
+        try s.waitFor("Password required")
+        try s.type("guess")
+        try s.keys("Enter")
+        let refused = try s.waitFor("wrong password")
+        #expect(!refused.contains("MENU-ENDED"))
+        try s.keys("x")
+        try s.waitFor("Password required")
+        try s.type("let me in")
+        try s.keys("Enter")
+        try s.waitFor("MENU-ENDED 10")
     }
 
     @Test func theLayoutSurvivesResizing() throws {

@@ -11,7 +11,7 @@ struct kx_fetch_request {
     long connect_timeout;       /* seconds; 0: libcurl's default */
     long low_speed_limit;       /* bytes/s below which … */
     long low_speed_time;        /* … for this many seconds the transfer is abandoned */
-    long total_timeout;         /* seconds; 0: none */
+    long total_timeout_ms;      /* the whole transfer, in milliseconds; 0: none */
     long max_redirects;
     const char *ca_file;        /* NULL: the system bundle */
     int insecure;               /* 1: no certificate or host-name check (asked for explicitly) */
