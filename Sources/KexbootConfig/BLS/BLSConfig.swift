@@ -41,15 +41,17 @@ public enum BLSConfig {
             }
             found.forEach { interpreter.diagnostics.add($0) }
         } else {
-            entries = BLSEntry.loadDirectory(directory, files: files, diagnostics: &interpreter.diagnostics)
+            entries = BLSEntry.loadDirectory(directory, files: files, diagnostics: &interpreter.diagnostics, input: &interpreter.input)
         }
         let bootPrefix = directory.hasPrefix("/boot/") ? "/boot" : ""
         let top = interpreter.context
         for entry in entries {
+            let location = SourceLocation(file: entry.path, line: 1, column: 1)
+            guard interpreter.roomForMenuItem(at: location) else { break }
             top.menu.append(GrubMenuItem(
                 title: entry.title ?? entry.id, id: entry.id, extraArgs: [], isSubmenu: false, isHidden: false,
                 body: .bls(entry, bootPrefix: bootPrefix),
-                location: SourceLocation(file: entry.path, line: 1, column: 1), context: top))
+                location: location, context: top))
         }
         var result = interpreter.finish(format: .bls, config: single ?? directory)
         applyLoaderConf(Path.join(directory, "../loader.conf"), files: files, to: &result)

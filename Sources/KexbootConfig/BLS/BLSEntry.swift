@@ -36,7 +36,7 @@ public struct BLSEntry: Sendable {
         if name.lowercased().hasSuffix(".conf") { name.removeLast(5) }
         var entry = BLSEntry(id: name, path: path)
         var lineNumber = 0
-        for rawLine in bytes.split(separator: 0x0a, omittingEmptySubsequences: false) {
+        for rawLine in ByteLines(bytes) {
             lineNumber += 1
             let line = String(decoding: rawLine, as: UTF8.self)
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
@@ -65,19 +65,31 @@ public struct BLSEntry: Sendable {
         return entry
     }
 
-    /// Every `*.conf` snippet in `directory`, newest first (see `precedes`).
-    static func loadDirectory(_ directory: String, files: any FileSource, diagnostics sink: inout DiagnosticSink) -> [BLSEntry] {
+    /// Every `*.conf` snippet in `directory`, newest first (see `precedes`). Snippets are
+    /// read in name order, up to `ConfigLimits.maxEntries` and the parse's `input` budget.
+    static func loadDirectory(_ directory: String, files: any FileSource, diagnostics sink: inout DiagnosticSink,
+                              input: inout InputBudget) -> [BLSEntry] {
         var entries: [BLSEntry] = []
-        for name in files.list(directory) ?? [] where name.lowercased().hasSuffix(".conf") {
+        let names = (files.list(directory) ?? []).filter { $0.lowercased().hasSuffix(".conf") }.sorted()
+        for name in names {
             let path = Path.join(directory, name)
             guard files.info(path)?.kind == .file else { continue }
-            do {
+            guard entries.count < ConfigLimits.maxEntries else {
+                sink.add(Diagnostic(.error, "\(names.count) snippets: " + EntryBudget.message(full: true), file: directory))
+                break
+            }
+            // Snippets are entries, not includes: `maxEntries` bounds how many are read.
+            switch input.read(path, from: files, limit: 1 << 20, included: false) {
+            case .success(let bytes):
                 var found: [Diagnostic] = []
-                let entry = parse(try files.read(path, limit: 1 << 20), path: path, diagnostics: &found)
+                let entry = parse(bytes, path: path, diagnostics: &found)
                 found.forEach { sink.add($0) }
                 entries.append(entry)
-            } catch {
-                sink.add(Diagnostic(.warning, "\(error)", file: path))
+            case .failure(let refusal) where refusal.isLimit:
+                sink.add(Diagnostic(.error, refusal.message, file: path))
+                return entries.sorted(by: precedes)
+            case .failure(let refusal):
+                sink.add(Diagnostic(.warning, refusal.message, file: path))
             }
         }
         return entries.sorted(by: precedes)
@@ -86,19 +98,29 @@ public struct BLSEntry: Sendable {
     /// GRUB's blscfg order: snippets with a `sort-key` first (ascending), then newest
     /// version first by RPM version comparison (6.10 before 6.9), then by file name,
     /// also newest first.
+    ///
+    /// Only the first `maxSortLength` bytes of each decide: real ones are a few dozen, and
+    /// sorting thousands of snippets whose versions are megabytes long and alike would
+    /// otherwise compare gigabytes.
     static func precedes(_ a: BLSEntry, _ b: BLSEntry) -> Bool {
-        switch (a.sortKey, b.sortKey) {
+        func cut(_ text: String) -> String {
+            text.utf8.count <= maxSortLength ? text : String(decoding: text.utf8.prefix(maxSortLength), as: UTF8.self)
+        }
+        switch (a.sortKey.map(cut), b.sortKey.map(cut)) {
         case (let x?, let y?) where x != y: return x < y
         case (.some, nil): return true
         case (nil, .some): return false
         default: break
         }
-        let c = VersionCompare.compare(a.version ?? a.id, b.version ?? b.id)
+        let aID = cut(a.id), bID = cut(b.id)
+        let c = VersionCompare.compare(a.version.map(cut) ?? aID, b.version.map(cut) ?? bID)
         if c != 0 { return c > 0 }
-        let d = VersionCompare.compare(a.id, b.id)
+        let d = VersionCompare.compare(aID, bID)
         if d != 0 { return d > 0 }
         return a.id < b.id
     }
+
+    static let maxSortLength = 256
 }
 
 extension String {

@@ -50,6 +50,11 @@ public enum GrubConfig {
 extension GrubInterpreter {
     /// Runs every entry and submenu of the top-level menu, then picks the default.
     func finish(format: ConfigFormat, config: String) -> ParseResult {
+        // Running the entries is the second phase: a fresh allowance (ConfigLimits).
+        stepsLeft = ConfigLimits.maxSteps
+        expansionLeft = ConfigLimits.maxExpansionBytes
+        input.renewBytes()
+        exhausted = false
         let top = context
         var entries: [BootOption] = []
         let items = resolveMenu(top, path: [], into: &entries)

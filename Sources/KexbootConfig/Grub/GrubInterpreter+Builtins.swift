@@ -221,15 +221,25 @@ extension GrubInterpreter {
         return files.info(path)
     }
 
-    func readFile(_ name: String, at location: SourceLocation, purpose: String) -> SourceFile? {
+    /// Reads a file the config names (`source`, `configfile`, `load_env`): counted against
+    /// `ConfigLimits.maxIncludedFiles`; its bytes count when they are parsed (`run`), or
+    /// at once when the file is not a script (`parsed: false`).
+    func readFile(_ name: String, at location: SourceLocation, purpose: String, parsed: Bool = true) -> SourceFile? {
         guard let path = localPath(name) else {
             warn("\(purpose): \(name) is on another device (\(describe(splitFileName(name).0))), not read", at: location)
             return nil
         }
-        do {
-            return SourceFile(path: path, bytes: try files.read(path))
-        } catch {
-            warn("\(purpose): \(error)", at: location)
+        switch input.read(path, from: files, charge: !parsed) {
+        case .success(let bytes):
+            return SourceFile(path: path, bytes: bytes)
+        case .failure(let refusal) where refusal.isLimit:
+            if !includeLimitReported {
+                includeLimitReported = true
+                diagnostics.add(.error, "\(purpose): \(refusal.message)", at: location)
+            }
+            return nil
+        case .failure(let refusal):
+            warn("\(purpose): \(refusal.message)", at: location)
             return nil
         }
     }
@@ -353,7 +363,7 @@ extension GrubInterpreter {
         defer { sourceDepth -= 1 }
         if !opensContext {
             _ = run(SourceRange(file: file))
-            return .next
+            return exhausted ? .stop : .next
         }
         // GRUB shows the new file's menu in place of this one and does not come back
         // unless the user escapes; so its menu and its default are what autoboot sees.
@@ -394,7 +404,7 @@ extension GrubInterpreter {
             info("load_env: \(name) not found", at: loc)
             return 1
         }
-        guard let envFile = readFile(name, at: loc, purpose: "load_env") else { return 1 }
+        guard let envFile = readFile(name, at: loc, purpose: "load_env", parsed: false) else { return 1 }
         guard let pairs = GrubEnvBlock.parse(envFile.bytes) else {
             warn("load_env: \(envFile.path) is not a GRUB environment block", at: loc)
             return 1

@@ -45,11 +45,23 @@ extension GrubInterpreter {
             warn("\(name) without a title", at: loc)
             return 1
         }
+        guard roomForMenuItem(at: loc) else { return 1 }
         context.menu.append(GrubMenuItem(
             title: title, id: id, extraArgs: Array(positional.dropFirst()),
             isSubmenu: builtin == .submenu, isHidden: builtin == .hiddenentry,
             body: .script(block), location: loc, context: context))
         return 0
+    }
+
+    /// Whether one more menu item may be defined (`ConfigLimits.maxEntries` in all, in
+    /// every context); when not, this phase of the parse stops there.
+    func roomForMenuItem(at loc: SourceLocation) -> Bool {
+        guard menuItemsDefined < ConfigLimits.maxEntries else {
+            exhaust(EntryBudget.message(full: true), at: loc)
+            return false
+        }
+        menuItemsDefined += 1
+        return true
     }
 
     // MARK: blscfg
@@ -63,9 +75,10 @@ extension GrubInterpreter {
                 return 1
             }
             guard files.info(local)?.kind == .directory else { continue }
-            let entries = BLSEntry.loadDirectory(local, files: files, diagnostics: &diagnostics)
+            let entries = BLSEntry.loadDirectory(local, files: files, diagnostics: &diagnostics, input: &input)
             let bootPrefix = local.hasPrefix("/boot/") ? "/boot" : ""
             for entry in entries {
+                guard roomForMenuItem(at: loc) else { return 1 }
                 context.menu.append(GrubMenuItem(
                     title: entry.title ?? entry.id, id: entry.id, extraArgs: [], isSubmenu: false,
                     isHidden: false, body: .bls(entry, bootPrefix: bootPrefix), location: loc, context: context))
@@ -159,6 +172,12 @@ extension GrubInterpreter {
             } else {
                 switch evaluateEntry(item, path: itemPath) {
                 case .bootable(let option):
+                    guard kept.admit(option) else {
+                        if let refusal = kept.refusal(at: item.location, file: item.location.file) { diagnostics.add(refusal) }
+                        exhausted = true
+                        out.append(.entry(index: nil, title: item.title, id: item.id))
+                        continue
+                    }
                     entries.append(option)
                     out.append(.entry(index: entries.count - 1, title: item.title, id: item.id))
                 case .unbootable:
@@ -182,6 +201,9 @@ extension GrubInterpreter {
 
     /// Runs one entry's body from the environment its context ended with.
     func evaluateEntry(_ item: GrubMenuItem, path: [String]) -> EntryOutcome {
+        // Its variables are copied as soon as it sets one. Past a limit of the parse
+        // (reported once), the remaining entries are not run.
+        guard step(item.location, cost: Self.copyCost(item.context)) else { return .unbootable }
         let saved = (context, frames, budget, budgetReported, status, boot, loopbacks)
         defer { (context, frames, budget, budgetReported, status, boot, loopbacks) = saved }
         context = GrubContext(vars: item.context.vars)

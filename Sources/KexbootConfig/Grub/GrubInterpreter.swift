@@ -71,6 +71,19 @@ final class GrubInterpreter {
     var budget = GrubInterpreter.topLevelBudget
     var budgetReported = false
 
+    // What the whole parse may still spend (`ConfigLimits`). Running the config is one
+    // phase, running its entries (and submenus) the other: each gets the full allowance, so
+    // a config that spends it all at the top level still has its entries read.
+    var stepsLeft = ConfigLimits.maxSteps
+    var expansionLeft = ConfigLimits.maxExpansionBytes
+    var input = InputBudget()
+    var includeLimitReported = false
+    /// Menu items defined so far, in every context (`ConfigLimits.maxEntries`).
+    var menuItemsDefined = 0
+    var kept = EntryBudget()
+    /// Set when a limit of the whole parse ran out: nothing more runs in this phase.
+    var exhausted = false
+
     init(files: any FileSource, identity: DeviceIdentity, presets: [String: String], exported: Set<String>) {
         self.files = files
         self.identity = identity
@@ -99,6 +112,7 @@ final class GrubInterpreter {
     }
 
     func newContext(from parent: GrubContext) -> GrubContext {
+        _ = step(currentLocation, cost: Self.copyCost(parent))
         let c = parent.exportedCopy()
         allContexts.append(c)
         return c
@@ -110,10 +124,14 @@ final class GrubInterpreter {
     /// is reported and skipped, the rest still runs.
     @discardableResult
     func run(_ range: SourceRange) -> Flow {
+        guard !exhausted else { return .stop }
         var parser = GrubParser(range)
         defer { if parser.sawNul { warn("NUL bytes in the file were ignored", at: range.file.location(line: range.line, column: range.column)) } }
+        var charged = 0
         while true {
-            switch parser.next() {
+            let step = parser.next()
+            guard charge(parser, &charged, range) else { return .stop }
+            switch step {
             case .end:
                 return .next
             case .error(let e):
@@ -131,12 +149,16 @@ final class GrubInterpreter {
     /// Parses a whole block first; `nil` (with the errors reported) when any of it fails,
     /// since GRUB refuses a menuentry whose body does not parse.
     func parseWhole(_ range: SourceRange, what: String) -> [GrubNode]? {
+        guard !exhausted else { return nil }
         var parser = GrubParser(range)
         defer { if parser.sawNul { warn("NUL bytes in the file were ignored", at: range.file.location(line: range.line, column: range.column)) } }
         var nodes: [GrubNode] = []
         var failed = false
+        var charged = 0
         while true {
-            switch parser.next() {
+            let step = parser.next()
+            guard charge(parser, &charged, range) else { return nil }
+            switch step {
             case .end:
                 return failed ? nil : nodes
             case .error(let e):
@@ -157,7 +179,46 @@ final class GrubInterpreter {
         return .next
     }
 
+    /// Counts what `parser` has gone over since `charged` against
+    /// `ConfigLimits.maxInputBytes`: every text parsed (each block each time it runs, each
+    /// sourced file each time), and what recovery makes the parser go over again.
+    func charge(_ parser: GrubParser, _ charged: inout Int, _ range: SourceRange) -> Bool {
+        let work = parser.work
+        defer { charged = work }
+        guard !exhausted else { return false }
+        if input.charge(bytes: work - charged) { return true }
+        exhaust("more than \(ConfigLimits.describe(bytes: ConfigLimits.maxInputBytes)) of script parsed in all (the same text parsed again and again?); the rest is not run",
+                at: range.file.location(line: parser.line, column: 1))
+        return false
+    }
+
+    /// Stops this phase of the parse: a limit of the whole parse ran out.
+    func exhaust(_ message: String, at location: SourceLocation?) {
+        guard !exhausted else { return }
+        exhausted = true
+        diagnostics.add(.error, message, at: location)
+    }
+
+    /// Counts one command, loop iteration or call (or `cost` steps) against
+    /// `ConfigLimits.maxSteps`.
+    func step(_ location: SourceLocation?, cost: Int = 1) -> Bool {
+        guard !exhausted else { return false }
+        guard cost <= stepsLeft else {
+            exhaust("script stopped: more than \(ConfigLimits.maxSteps) steps (commands, loop iterations, calls, copies of the variables) in all; the rest is not run", at: location)
+            return false
+        }
+        stepsLeft -= cost
+        return true
+    }
+
+    /// What copying a context's variables costs in steps: a config that sets a million
+    /// variables and then defines ten thousand entries would otherwise copy ten billion.
+    static func copyCost(_ context: GrubContext) -> Int {
+        1 + context.vars.count / 16
+    }
+
     func spend(_ location: SourceLocation) -> Bool {
+        guard step(location) else { return false }
         if budget > 0 {
             budget -= 1
             return true
@@ -183,8 +244,12 @@ final class GrubInterpreter {
             status = 0
             return .next
         case .forLoop(let variable, let words, let body, let location):
-            var values: [String] = []
-            for word in words { expand(word, into: &values) }
+            currentLocation = location
+            guard let values = expandArguments(words, what: "'for'", at: location) else {
+                if exhausted { return .stop }
+                status = 1
+                return .next
+            }
             for value in values {
                 guard spend(location) else { return .abort }
                 setVariable(variable, value)
@@ -228,16 +293,14 @@ final class GrubInterpreter {
 
     func execCommand(_ command: GrubCommand) -> Flow {
         currentLocation = command.location
-        var argv: [String] = []
-        argv.reserveCapacity(command.words.count)
-        for word in command.words { expand(word, into: &argv) }
-        guard let name = argv.first else {
-            status = 0
+        guard step(command.location) else { return .stop }
+        guard let argv = expandArguments(command.words, what: nil, at: command.location) else {
+            if exhausted { return .stop }
+            status = 1
             return .next
         }
-        if argv.reduce(0, { $0 + $1.utf8.count }) > 4 * Self.maxValueLength {
-            diagnostics.add(.error, "'\(name)': its arguments are longer than \(4 * Self.maxValueLength) bytes; not run", at: command.location)
-            status = 1
+        guard let name = argv.first else {
+            status = 0
             return .next
         }
         // GRUB's own commands come first, then the config's functions (Ubuntu defines a
@@ -307,18 +370,50 @@ final class GrubInterpreter {
         }
     }
 
-    /// The longest value a variable or an expanded word may have: a config that doubles a
-    /// string in a loop must not take the machine's memory.
-    static let maxValueLength = 1 << 20
     var valueLimitReported = false
 
+    /// A variable's value or an expanded word, cut at `ConfigLimits.maxValueLength`: a
+    /// config that doubles a string in a loop must not take the machine's memory.
     func capped(_ value: String) -> String {
-        guard value.utf8.count > Self.maxValueLength else { return value }
+        guard value.utf8.count > ConfigLimits.maxValueLength else { return value }
         if !valueLimitReported {
             valueLimitReported = true
-            diagnostics.add(.error, "a value longer than \(Self.maxValueLength) bytes was cut short", at: currentLocation)
+            diagnostics.add(.error, "a value longer than \(ConfigLimits.maxValueLength) bytes was cut short", at: currentLocation)
         }
-        return String(decoding: value.utf8.prefix(Self.maxValueLength), as: UTF8.self)
+        return String(decoding: value.utf8.prefix(ConfigLimits.maxValueLength), as: UTF8.self)
+    }
+
+    /// A variable's value for an expansion, counted against `ConfigLimits.maxExpansionBytes`
+    /// (once that has run out: nothing, and the phase stops).
+    func expansion(of name: String) -> String {
+        let value = variable(name)
+        let size = value.utf8.count
+        guard !exhausted else { return "" }
+        guard size <= expansionLeft else {
+            exhaust("script stopped: variables expanded to more than \(ConfigLimits.describe(bytes: ConfigLimits.maxExpansionBytes)) in all; the rest is not run",
+                    at: currentLocation)
+            return ""
+        }
+        expansionLeft -= size
+        return value
+    }
+
+    /// The words of a command (or a `for` list) expanded; `nil`, reported, when together
+    /// they are longer than `ConfigLimits.maxCommandLength` (or a limit of the parse ran
+    /// out), and then the rest is not expanded.
+    func expandArguments(_ words: [GrubWord], what: String?, at location: SourceLocation) -> [String]? {
+        var argv: [String] = []
+        argv.reserveCapacity(words.count)
+        var length = 0
+        for word in words {
+            guard expand(word, into: &argv, length: &length) else {
+                let name = what ?? "'\(String(decoding: (argv.first ?? "").utf8.prefix(64), as: UTF8.self))'"
+                diagnostics.add(.error, "\(name): its arguments are longer than \(ConfigLimits.describe(bytes: ConfigLimits.maxCommandLength)); not run", at: location)
+                return nil
+            }
+            if exhausted { return nil }
+        }
+        return argv
     }
 
     func setVariable(_ name: String, _ rawValue: String) {
@@ -335,9 +430,18 @@ final class GrubInterpreter {
     /// unquoted variable's value is split into words at white space (GRUB does not split
     /// literal text, and never splits inside double quotes).
     func expand(_ word: GrubWord, into argv: inout [String]) {
+        var length = 0
+        expand(word, into: &argv, length: &length)
+    }
+
+    /// `expand`, adding the bytes of the arguments it makes to `length`: `false` once that
+    /// is over `ConfigLimits.maxCommandLength` (it then stops, leaving `argv` incomplete).
+    @discardableResult
+    func expand(_ word: GrubWord, into argv: inout [String], length: inout Int) -> Bool {
         if let text = word.text {
             argv.append(text)
-            return
+            length += text.utf8.count
+            return length <= ConfigLimits.maxCommandLength
         }
         var current = ""
         var hasCurrent = false
@@ -347,28 +451,35 @@ final class GrubInterpreter {
                 current += s
                 hasCurrent = true
             case .variable(let name, true):
-                current += variable(name)
+                current += expansion(of: name)
                 hasCurrent = true
-                if current.utf8.count > Self.maxValueLength { current = capped(current) }
+                if current.utf8.count > ConfigLimits.maxValueLength { current = capped(current) }
             case .variable(let name, false):
                 // GRUB's rule: the first piece joins the text before it, each later piece
                 // (or the first, after leading blanks) starts a new word; trailing blanks
                 // do not end the word.
-                let value = variable(name)
+                let value = expansion(of: name)
                 var startsNew = value.utf8.first.map(Self.isBlank) ?? false
                 for piece in value.utf8.split(whereSeparator: Self.isBlank) {
                     if startsNew && hasCurrent {
+                        length += current.utf8.count
+                        guard length <= ConfigLimits.maxCommandLength else { return false }
                         argv.append(current)
                         current = ""
                     }
                     current += String(Substring(piece))
                     hasCurrent = true
                     startsNew = true
-                    if current.utf8.count > Self.maxValueLength { current = capped(current) }
+                    if current.utf8.count > ConfigLimits.maxValueLength { current = capped(current) }
                 }
             }
         }
-        if hasCurrent { argv.append(current) }
+        if hasCurrent {
+            length += current.utf8.count
+            guard length <= ConfigLimits.maxCommandLength else { return false }
+            argv.append(current)
+        }
+        return true
     }
 
     static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d }

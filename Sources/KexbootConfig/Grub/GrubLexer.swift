@@ -15,6 +15,25 @@ struct GrubLexer {
     private var buffer: [UInt8] = []
     private let breaks = GrubLexer.breakTable
 
+    /// How a block scan that started at a `{` ended.
+    private enum BlockEnd {
+        /// At the `}` at `close`; lexing goes on after it, on `line`, whose column 1 is at
+        /// `lineStart`.
+        case closed(close: Int, line: Int, lineStart: Int)
+        /// The input ended first.
+        case unclosed
+        /// The scan failed (an unterminated quote).
+        case failed(GrubSyntaxError)
+    }
+
+    /// What the block scans that ran to the end of the input found for every `{` they
+    /// passed, by its offset. Recovery goes back to the line after a statement whose block
+    /// never closed, and the next `{` is often one such a scan has passed already: scanning
+    /// again from there would make a file of unclosed blocks quadratic.
+    private var blockEnds: [Int: BlockEnd] = [:]
+    /// Bytes passed over by reusing `blockEnds` instead of scanning them.
+    private(set) var jumped = 0
+
     init(_ range: SourceRange) {
         bytes = range.file.bytes
         end = min(range.end, range.file.bytes.count)
@@ -116,8 +135,34 @@ struct GrubLexer {
     /// tokens: quotes, escapes, `${…}` and comments are honoured exactly as `next()`
     /// honours them. Returns the offset of that `}` (the position is then after it), or
     /// `nil` when the input ends first.
+    ///
+    /// A scan that fails remembers where every block it passed ends, so a later scan from
+    /// one of those `{` costs nothing: the lexical state after a `{` is the same whichever
+    /// scan reaches it, so the answer is too.
     mutating func skipBlock() throws(GrubSyntaxError) -> Int? {
-        var level = 1
+        let open = position - 1
+        if let known = blockEnds[open] {
+            switch known {
+            case .closed(let close, let closeLine, let closeLineStart):
+                jumped += close + 1 - position
+                position = close + 1
+                line = closeLine
+                lineStart = closeLineStart
+                return close
+            case .unclosed:
+                return nil
+            case .failed(let error):
+                throw error
+            }
+        }
+        // The `{` still open, innermost last, and the blocks closed so far (kept only if
+        // the scan fails).
+        var opens = [open]
+        var closed: [(open: Int, end: BlockEnd)] = []
+        func fail(_ end: BlockEnd) {
+            for (o, e) in closed { blockEnds[o] = e }
+            for o in opens { blockEnds[o] = end }
+        }
         var atTokenStart = true
         while position < end {
             let b = bytes[position]
@@ -127,14 +172,15 @@ struct GrubLexer {
                 position += 1
                 atTokenStart = true
             case Self.lbrace:
-                level += 1
+                opens.append(position)
                 position += 1
                 atTokenStart = true
             case Self.rbrace:
-                level -= 1
+                let o = opens.removeLast()
                 position += 1
                 atTokenStart = true
-                if level == 0 { return position - 1 }
+                if opens.isEmpty { return position - 1 }
+                closed.append((o, .closed(close: position - 1, line: line, lineStart: lineStart)))
             case Self.hash where atTokenStart:
                 while position < end && bytes[position] != Self.lf { position += 1 }
             case Self.backslash:
@@ -145,7 +191,12 @@ struct GrubLexer {
                 }
                 position = min(position + 2, end)
             case Self.squote, Self.dquote:
-                _ = try skipQuoted(b)
+                do throws(GrubSyntaxError) {
+                    _ = try skipQuoted(b)
+                } catch {
+                    fail(.failed(error))
+                    throw error
+                }
                 atTokenStart = false
             case Self.dollar:
                 if lexVariableName() == nil { position += 1 }
@@ -156,6 +207,7 @@ struct GrubLexer {
                 atTokenStart = breaks[Int(b)]
             }
         }
+        fail(.unclosed)
         return nil
     }
 

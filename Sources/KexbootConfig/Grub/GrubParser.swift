@@ -11,21 +11,43 @@ struct GrubParser {
     }
 
     static let maxDepth = 100
+    /// Parsing stops once the lexer has gone over the text this many times (plus a MiB):
+    /// real files take one pass, and the shapes recovery meets (blocks, `if`s and quotes
+    /// never closed) a few; only garbage takes more. Parsing stays linear in the size of
+    /// the text whatever its shape.
+    static let maxWorkFactor = 16
 
     private var lexer: GrubLexer
     private var token: GrubToken
     private var hasToken = false
     private let file: SourceFile
     private var depth = 0
+    /// Compound statements (`if`, `for`, `while`, `function`, `{ … }`) that ran to the end
+    /// of the input, by offset, with their error and the depth they were parsed at. Parsed
+    /// again from there (recovery resumes on the line after an outer one), they fail the
+    /// same way: at the same or a smaller depth, the same tokens give the same error.
+    private var unclosed: [Int: (error: GrubSyntaxError, depth: Int)] = [:]
+    /// Bytes the lexer and recovery have gone over, counting the same byte again each time.
+    private var moved = 0
+    private let workLimit: Int
+    private var stopped = false
 
     init(_ range: SourceRange) {
         lexer = GrubLexer(range)
         file = range.file
         token = GrubToken(kind: .end, word: GrubWord(parts: [], isPlain: false), offset: range.start, line: range.line, column: range.column)
+        workLimit = Self.maxWorkFactor * max(0, range.end - range.start) + (1 << 20)
     }
 
     /// True once a NUL byte has been skipped.
     var sawNul: Bool { lexer.sawNul }
+
+    /// The line the lexer is on.
+    var line: Int { lexer.line }
+
+    /// Bytes gone over so far, with every byte that recovery makes the lexer go over again
+    /// counted again: about the size of the text for any input (tests check it).
+    var work: Int { moved - lexer.jumped }
 
     // MARK: Tokens
 
@@ -78,7 +100,14 @@ struct GrubParser {
 
     /// The next top-level statement, a syntax error (already recovered from), or the end.
     mutating func next() -> Step {
+        if stopped { return .end }
+        if work > workLimit {
+            stopped = true
+            return .error(GrubSyntaxError(message: "parsing stopped: the text needed more than \(Self.maxWorkFactor) passes over it; the rest is not read",
+                                          offset: lexer.position, line: lexer.line, column: lexer.column))
+        }
         var startOffset = lexer.position, startLine = lexer.line
+        let stepStart = lexer.position
         do throws(GrubSyntaxError) {
             try skipSeparators()
             let t = try current()
@@ -91,8 +120,10 @@ struct GrubParser {
             case .newline, .semicolon, .end: break
             default: throw error("expected ';' or end of line before \(describe(after))", at: after)
             }
+            moved += lexer.position - stepStart
             return .statement(node)
         } catch {
+            moved += lexer.position - stepStart
             recover(from: error, statementOffset: startOffset, statementLine: startLine)
             return .error(error)
         }
@@ -124,12 +155,19 @@ struct GrubParser {
     }
 
     private mutating func nested(_ body: (inout GrubParser) throws(GrubSyntaxError) -> GrubNode) throws(GrubSyntaxError) -> GrubNode {
+        let opener = try current()
+        if let known = unclosed[opener.offset], depth < known.depth { throw known.error }
         depth += 1
         defer { depth -= 1 }
         if depth > Self.maxDepth {
-            throw error("blocks nested more than \(Self.maxDepth) deep", at: try current())
+            throw error("blocks nested more than \(Self.maxDepth) deep", at: opener)
         }
-        return try body(&self)
+        do throws(GrubSyntaxError) {
+            return try body(&self)
+        } catch {
+            if error.atEnd { unclosed[opener.offset] = (error, depth) }
+            throw error
+        }
     }
 
     /// Statements up to (not including) one of the `terminators` keywords or, when
@@ -293,6 +331,8 @@ struct GrubParser {
         let indent = Self.indentation(bytes, from: lineStart, end: end)
         var offset = error.atEnd ? statementOffset : max(error.offset, statementOffset)
         var line = error.atEnd ? statementLine : max(error.line, statementLine)
+        let scanStart = offset
+        defer { moved += statementOffset - lineStart + offset - scanStart }
         if offset < lexer.bytes.count && offset < end && bytes[offset] == 0x0a {
             // The error token was the newline itself: the next line starts right after it.
         }

@@ -131,7 +131,11 @@ extension IPXEInterpreter {
         switch name {
         case "set":
             guard let setting = args.first, !setting.isEmpty else { return warn("needs a setting name") }
-            state.settings.set(setting, args.dropFirst().joined(separator: " "))
+            let value = args.dropFirst().joined(separator: " ")
+            guard value.utf8.count <= ConfigLimits.maxValueLength else {
+                return warn("a value of \(value.utf8.count) bytes is longer than \(ConfigLimits.describe(bytes: ConfigLimits.maxValueLength)); not set")
+            }
+            state.settings.set(setting, value)
             return .status(true)
         case "clear":
             guard let setting = args.first, !setting.isEmpty else { return warn("needs a setting name") }
@@ -298,6 +302,9 @@ extension IPXEInterpreter {
         // A new image replaces one of the same name.
         if let old = state.images.firstIndex(where: { $0.name == imageName }) {
             state.images.remove(at: old)
+        } else if state.images.count >= Self.maxImages {
+            diagnostics.add(Diagnostic(.warning, "more than \(Self.maxImages) images at once (a download loop?); \(uri) is not added", at: here, file: config))
+            return nil
         }
         state.images.append(image)
         return state.images.count - 1
@@ -324,7 +331,17 @@ extension IPXEInterpreter {
             return .stop(.boot(index))
         }
         let exists = files.info(path)?.kind == .file
-        if exists, let script = script(at: path, base: .directory(Path.directory(path))) {
+        let chained: IPXEScript?
+        do {
+            chained = exists ? try script(at: path, base: .directory(Path.directory(path))) : nil
+        } catch {
+            if !includeLimitReported {
+                includeLimitReported = true
+                diagnostics.add(Diagnostic(.error, "chain: \(error.message)", at: here, file: config))
+            }
+            return .stop(.leftOut("it chains \(path), which is past the limit of files read"))
+        }
+        if let script = chained {
             // Scripts are run, not handed to a kernel as initrds.
             state.images.remove(at: index)
             state.selected = nil

@@ -39,7 +39,11 @@ import KexbootCore
 /// - `${http-proxy}`, when set at a boot, becomes the result's `proxy`.
 ///
 /// Endless loops stop: a `goto` that comes back to a state already seen, more than
-/// `maxStepsPerPath` commands on one path, or `maxSteps` commands in all.
+/// `maxStepsPerPath` commands on one path, or `maxSteps` commands in all. The limits every
+/// language shares (`ConfigLimits`) hold too: a command whose words expand past
+/// `maxCommandLength` or a `set` past `maxValueLength` fails (as a command out of memory
+/// fails in iPXE), and evaluation stops past `maxExpansionBytes` of expansion,
+/// `maxIncludedFiles` chained scripts or `maxEntries` entries.
 public enum IPXEConfig {
     /// Parses the script at `path`.
     ///
@@ -54,6 +58,7 @@ public enum IPXEConfig {
         let base = prefix.map(ResourceBase.init(prefix:)) ?? .directory(Path.directory(config))
         let script = IPXEScript(path: config, base: base, bytes: bytes)
         let interpreter = IPXEInterpreter(files: files, config: config)
+        _ = interpreter.input.charge(bytes: bytes.count)
         if !script.hasMagic {
             interpreter.diagnostics.add(Diagnostic(.warning, "the first line is not #!ipxe; read as an iPXE script anyway", file: config))
         }
@@ -67,7 +72,9 @@ final class IPXEInterpreter {
     static let maxSteps = 500_000
     static let maxMenuDepth = 16
     static let maxChainDepth = 16
-    static let maxEntries = 10_000
+    /// Images one path may hold at once: a script boots a kernel with a few initrds, and
+    /// every `goto` keeps a copy of the list to find endless loops.
+    static let maxImages = 64
     /// Chained files larger than this are not looked at as scripts.
     static let maxScriptSize = 4 << 20
 
@@ -88,6 +95,9 @@ final class IPXEInterpreter {
         var args: [String]
         var devicetree = false
         var location: SourceLocation
+
+        /// About what comparing it, and keeping a copy, costs.
+        var size: Int { name.utf8.count + uri.utf8.count + args.reduce(128) { $0 + $1.utf8.count + 16 } }
     }
 
     struct MenuItem: Hashable {
@@ -135,13 +145,32 @@ final class IPXEInterpreter {
     }
 
     /// What decides the rest of a path, taken at each `goto`: the same snapshot twice means
-    /// an endless loop.
+    /// an endless loop. Kept as two independent 64-bit digests of that state, not a copy
+    /// of it: a loop that grows its settings or images a little each time would otherwise
+    /// keep thousands of ever longer copies (two different states have the same pair with
+    /// odds of about 2⁻¹²⁸).
     struct Snapshot: Hashable {
-        let positions: [Int]
-        let files: [String]
-        let settings: IPXESettings
-        let images: [Image]
-        let selected: String?
+        let first: Int
+        let second: Int
+
+        init(_ state: State) {
+            func digest(_ salt: UInt8) -> Int {
+                var hasher = Hasher()
+                hasher.combine(salt)
+                hasher.combine(state.frames.count)
+                for frame in state.frames {
+                    hasher.combine(frame.line)
+                    hasher.combine(frame.command)
+                    hasher.combine(frame.script.path)
+                }
+                hasher.combine(state.settings)
+                hasher.combine(state.images)
+                hasher.combine(state.selected)
+                return hasher.finalize()
+            }
+            first = digest(0)
+            second = digest(1)
+        }
     }
 
     struct Choice {
@@ -182,12 +211,19 @@ final class IPXEInterpreter {
     var diagnostics = DiagnosticSink()
     var entries: [BootOption] = []
     var stepsLeft = IPXEInterpreter.maxSteps
+    /// What is left of `ConfigLimits.maxExpansionBytes`: bytes expanded, and the settings
+    /// and images compared at each `goto`.
+    var expansionLeft = ConfigLimits.maxExpansionBytes
+    var input = InputBudget()
+    var includeLimitReported = false
+    var kept = EntryBudget()
+    /// Set when a limit of the whole parse ran out (reported once): no path goes on.
+    var exhausted = false
     var top: TopMenu?
     var proxy: String?
     /// Files chained as scripts, by path (`nil`: read, and not a script).
     var scripts: [String: IPXEScript?] = [:]
     private var budgetReported = false
-    private var entriesReported = false
 
     init(files: any FileSource, config: String) {
         self.files = files
@@ -224,6 +260,7 @@ final class IPXEInterpreter {
     func explore(_ start: State) {
         var state = start
         while true {
+            if exhausted { return }
             guard stepsLeft > 0 else {
                 if !budgetReported {
                     budgetReported = true
@@ -324,10 +361,10 @@ final class IPXEInterpreter {
             frame.failure = nil
             state.frames[top] = frame
             if jumped {
-                let snapshot = Snapshot(positions: state.frames.flatMap { [$0.line, $0.command] },
-                                        files: state.frames.map(\.script.path), settings: state.settings,
-                                        images: state.images, selected: state.selected)
-                if !state.seen.insert(snapshot).inserted {
+                // Comparing states costs their size: counted, so big settings cannot make
+                // thousands of gotos expensive.
+                guard spend(state.settings.size + state.images.reduce(0) { $0 + $1.size }, at: state.location) else { return .leftOut("evaluation stopped") }
+                if !state.seen.insert(Snapshot(state)).inserted {
                     diagnostics.add(Diagnostic(.warning, "goto loop: this goto comes back to where it was with nothing changed", at: state.location, file: config))
                     return .leftOut("it loops for ever (goto)")
                 }
@@ -348,7 +385,12 @@ final class IPXEInterpreter {
         }
         let here = SourceLocation(file: script.path, line: line.number, column: first.column)
         state.location = here
-        let argv = command.words.map { state.settings.expand($0.text) }
+        guard let argv = expand(command.words, at: here, state.settings) else {
+            if exhausted { return .leftOut("evaluation stopped") }
+            state.frames[top].status = false
+            state.frames[top].failure = "'\(first.text)' at line \(line.number) expands to more than \(ConfigLimits.describe(bytes: ConfigLimits.maxCommandLength)), which ends the script"
+            return nil
+        }
         switch execute(argv, at: here, &state) {
         case .status(let ok):
             state.frames[top].status = ok
@@ -361,6 +403,45 @@ final class IPXEInterpreter {
         case .handled:
             return nil
         }
+    }
+
+    /// A command's words with their settings expanded; `nil` (reported) when together they
+    /// would be longer than `ConfigLimits.maxCommandLength`, or the expansion budget ran out.
+    func expand(_ words: [IPXEScript.Word], at here: SourceLocation, _ settings: IPXESettings) -> [String]? {
+        var argv: [String] = []
+        argv.reserveCapacity(words.count)
+        var length = 0
+        var produced = 0
+        for word in words {
+            guard let text = settings.expand(word.text, limit: ConfigLimits.maxCommandLength - length, produced: &produced) else {
+                diagnostics.add(Diagnostic(.warning, "'\(String(decoding: (argv.first ?? word.text).utf8.prefix(64), as: UTF8.self))': its words expand to more than \(ConfigLimits.describe(bytes: ConfigLimits.maxCommandLength)); it fails",
+                                           at: here, file: config))
+                _ = spend(produced, at: here)
+                return nil
+            }
+            length += text.utf8.count
+            argv.append(text)
+        }
+        return spend(produced, at: here) ? argv : nil
+    }
+
+    /// Counts `bytes` against `expansionLeft`; `false` (reported, and evaluation stops) once
+    /// it has run out.
+    func spend(_ bytes: Int, at location: SourceLocation?) -> Bool {
+        guard !exhausted else { return false }
+        guard bytes <= expansionLeft else {
+            exhaust("evaluation stopped: settings expanded and compared to more than \(ConfigLimits.describe(bytes: ConfigLimits.maxExpansionBytes)) in all; the rest of the script's menu items are left out", at: location)
+            return false
+        }
+        expansionLeft -= bytes
+        return true
+    }
+
+    /// Stops the evaluation: a limit of the whole parse ran out.
+    func exhaust(_ message: String, at location: SourceLocation?) {
+        guard !exhausted else { return }
+        exhausted = true
+        diagnostics.add(Diagnostic(.error, message, at: location, file: config))
     }
 
     /// The innermost script ends: the path ends with it, or its caller goes on with its status.
@@ -382,13 +463,6 @@ final class IPXEInterpreter {
     // MARK: - Booting
 
     func boot(_ state: State, _ index: Int) {
-        guard entries.count < Self.maxEntries else {
-            if !entriesReported {
-                entriesReported = true
-                diagnostics.add(Diagnostic(.error, "more than \(Self.maxEntries) entries; the rest are left out", at: state.location, file: config))
-            }
-            return
-        }
         let kernel = state.images[index]
         if let problem = kernel.problem {
             return leaveOut(state, problem)
@@ -432,6 +506,11 @@ final class IPXEInterpreter {
             }
             option = BootOption(id: id, title: title, path: path, kind: .linux, kernel: kernelResource,
                                 initrds: others.compactMap(\.resource), devicetree: devicetree?.resource, args: args)
+        }
+        guard kept.admit(option) else {
+            if let refusal = kept.refusal(at: state.location, file: config) { diagnostics.add(refusal) }
+            exhausted = true
+            return
         }
         if proxy == nil, let value = state.settings.value("http-proxy") { proxy = value }
         entries.append(option)
@@ -478,13 +557,21 @@ final class IPXEInterpreter {
         return lower == "xen" || lower.hasPrefix("xen.") || lower.hasPrefix("xen-") || lower.hasPrefix("tboot")
     }
 
-    /// The script in a file, read once; `nil` when the file is not an iPXE script.
-    func script(at path: String, base: ResourceBase) -> IPXEScript? {
+    /// The script in a file, read once; `nil` when the file is not an iPXE script. Throws
+    /// when reading it would go past `ConfigLimits.maxIncludedFiles` or `maxInputBytes`.
+    func script(at path: String, base: ResourceBase) throws(InputBudget.Refusal) -> IPXEScript? {
         if let known = scripts[path] { return known }
         var script: IPXEScript?
-        if let info = files.info(path), info.kind == .file, info.size <= Self.maxScriptSize,
-           let bytes = try? files.read(path, limit: Self.maxScriptSize), IPXEScript.hasMagic(bytes) {
-            script = IPXEScript(path: path, base: base, bytes: bytes)
+        if let info = files.info(path), info.kind == .file, info.size <= Self.maxScriptSize {
+            switch input.read(path, from: files, limit: Self.maxScriptSize) {
+            case .success(let bytes):
+                if IPXEScript.hasMagic(bytes) { script = IPXEScript(path: path, base: base, bytes: bytes) }
+            case .failure(let refusal) where refusal.isLimit:
+                // Not remembered: the file itself may be fine.
+                throw refusal
+            case .failure:
+                break
+            }
         }
         scripts[path] = script
         return script

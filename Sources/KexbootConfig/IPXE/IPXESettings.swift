@@ -5,6 +5,8 @@ import KexbootCore
 /// `${name:type}`. An unset setting expands to nothing.
 struct IPXESettings: Hashable, Sendable {
     private(set) var values: [String: String] = [:]
+    /// About the bytes the settings take: what hashing or comparing them costs.
+    private(set) var size = 0
 
     /// The settings a script starts with: what iPXE knows of the machine (`buildarch`,
     /// `platform`), then the `--env` variables. GRUB-style network names map to iPXE's:
@@ -48,7 +50,13 @@ struct IPXESettings: Hashable, Sendable {
     /// Sets (or, for `nil` or the empty string, deletes) a setting.
     mutating func set(_ name: String, _ value: String?) {
         let key = Self.canonicalName(name)
-        if let value, !value.isEmpty { values[key] = value } else { values[key] = nil }
+        if let old = values[key] { size -= key.utf8.count + old.utf8.count + 32 }
+        if let value, !value.isEmpty {
+            values[key] = value
+            size += key.utf8.count + value.utf8.count + 32
+        } else {
+            values[key] = nil
+        }
     }
 
     /// A setting's value: exact name first, then across the global/`net0` scopes (iPXE
@@ -65,26 +73,42 @@ struct IPXESettings: Hashable, Sendable {
     /// A word with every `${name}` / `${name:type}` replaced by its value; innermost first,
     /// so `${net${i}/mac}` works. An unterminated `${` stays as written.
     func expand(_ word: String) -> String {
-        guard word.utf8.contains(UInt8(ascii: "$")) else { return word }
+        var produced = 0
+        return expand(word, limit: .max, produced: &produced)!
+    }
+
+    /// `expand`, or `nil` as soon as the word would grow past `limit` bytes (so `${a}${a}`
+    /// of a long `a` is never built). `produced` counts the bytes values contributed.
+    func expand(_ word: String, limit: Int, produced: inout Int) -> String? {
+        guard word.utf8.contains(UInt8(ascii: "$")) else { return word.utf8.count <= limit ? word : nil }
         let bytes = Array(word.utf8)
         var stack: [[UInt8]] = [[]]
+        // Bytes the stack holds: the word's length once the `${`s still open are put back.
+        var length = 0
         var i = 0
         while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{") {
                 stack.append([])
+                length += 2
                 i += 2
                 continue
             }
             if c == UInt8(ascii: "}"), stack.count > 1 {
-                let name = String(decoding: stack.removeLast(), as: UTF8.self)
-                stack[stack.count - 1] += lookup(name).utf8
+                let inner = stack.removeLast()
+                let value = lookup(String(decoding: inner, as: UTF8.self)).utf8
+                length += value.count - inner.count - 2
+                guard length <= limit else { return nil }
+                produced += value.count
+                stack[stack.count - 1] += value
                 i += 1
                 continue
             }
             stack[stack.count - 1].append(c)
+            length += 1
             i += 1
         }
+        guard length <= limit else { return nil }
         // Unterminated `${`s, outermost first, each followed by what came after it.
         var out = stack[0]
         for open in stack.dropFirst() {
@@ -112,22 +136,31 @@ struct IPXESettings: Hashable, Sendable {
                 return parts.map { $0.lowercased() }.joined(separator: separator)
             }
             if value.count == 2 && value.allSatisfy(\.isHexDigit) { return value.lowercased() }
-            return value.utf8.map { byte in
-                let digits = Array("0123456789abcdef")
-                return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-            }.joined(separator: separator)
+            // Built as bytes: a long value is formatted in one pass.
+            let digits = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(value.utf8.count * 3)
+            for byte in value.utf8 {
+                if !out.isEmpty { out += separator.utf8 }
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 15)])
+            }
+            return String(decoding: out, as: UTF8.self)
         case "uristring":
-            return value.utf8.map { byte -> String in
+            let digits = Array("0123456789ABCDEF".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(value.utf8.count)
+            for byte in value.utf8 {
                 switch byte {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                      UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
                      UInt8(ascii: "."), UInt8(ascii: "~"):
-                    return String(UnicodeScalar(byte))
+                    out.append(byte)
                 default:
-                    let digits = Array("0123456789ABCDEF")
-                    return "%" + String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+                    out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 15)]]
                 }
-            }.joined()
+            }
+            return String(decoding: out, as: UTF8.self)
         default:
             return value
         }

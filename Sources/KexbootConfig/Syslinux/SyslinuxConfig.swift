@@ -38,7 +38,12 @@ public struct SyslinuxConfig {
 
     let files: any FileSource
     let env: [String: String]
-    var diagnostics: [Diagnostic] = []
+    var diagnostics = DiagnosticSink()
+    /// Files read (INCLUDE, CONFIG) and bytes parsed, against `ConfigLimits`.
+    var input = InputBudget()
+    var includeLimitReported = false
+    /// Set at the `LABEL` past `ConfigLimits.maxEntries`: nothing more is read.
+    var stopped = false
     var labels: [Label] = []
     var globalAppend: String?
     var globalIPAppend: Int?
@@ -57,6 +62,8 @@ public struct SyslinuxConfig {
     var menuStack: [String] = []
     var depth = 0
     var switchedTo: String?
+    /// The `CONFIG` line that set `switchedTo`.
+    var switchedAt: SourceLocation?
 
     init(files: any FileSource, env: [String: String], workingDirectory: String, base: ResourceBase? = nil,
          format: ConfigFormat = .syslinux) {
@@ -87,16 +94,20 @@ public struct SyslinuxConfig {
         }
         var parser = SyslinuxConfig(files: files, env: Dictionary(env, uniquingKeysWith: { $1 }),
                                     workingDirectory: directory, base: base, format: format)
-        parser.read(config, at: nil)
+        parser.read(config, at: nil, included: false)
         var hops = 0
-        while let next = parser.switchedTo, hops < maxIncludeDepth {
+        while let next = parser.switchedTo, !parser.stopped {
+            guard hops < maxIncludeDepth else {
+                parser.diagnostics.add(Diagnostic(.error, "CONFIG \(next): more than \(maxIncludeDepth) CONFIG switches (a loop?); not read", at: parser.switchedAt))
+                break
+            }
             // CONFIG: start over with the new file (and, if given, a new directory).
             hops += 1
             parser.switchedTo = nil
             parser.labels = []
             parser.current = nil
             parser.defaultName = nil
-            parser.read(next, at: nil)
+            parser.read(next, at: parser.switchedAt)
         }
         return parser.result(format: format, config: config)
     }
@@ -126,25 +137,39 @@ public struct SyslinuxConfig {
         return Int(t)
     }
 
-    mutating func read(_ path: String, at location: SourceLocation?) {
+    /// Reads a file: the config (`included: false`), or one it includes or switches to at
+    /// `location`.
+    mutating func read(_ path: String, at location: SourceLocation?, included: Bool = true) {
         guard depth < Self.maxIncludeDepth else {
-            diagnostics.append(Diagnostic(.error, "\(path): includes nested more than \(Self.maxIncludeDepth) deep (a loop?); not read", at: location))
+            diagnostics.add(Diagnostic(.error, "\(path): includes nested more than \(Self.maxIncludeDepth) deep (a loop?); not read", at: location))
             return
         }
         let bytes: [UInt8]
-        do {
-            bytes = try files.read(path)
-        } catch {
-            diagnostics.append(Diagnostic(.warning, "\(error)", at: location, file: path))
+        switch input.read(path, from: files, included: included) {
+        case .success(let content):
+            bytes = content
+        case .failure(let refusal) where refusal.isLimit:
+            if !includeLimitReported {
+                includeLimitReported = true
+                diagnostics.add(Diagnostic(.error, refusal.message, at: location, file: path))
+            }
+            return
+        case .failure(let refusal):
+            diagnostics.add(Diagnostic(.warning, refusal.message, at: location, file: path))
             return
         }
         depth += 1
         defer { depth -= 1 }
         var lineNumber = 0
         var inText = false
-        for raw in bytes.split(separator: 0x0a, omittingEmptySubsequences: false) {
+        for raw in ByteLines(bytes) {
             lineNumber += 1
-            if switchedTo != nil { return }
+            if switchedTo != nil || stopped { return }
+            guard raw.count <= ConfigLimits.maxValueLength else {
+                diagnostics.add(Diagnostic(.error, "a line longer than \(ConfigLimits.describe(bytes: ConfigLimits.maxValueLength)); ignored",
+                                           at: SourceLocation(file: path, line: lineNumber, column: 1)))
+                continue
+            }
             let line = String(decoding: raw, as: UTF8.self).trimmingTrailingBlanks()
             let trimmed = Substring(line).drop { $0 == " " || $0 == "\t" }
             let here = SourceLocation(file: path, line: lineNumber, column: line.count - trimmed.count + 1)
@@ -164,13 +189,18 @@ public struct SyslinuxConfig {
     mutating func handle(_ keyword: String, _ rest: String, at here: SourceLocation, inText: inout Bool) {
         func setLabel(_ body: (inout Label) -> Void) {
             guard let i = current else {
-                diagnostics.append(Diagnostic(.warning, "'\(keyword)' outside a LABEL", at: here))
+                diagnostics.add(Diagnostic(.warning, "'\(keyword)' outside a LABEL", at: here))
                 return
             }
             body(&labels[i])
         }
         switch keyword {
         case "label":
+            guard labels.count < ConfigLimits.maxEntries else {
+                diagnostics.add(Diagnostic(.error, EntryBudget.message(full: true), at: here))
+                stopped = true
+                return
+            }
             labels.append(Label(name: rest, menus: menuStack, location: here))
             current = labels.count - 1
         case "kernel", "linux", "boot", "bss", "pxe", "fdimage", "comboot", "com32":
@@ -185,11 +215,11 @@ public struct SyslinuxConfig {
             setLabel { $0.fdtdir = rest }
         case "ipappend", "sysappend":
             guard let value = Self.number(rest) else {
-                diagnostics.append(Diagnostic(.warning, "\(keyword.uppercased()) '\(rest)' is not a number", at: here))
+                diagnostics.add(Diagnostic(.warning, "\(keyword.uppercased()) '\(rest)' is not a number", at: here))
                 return
             }
             if value & ~7 != 0 {
-                diagnostics.append(Diagnostic(.info, "\(keyword.uppercased()) \(rest): only ip= (1), BOOTIF= (2) and SYSUUID= (4) are added", at: here))
+                diagnostics.add(Diagnostic(.info, "\(keyword.uppercased()) \(rest): only ip= (1), BOOTIF= (2) and SYSUUID= (4) are added", at: here))
             }
             if current == nil { globalIPAppend = value } else { setLabel { $0.ipappend = value } }
         case "proxy":
@@ -202,7 +232,7 @@ public struct SyslinuxConfig {
             if defaultName == nil { defaultName = rest }
         case "timeout":
             timeout = Int(rest)
-            if timeout == nil { diagnostics.append(Diagnostic(.warning, "TIMEOUT '\(rest)' is not a number", at: here)) }
+            if timeout == nil { diagnostics.add(Diagnostic(.warning, "TIMEOUT '\(rest)' is not a number", at: here)) }
         case "totaltimeout":
             totalTimeout = Int(rest)
         case "include":
@@ -225,6 +255,7 @@ public struct SyslinuxConfig {
                 }
             }
             switchedTo = resolve(name)
+            switchedAt = here
         case "text":
             inText = true
         case "menu":
@@ -256,7 +287,7 @@ public struct SyslinuxConfig {
              "implicit", "path", "endtext":
             break
         default:
-            diagnostics.append(Diagnostic(.info, "unknown keyword '\(keyword)'", at: here))
+            diagnostics.add(Diagnostic(.info, "unknown keyword '\(keyword)'", at: here))
         }
     }
 
@@ -283,22 +314,23 @@ public struct SyslinuxConfig {
         var result = ParseResult(format: format, config: config)
         result.proxy = proxy
         var defaultIndex: Int?
+        var kept = EntryBudget()
         for label in labels {
             let title = label.menuLabel ?? label.name
             if let other = label.opensConfig, label.kernel == nil {
-                diagnostics.append(Diagnostic(.info, "'\(title)' left out: it opens another menu (\(other))", at: label.location))
+                diagnostics.add(Diagnostic(.info, "'\(title)' left out: it opens another menu (\(other))", at: label.location))
                 continue
             }
             if label.localboot && label.kernel == nil {
-                diagnostics.append(Diagnostic(.info, "'\(title)' left out: LOCALBOOT boots the next device", at: label.location))
+                diagnostics.add(Diagnostic(.info, "'\(title)' left out: LOCALBOOT boots the next device", at: label.location))
                 continue
             }
             guard let kernelName = label.kernel?.split(separator: " ").first.map(String.init), !kernelName.isEmpty else {
-                diagnostics.append(Diagnostic(.info, "'\(title)' left out: it has no kernel", at: label.location))
+                diagnostics.add(Diagnostic(.info, "'\(title)' left out: it has no kernel", at: label.location))
                 continue
             }
             if label.hidden {
-                diagnostics.append(Diagnostic(.info, "'\(title)' left out: MENU HIDE", at: label.location))
+                diagnostics.add(Diagnostic(.info, "'\(title)' left out: MENU HIDE", at: label.location))
                 continue
             }
             // KERNEL may carry arguments of its own ("KERNEL vmlinuz quiet").
@@ -308,11 +340,11 @@ public struct SyslinuxConfig {
             var words = kernelArgs + appendText.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             let lower = kernelName.lowercased()
             if lower.hasSuffix(".c32") && Path.basename(lower) != "mboot.c32" {
-                diagnostics.append(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is a syslinux module", at: label.location))
+                diagnostics.add(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is a syslinux module", at: label.location))
                 continue
             }
             if label.kernelKeyword == "kernel" && [".0", ".bin", ".bs", ".bss", ".com", ".cbt", ".img"].contains(where: { lower.hasSuffix($0) }) {
-                diagnostics.append(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is not a Linux kernel", at: label.location))
+                diagnostics.add(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is not a Linux kernel", at: label.location))
                 continue
             }
             var option: BootOption
@@ -320,7 +352,7 @@ public struct SyslinuxConfig {
                 // mboot.c32: KERNEL --- MODULE args --- MODULE args …
                 let parts = words.split(separator: "---", omittingEmptySubsequences: false).map(Array.init)
                 guard let head = parts.first, let hypervisor = head.first else {
-                    diagnostics.append(Diagnostic(.warning, "'\(title)': mboot.c32 without a kernel", at: label.location))
+                    diagnostics.add(Diagnostic(.warning, "'\(title)': mboot.c32 without a kernel", at: label.location))
                     continue
                 }
                 option = BootOption(id: label.name, title: title, path: label.menus + [title], kind: .multiboot, kernel: resource(hypervisor),
@@ -334,7 +366,7 @@ public struct SyslinuxConfig {
                     initrds += line.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }.map(resource)
                 }
                 words = words.filter { word in
-                    guard word.lowercased().hasPrefix("initrd=") else { return true }
+                    guard word.prefix(7).lowercased() == "initrd=" else { return true }
                     initrds += word.dropFirst(7).split(separator: ",").map { resource(String($0)) }
                     return false
                 }
@@ -343,20 +375,24 @@ public struct SyslinuxConfig {
                                     initrds: initrds, devicetree: label.fdt.map(resource) ?? label.fdtdir.flatMap { deviceTree(in: $0, at: label.location) },
                                     args: words.joined(separator: " "))
             }
+            guard kept.admit(option) else {
+                if let refusal = kept.refusal(at: label.location, file: config) { diagnostics.add(refusal) }
+                break
+            }
             if label.isDefault || (defaultIndex == nil && label.name == defaultName?.split(separator: " ").first.map(String.init)) {
                 if label.isDefault || defaultIndex == nil { defaultIndex = result.entries.count }
             }
             result.entries.append(option)
         }
         if let name = defaultName, defaultIndex == nil, !result.entries.isEmpty, !labels.contains(where: { $0.isDefault }) {
-            diagnostics.append(Diagnostic(.warning, "DEFAULT '\(name)' names no label; using the first entry", file: config))
+            diagnostics.add(Diagnostic(.warning, "DEFAULT '\(name)' names no label; using the first entry", file: config))
         }
         result.defaultIndex = defaultIndex
         if let t = timeout ?? totalTimeout {
             // Tenths of a second, rounded up; 0 means wait.
             result.timeout = t <= 0 ? -1 : t / 10 + (t % 10 == 0 ? 0 : 1)
         }
-        result.diagnostics = diagnostics
+        result.diagnostics = diagnostics.items
         result.finish()
         return result
     }
@@ -371,7 +407,7 @@ public struct SyslinuxConfig {
         if let file = env["fdtfile"], !file.isEmpty { return resource(dir + "/" + file) }
         let compatible = (env["fdt_compatible"] ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
         guard !compatible.isEmpty else {
-            diagnostics.append(Diagnostic(.info, "FDTDIR \(directory): the machine's device tree name is not known (fdtfile); the running device tree is kept", at: location))
+            diagnostics.add(Diagnostic(.info, "FDTDIR \(directory): the machine's device tree name is not known (fdtfile); the running device tree is kept", at: location))
             return nil
         }
         for compat in compatible {
@@ -385,7 +421,7 @@ public struct SyslinuxConfig {
                 if files.info(path)?.kind == .file { return candidate }
             }
         }
-        diagnostics.append(Diagnostic(.warning, "FDTDIR \(directory) has no DTB for \(compatible.joined(separator: ", ")); the running device tree is kept", at: location))
+        diagnostics.add(Diagnostic(.warning, "FDTDIR \(directory) has no DTB for \(compatible.joined(separator: ", ")); the running device tree is kept", at: location))
         return nil
     }
 

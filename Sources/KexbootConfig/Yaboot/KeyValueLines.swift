@@ -7,28 +7,58 @@ struct KeyValueLine {
     var value: String?
     var location: SourceLocation
 
-    static func parse(_ bytes: [UInt8], file: String) -> [KeyValueLine] {
-        var lines: [KeyValueLine] = []
-        var number = 0
-        for raw in bytes.split(separator: 0x0a, omittingEmptySubsequences: false) {
-            number += 1
-            let text = String(decoding: raw, as: UTF8.self).trimmingTrailingBlanks()
-            let trimmed = Substring(text).drop { $0 == " " || $0 == "\t" }
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let location = SourceLocation(file: file, line: number, column: text.count - trimmed.count + 1)
-            guard let eq = trimmed.firstIndex(of: "=") else {
-                lines.append(KeyValueLine(key: String(trimmed).trimmingTrailingBlanks(), value: nil, location: location))
-                continue
-            }
-            let key = String(trimmed[..<eq]).trimmingTrailingBlanks()
-            var value = Substring(trimmed[trimmed.index(after: eq)...]).drop { $0 == " " || $0 == "\t" }
-            if let q = value.first, q == "\"" || q == "'" {
-                value = value.dropFirst()
-                if let end = value.lastIndex(of: q) { value = value[..<end] }
-            }
-            lines.append(KeyValueLine(key: key, value: String(value), location: location))
+    /// The lines of a file, one at a time; a line longer than `ConfigLimits.maxValueLength`
+    /// comes as `.tooLong`.
+    struct Lines: Sequence, IteratorProtocol {
+        enum Item {
+            case line(KeyValueLine)
+            case tooLong(SourceLocation)
         }
-        return lines
+
+        private var raw: ByteLines
+        private let file: String
+        private var number = 0
+
+        init(_ bytes: [UInt8], file: String) {
+            raw = ByteLines(bytes)
+            self.file = file
+        }
+
+        mutating func next() -> Item? {
+            while let bytes = raw.next() {
+                number += 1
+                guard bytes.count <= ConfigLimits.maxValueLength else {
+                    return .tooLong(SourceLocation(file: file, line: number, column: 1))
+                }
+                if let line = KeyValueLine(bytes, number: number, file: file) { return .line(line) }
+            }
+            return nil
+        }
+    }
+
+    /// The diagnostic for a `.tooLong` line.
+    static func tooLong(at location: SourceLocation) -> Diagnostic {
+        Diagnostic(.error, "a line longer than \(ConfigLimits.describe(bytes: ConfigLimits.maxValueLength)); ignored", at: location)
+    }
+
+    /// One line; `nil` for a blank line or a comment.
+    init?(_ raw: ArraySlice<UInt8>, number: Int, file: String) {
+        let text = String(decoding: raw, as: UTF8.self).trimmingTrailingBlanks()
+        let trimmed = Substring(text).drop { $0 == " " || $0 == "\t" }
+        if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
+        location = SourceLocation(file: file, line: number, column: text.count - trimmed.count + 1)
+        guard let eq = trimmed.firstIndex(of: "=") else {
+            key = String(trimmed).trimmingTrailingBlanks()
+            value = nil
+            return
+        }
+        key = String(trimmed[..<eq]).trimmingTrailingBlanks()
+        var value = Substring(trimmed[trimmed.index(after: eq)...]).drop { $0 == " " || $0 == "\t" }
+        if let q = value.first, q == "\"" || q == "'" {
+            value = value.dropFirst()
+            if let end = value.lastIndex(of: q) { value = value[..<end] }
+        }
+        self.value = String(value)
     }
 }
 

@@ -21,15 +21,27 @@ public enum YabootConfig {
         let config = Path.normalize(path)
         let bytes = try files.read(config)
         var result = ParseResult(format: .yaboot, config: config)
+        var diagnostics = DiagnosticSink()
         var global = Settings()
         var images: [(path: String, settings: Settings, location: SourceLocation)] = []
         var defaultName: String?
-        for line in KeyValueLine.parse(bytes, file: config) {
+        lines: for item in KeyValueLine.Lines(bytes, file: config) {
+            let line: KeyValueLine
+            switch item {
+            case .line(let l): line = l
+            case .tooLong(let location):
+                diagnostics.add(KeyValueLine.tooLong(at: location))
+                continue
+            }
             let key = line.key.lowercased()
             if key == "image" || key.hasPrefix("image[") {
                 guard let value = line.value, !value.isEmpty else {
-                    result.diagnostics.append(Diagnostic(.warning, "image= without a kernel", at: line.location))
+                    diagnostics.add(Diagnostic(.warning, "image= without a kernel", at: line.location))
                     continue
+                }
+                guard images.count < ConfigLimits.maxEntries else {
+                    diagnostics.add(Diagnostic(.error, EntryBudget.message(full: true), at: line.location))
+                    break lines
                 }
                 images.append((value, Settings(), line.location))
                 continue
@@ -55,24 +67,25 @@ public enum YabootConfig {
                 if let t = line.value.flatMap({ Int($0) }) {
                     result.timeout = t <= 0 ? -1 : t / 10 + (t % 10 == 0 ? 0 : 1)
                 } else {
-                    result.diagnostics.append(Diagnostic(.warning, "timeout '\(line.value ?? "")' is not a number", at: line.location))
+                    diagnostics.add(Diagnostic(.warning, "timeout '\(line.value ?? "")' is not a number", at: line.location))
                 }
             case "boot", "ofboot", "install", "magicboot", "delay", "enablecdboot", "enableofboot", "enablenetboot",
                  "init-message", "fgcolor", "bgcolor", "password", "restricted", "single-key", "nonvram", "defaultos",
                  "macos", "macosx", "darwin", "sysmap", "initrd-size", "initrd-prompt", "pause-after", "pause-message", "usemount", "mntpoint", "fstype", "hide", "brokenosx":
                 continue
             default:
-                result.diagnostics.append(Diagnostic(.info, "unknown yaboot.conf key '\(line.key)'", at: line.location))
+                diagnostics.add(Diagnostic(.info, "unknown yaboot.conf key '\(line.key)'", at: line.location))
             }
         }
         let directory = Path.directory(config)
+        var kept = EntryBudget()
         for (kernel, s, location) in images {
             // A `device:partition,path` spelling names the file's partition itself.
             var path = kernel
             if let comma = path.lastIndex(of: ","), path[..<comma].contains(":") { path = String(path[path.index(after: comma)...]) }
             let partition = s.partition ?? global.partition
             if partition != nil || s.device != nil {
-                result.diagnostics.append(Diagnostic(.info, "partition/device settings are not mapped: \(path) is read from this filesystem", at: location))
+                diagnostics.add(Diagnostic(.info, "partition/device settings are not mapped: \(path) is read from this filesystem", at: location))
             }
             func resource(_ name: String) -> Resource {
                 .file(device: nil, path: Path.join(directory == "/etc" ? "/" : directory, name))
@@ -88,11 +101,17 @@ public enum YabootConfig {
                 args += (s.append ?? global.append ?? "").words
             }
             let label = s.label ?? Path.basename(path)
-            result.entries.append(BootOption(
+            let option = BootOption(
                 id: label, title: label, kernel: resource(path),
                 initrds: (s.initrd ?? global.initrd).map { [resource($0)] } ?? [],
-                args: args.joined(separator: " ")))
+                args: args.joined(separator: " "))
+            guard kept.admit(option) else {
+                if let refusal = kept.refusal(at: location, file: config) { diagnostics.add(refusal) }
+                break
+            }
+            result.entries.append(option)
         }
+        result.diagnostics = diagnostics.items
         result.selectDefault(defaultName, what: "image") { name in images.firstIndex { $0.settings.alias == name } }
         result.finish()
         return result
