@@ -34,6 +34,10 @@ public final class Client {
             guard let first = try readMessage(timeout: timeout) else {
                 throw Failure(code: "connection", message: "\(address): no hello from the server")
             }
+            // A daemon that refuses the connection (too many open) says why instead.
+            if first["type"]?.stringValue == "response", let error = first["error"] {
+                throw Failure(code: "connection", message: "\(address): refused: \(error["message"]?.stringValue ?? error.serialized())")
+            }
             guard first["type"]?.stringValue == "hello" else {
                 throw Failure(code: "connection", message: "\(address): the server did not start with hello")
             }

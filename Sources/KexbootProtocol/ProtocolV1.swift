@@ -34,6 +34,9 @@ public enum ProtocolV1 {
         /// The request was valid but could not be carried out (the message says why).
         case failed
         case unsupported
+        /// The daemon refused the connection (too many open, in all or from this peer);
+        /// sent instead of `hello`, after which the connection is closed.
+        case tooManyConnections = "too-many-connections"
     }
 
     public static func hello(server version: String, capabilities: [String], access: String, authRequired: Bool) -> JSONValue {

@@ -245,12 +245,52 @@ public final class Server: @unchecked Sendable {
         loop.register(fd, events: Int16(POLLIN)) { [self] _ in accept(on: fd, transport) }
     }
 
-    /// At most this many clients at once; more are accepted and closed at once.
+    /// At most this many clients at once. The last `reservedConnections` of them are kept
+    /// for root on the Unix socket and for clients that have authenticated: everyone else
+    /// (other Unix users, TCP clients before the token) shares the rest, so they cannot lock
+    /// root or an operator out by holding connections open.
     static let maxConnections = 256
-    /// At most this many TCP clients that have not authenticated yet…
+    static let reservedConnections = 16
+    /// At most this many connections from one peer (a uid on the Unix socket, an address on
+    /// TCP), whatever their access; root is not limited.
+    static let maxConnectionsPerPeer = 32
+    /// At most this many TCP clients that have not authenticated yet; when they are all in
+    /// use, a new TCP client displaces the oldest of them, so strangers that keep
+    /// connecting cannot keep a client with the token out…
     static let maxUnauthenticated = 16
-    /// …and each gets this long to do it.
-    static let authenticationDeadline = 10.0
+    /// …and each gets this long to authenticate. Once it has, an idle connection (a menu,
+    /// `ctl events`) stays open.
+    static let authenticationDeadline = 5.0
+
+    /// Whether a new connection may be let in, making room by closing the oldest
+    /// unauthenticated TCP client when that is what stands in the way. Returns why not.
+    func admit(_ transport: Connection.Transport, root: Bool, key: String) -> String? {
+        if root { return connections.count < Server.maxConnections ? nil : "too many connections" }
+        if connections.values.count(where: { $0.throttleKey == key }) >= Server.maxConnectionsPerPeer {
+            return "too many connections from \(key) (at most \(Server.maxConnectionsPerPeer))"
+        }
+        let shared = Server.maxConnections - Server.reservedConnections
+        let unprivileged = connections.values.count(where: { $0.access != .full })
+        let strangers = connections.values.filter { $0.access == .none }
+        if transport == .tcp, strangers.count >= Server.maxUnauthenticated || unprivileged >= shared,
+           let oldest = strangers.min(by: { $0.id < $1.id }) {
+            drop(oldest, "displaced by a newer client before it authenticated")
+            return nil
+        }
+        // Clients with full access do not count against the shared part: that is how
+        // authenticated clients use the reserve.
+        if unprivileged >= shared || connections.count >= Server.maxConnections { return "too many connections" }
+        return nil
+    }
+
+    /// Tells a connection that is not let in why (one error line, in place of `hello`)
+    /// and closes it. The line is short enough for any socket buffer, so it is not queued.
+    func refuse(_ fd: Int32, _ transport: Connection.Transport, key: String, _ why: String) {
+        let line = ProtocolV1.error(id: .null, .tooManyConnections, "\(why); try again later").serialized(compact: true) + "\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress!, $0.count - 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        Glibc.close(fd)
+        log(.warning, "refused a \(transport.rawValue) client (\(key)): \(why)")
+    }
 
     func accept(on listener: Int32, _ transport: Connection.Transport) {
         for _ in 0..<64 {
@@ -269,12 +309,6 @@ public final class Server: @unchecked Sendable {
                 }
                 return
             }
-            let unauthenticated = connections.values.filter { $0.access == .none }.count
-            guard connections.count < Server.maxConnections, transport == .unix || unauthenticated < Server.maxUnauthenticated else {
-                Glibc.close(fd)
-                log(.warning, "refused a \(transport.rawValue) client: too many connections")
-                continue
-            }
             var access: Connection.Access
             var peer: PeerCredentials?
             let key: String
@@ -287,6 +321,10 @@ public final class Server: @unchecked Sendable {
                 access = .none
                 key = "host \(Socket.peerHost(fd) ?? "?")"
             }
+            if let why = admit(transport, root: access == .full, key: key) {
+                refuse(fd, transport, key: key, why)
+                continue
+            }
             nextConnection += 1
             let connection = Connection(id: nextConnection, fd: fd, transport: transport, peer: peer, access: access, throttleKey: key)
             connections[fd] = connection
@@ -295,11 +333,21 @@ public final class Server: @unchecked Sendable {
             send(connection, ProtocolV1.hello(server: settings.version, capabilities: ProtocolV1.requests,
                                               access: access.rawValue, authRequired: access != .full))
             if access == .none {
-                loop.schedule(after: Server.authenticationDeadline) { [self] in
-                    if !connection.closed, connection.access == .none { drop(connection, "did not authenticate in time") }
-                }
+                loop.schedule(after: Server.authenticationDeadline) { [self] in expireUnlessAuthenticated(connection) }
             }
         }
+    }
+
+    /// Closes a TCP client whose time to authenticate is up, unless it has. A guess that is
+    /// still being held (wrong guesses are answered a second or more later) gets its answer
+    /// first, so the client learns it was wrong; five of those end the connection anyway.
+    func expireUnlessAuthenticated(_ c: Connection) {
+        guard !c.closed, c.access == .none else { return }
+        if c.paused {
+            loop.schedule(after: 0.25) { [self] in expireUnlessAuthenticated(c) }
+            return
+        }
+        drop(c, "did not authenticate in time")
     }
 
     func service(_ c: Connection, _ revents: Int16) {
