@@ -32,6 +32,8 @@ public final class DiskProber {
     public private(set) var diagnostics: [ProbeDiagnostic] = []
     /// Loop devices attached for image files; released with the prober.
     private var loops: [LoopDevice] = []
+    /// The partitions of the disk being probed that the kernel would not make devices for.
+    private var refused: [Int] = []
 
     public init(mounts: MountSet, platform: Platform = .current) {
         self.mounts = mounts
@@ -112,9 +114,14 @@ public final class DiskProber {
             for problem in GPTCheck.problems(sectors: sectors, read: read) { report(path, .warning, problem) }
         }
         checkLayout(table.partitions, sectors: sectors, source: path)
+        refused = []
         for p in table.partitions {
             device.partitions.append(probePartition(p, tableType: table.type, disk: disk, devicePath: devicePath,
                                                     loop: loop, sectors: sectors, source: path))
+        }
+        if !refused.isEmpty {
+            let s = refused.count == 1 ? "" : "s"
+            report(path, .warning, "the kernel refused partition\(s) \(Self.ranges(refused)) (overlapping another or past the end of the disk): no device, so \(refused.count == 1 ? "its filesystem was" : "their filesystems were") not read")
         }
         if table.type == "dos" {
             device.partitions += emptyPrimaryEntries(read: read, known: Set(table.partitions.map(\.number)), source: path)
@@ -146,16 +153,35 @@ public final class DiskProber {
         return found
     }
 
+    /// `[2, 3, 4, 7]` → `2-4, 7`.
+    static func ranges(_ numbers: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        let sorted = numbers.sorted()
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+            i = j + 1
+        }
+        return parts.joined(separator: ", ")
+    }
+
     private func checkLayout(_ partitions: [BlkidProbe.Partition], sectors: UInt64, source: String) {
         for p in partitions where p.start + p.size > sectors {
             report(source, .warning, "partition \(p.number) ends at sector \(p.start + p.size), past the end of the disk (\(sectors) sectors)")
         }
         let real = partitions.filter { !$0.isExtended && $0.size > 0 }
+        // A table of 128 copies of one entry has 8128 overlapping pairs: name a few.
+        let shown = 8
+        var pairs = 0
         for (i, a) in real.enumerated() {
             for b in real[(i + 1)...] where a.start < b.start + b.size && b.start < a.start + a.size {
-                report(source, .warning, "partitions \(a.number) and \(b.number) overlap")
+                pairs += 1
+                if pairs <= shown { report(source, .warning, "partitions \(a.number) and \(b.number) overlap") }
             }
         }
+        if pairs > shown { report(source, .warning, "\(pairs - shown) more pairs of partitions overlap") }
     }
 
     private func probePartition(_ p: BlkidProbe.Partition, tableType: String, disk: ReadOnlyFile, devicePath: String,
@@ -193,7 +219,11 @@ public final class DiskProber {
             guard probe.value("USAGE") == "filesystem", let fstype = out.fstype, MountSet.supported.contains(fstype) else { return out }
             let node: String
             if let loop {
-                node = try loop.partitionNode(number: p.number, startSector: p.start, sectors: length / 512)
+                guard let made = try loop.partitionNode(number: p.number, startSector: p.start, sectors: length / 512) else {
+                    refused.append(p.number)
+                    return out
+                }
+                node = made
             } else if let name = SysfsDevice.partitions(of: Path.basename(devicePath))[p.number] {
                 node = "/dev/\(name)"
             } else {

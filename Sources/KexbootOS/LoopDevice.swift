@@ -48,14 +48,24 @@ public final class LoopDevice {
     /// `/dev/loopNpM`, creating the kernel's partition when its partition-table parser did
     /// not (kernels built without MSDOS or EFI partition support), and waiting for the
     /// device node to appear.
-    public func partitionNode(number part: Int, startSector: UInt64, sectors: UInt64) throws -> String {
+    ///
+    /// Returns nil, at once, when the kernel refuses the partition (it overlaps one the
+    /// kernel made, or lies past the end of the disk): no node will ever appear for it.
+    /// The partition rescan ran inside the attach ioctl, so sysfs already lists every
+    /// partition the kernel made; a node is waited for only when sysfs has the partition.
+    public func partitionNode(number part: Int, startSector: UInt64, sectors: UInt64) throws -> String? {
         let name = "loop\(number)p\(part)"
         let node = "/dev/\(name)"
-        if access("/sys/block/loop\(number)/\(name)", F_OK) != 0 {
+        let sysfs = "/sys/block/loop\(number)/\(name)"
+        if access(sysfs, F_OK) != 0 {
             let r = kx_blkpg_add_partition(fd, Int32(part), Int64(startSector * 512), Int64(sectors * 512))
-            if r != 0 && errno != EBUSY {
-                throw KexbootError(.ioError, "adding partition \(part) of \(path)", cause: Errno(errno))
+            let code = errno
+            // EBUSY is an overlap (or the number taken after all); EINVAL a range the
+            // disk cannot hold. Either way sysfs is the judge.
+            if r != 0 && code != EBUSY && code != EINVAL {
+                throw KexbootError(.ioError, "adding partition \(part) of \(path)", cause: Errno(code))
             }
+            if r != 0 && access(sysfs, F_OK) != 0 { return nil }
         }
         // devtmpfs creates the node; without it (a static /dev) make it from sysfs.
         for _ in 0..<200 {

@@ -11,8 +11,8 @@ import Synchronization
 /// Mounts are read-only, `nodev,nosuid,noexec`, and never replay a journal (`noload` for
 /// ext3/4, `norecovery` for xfs, `nologreplay` for btrfs): looking at a disk must not
 /// change a byte of it. Everything is unmounted when the set is released. Safe to use
-/// from several threads (the daemon probes and boots on its work queue, and unmounts
-/// everything from the event loop before kexec).
+/// from several threads (the daemon probes disks on its scanner's queue while it boots on
+/// its work queue, and unmounts everything from the event loop before kexec).
 public final class MountSet: Sendable {
     public let base: String
     private let state = Mutex<(points: [String], counter: Int)>(([], 0))

@@ -1,11 +1,21 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import KexbootConfig
 import KexbootCore
 import KexbootDevices
 import KexbootOS
 
-/// Probes disks and image files for the daemon, on its work queue (never on the event
-/// loop: probing reads disks and mounts filesystems). Keeps each disk's prober alive while
+/// Probes disks and image files for the daemon, on a queue of its own (never on the event
+/// loop: probing reads disks and mounts filesystems; nor on the work queue, so that a disk
+/// slow to probe never holds up a boot from another). Keeps each disk's prober alive while
 /// the disk is known, because an image's loop device lives as long as its prober.
+///
+/// A boot and the scans of its own disk still take turns (`using(disk:after:_:)`): the boot
+/// waits for the scans queued before it, and a later scan waits for the boot, so that a
+/// loop device is never released under a boot reading from it.
 final class DiskScanner: @unchecked Sendable {
     struct Result: Sendable {
         var disk: String
@@ -14,6 +24,17 @@ final class DiskScanner: @unchecked Sendable {
     }
 
     let mounts: MountSet
+    /// Where scans and releases run, one at a time.
+    let queue = WorkQueue()
+    // Everything below is guarded by `mutex`: scans run on `queue`, boots on the work queue.
+    private var mutex = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    /// Scans queued and scans finished, by disk; the disk being scanned now.
+    private var queued: [String: Int] = [:]
+    private var finished: [String: Int] = [:]
+    private var scanning: [String: Int] = [:]
+    /// Boots reading from a disk, by disk.
+    private var inUse: [String: Int] = [:]
     private var probers: [String: DiskProber] = [:]
     /// The device node each device id has now, by disk. A rescan may move an image to
     /// another loop device; a boot queued behind it must use the new node.
@@ -23,6 +44,69 @@ final class DiskScanner: @unchecked Sendable {
 
     init(mounts: MountSet) {
         self.mounts = mounts
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&changed, nil)
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+
+    /// Waits, with `mutex` held, until `ready` holds.
+    private func wait(until ready: () -> Bool) {
+        while !ready() { pthread_cond_wait(&changed, &mutex) }
+    }
+
+    /// Counts a scan of `disk` about to be queued on `queue`; returns how many have been.
+    @discardableResult
+    func scheduled(disk: String) -> Int {
+        locked {
+            queued[disk, default: 0] += 1
+            return queued[disk]!
+        }
+    }
+
+    /// How many scans of `disk` have been queued so far: a boot waits for those.
+    func ticket(disk: String) -> Int {
+        locked { queued[disk, default: 0] }
+    }
+
+    /// Runs `body` once the first `ticket` scans of `disk` are done and no scan of it is
+    /// under way; scans and releases of `disk` wait until `body` returns. Scans of other
+    /// disks go on meanwhile. With no disk, runs `body` at once.
+    func using<T>(disk: String?, after ticket: Int, _ body: () throws -> T) rethrows -> T {
+        guard let disk else { return try body() }
+        locked {
+            wait { finished[disk, default: 0] >= ticket && scanning[disk, default: 0] == 0 }
+            inUse[disk, default: 0] += 1
+        }
+        defer {
+            locked {
+                inUse[disk, default: 0] -= 1
+                pthread_cond_broadcast(&changed)
+            }
+        }
+        return try body()
+    }
+
+    /// Marks `disk` as being scanned (or released), once no boot reads from it and no
+    /// other scan or release of it is under way (the daemon's shutdown releases images
+    /// from the work queue).
+    private func begin(disk: String) {
+        locked {
+            wait { inUse[disk, default: 0] == 0 && scanning[disk, default: 0] == 0 }
+            scanning[disk, default: 0] += 1
+        }
+    }
+
+    private func end(disk: String, counted: Bool) {
+        locked {
+            scanning[disk, default: 0] -= 1
+            if counted { finished[disk, default: 0] += 1 }
+            pthread_cond_broadcast(&changed)
+        }
     }
 
     /// Probes `path` (a block device or an image file); `disk` is the name its devices are
@@ -31,7 +115,9 @@ final class DiskScanner: @unchecked Sendable {
     /// lands on another loop device; a disk's are the kernel's names.
     func scan(path: String, disk: String, type: String, image: String?, imageName: String? = nil,
               filter: (ServerDevice) -> Bool) -> Result {
-        release(disk: disk)
+        begin(disk: disk)
+        defer { end(disk: disk, counted: true) }
+        forget(disk: disk)
         let prober = DiskProber(mounts: mounts)
         var result = Result(disk: disk, devices: [], messages: [])
         let probed: ProbedDevice
@@ -41,7 +127,7 @@ final class DiskScanner: @unchecked Sendable {
             result.messages.append((.error, "\(error)"))
             return result
         }
-        probers[disk] = prober
+        locked { probers[disk] = prober }
         func add(id: String, node: String, size: UInt64, fstype: String?, uuid: String?, label: String?,
                  partuuid: String?, partlabel: String?, config: ParseResult?, root: String,
                  isos: [ProbedISO] = [], iso: (path: String, hostFstype: String?)? = nil, partition: Int? = nil) {
@@ -120,23 +206,36 @@ final class DiskScanner: @unchecked Sendable {
         for d in prober.diagnostics where d.severity != .info {
             result.messages.append((d.severity, "\(d.source): \(d.message)"))
         }
-        nodes[disk] = Dictionary(result.devices.map { ($0.0.id, $0.0.node) }, uniquingKeysWith: { a, _ in a })
-        diskNodes[disk] = diskNode
+        locked {
+            nodes[disk] = Dictionary(result.devices.map { ($0.0.id, $0.0.node) }, uniquingKeysWith: { a, _ in a })
+            diskNodes[disk] = diskNode
+        }
         return result
     }
 
-    /// Forgets a disk; an image's loop device is detached once nothing uses it.
+    /// Forgets a disk once no boot reads from it; an image's loop device is detached once
+    /// nothing uses it.
     func release(disk: String) {
-        probers[disk] = nil
-        nodes[disk] = nil
-        diskNodes[disk] = nil
+        begin(disk: disk)
+        forget(disk: disk)
+        end(disk: disk, counted: false)
+    }
+
+    private func forget(disk: String) {
+        // The prober (and so the loop device) goes outside the lock.
+        let prober = locked { () -> DiskProber? in
+            nodes[disk] = nil
+            diskNodes[disk] = nil
+            return probers.removeValue(forKey: disk)
+        }
+        _ = prober
     }
 
     /// `devices` with the nodes they have now; a device whose disk was released or
     /// rescanned without it is left out. Devices not on a disk (configs added by URL)
     /// are kept as they are.
     func current(_ devices: [ServerDevice]) -> [ServerDevice] {
-        devices.compactMap { d in
+        locked { devices.compactMap { d in
             // Devices that are no disk (configs added by URL) have no node to move.
             if d.directory != nil || d.type == "network" { return d }
             guard let node = nodes[d.disk]?[d.id] else { return nil }
@@ -144,6 +243,6 @@ final class DiskScanner: @unchecked Sendable {
             d.node = node
             if d.diskNode != nil { d.diskNode = diskNodes[d.disk] }
             return d
-        }
+        } }
     }
 }

@@ -54,47 +54,56 @@ extension Server {
         let shimSettings = EntryBooter.ShimSettings(directory: settings.shimDirectory, deviceTree: settings.deviceTree,
                                                     bootpath: settings.ofBootpath)
         let syscall = switches.kexec ?? config.kexec
+        // The boot's own disk: scans of it queued before now are waited for (they may move
+        // its node); scans of other disks are not.
+        let disk = request.device.flatMap { $0.directory != nil || $0.type == "network" ? nil : $0.disk }
+        let ticket = disk.map { scanner.ticket(disk: $0) } ?? 0
         work.async { [booter, loop, scanner, fetcher] in
-            let outcome: Result<BootPlan, KexbootError>
-            let started = monotonicSeconds()
+            var prepared: Result<BootPlan, KexbootError> = .failure(KexbootError(.ioError, "not prepared"))
+            var started = monotonicSeconds()
             var copied = started
-            do {
-                // Scans queued before this job may have moved devices to other nodes.
-                let devices = scanner.current(devices)
-                var request = request
-                if let device = request.device {
-                    guard let now = devices.first(where: { $0.id == device.id }) else {
-                        throw KexbootError(.notFound, "\(device.id) is gone")
-                    }
-                    request.device = now
-                }
-                let plan: BootPlan
-                if request.shim {
-                    // An Open Firmware client: shim, bundle, tree, kexec entry (docs/ofshim.md).
-                    let of = try booter.prepareShim(request, devices: devices, fetcher: fetcher, settings: shimSettings)
-                    copied = monotonicSeconds()
-                    if !dryRun { try Kexec.load(shim: of) }
-                    plan = of.bootPlan(client: request.title, clientSize: UInt64(of.segments.first { $0.what == "bundle" }?.bytes.count ?? 0),
-                                       args: request.args)
-                } else {
-                    let planned = try booter.prepare(request, devices: devices, fetcher: fetcher, syscall: syscall) { file, bytes, total, rate in
-                        loop.execute { [self] in
-                            broadcast("status", .object([
-                                ("level", .string("progress")), ("message", .string("\(file.contains("://") ? "fetching" : "copying") \(file)")), ("file", .string(file)),
-                                ("bytes", .uint(bytes)), ("total", .uint(total)), ("rate", .uint(rate)),
-                            ]))
+            scanner.using(disk: disk, after: ticket) {
+                started = monotonicSeconds()
+                copied = started
+                do {
+                    // Scans queued before this job may have moved devices to other nodes.
+                    let devices = scanner.current(devices)
+                    var request = request
+                    if let device = request.device {
+                        guard let now = devices.first(where: { $0.id == device.id }) else {
+                            throw KexbootError(.notFound, "\(device.id) is gone")
                         }
+                        request.device = now
                     }
-                    copied = monotonicSeconds()
-                    // The plan as loaded: kexec_file_load may have handed over to kexec_load.
-                    plan = dryRun ? planned : try Kexec.load(planned)
+                    let plan: BootPlan
+                    if request.shim {
+                        // An Open Firmware client: shim, bundle, tree, kexec entry (docs/ofshim.md).
+                        let of = try booter.prepareShim(request, devices: devices, fetcher: fetcher, settings: shimSettings)
+                        copied = monotonicSeconds()
+                        if !dryRun { try Kexec.load(shim: of) }
+                        plan = of.bootPlan(client: request.title, clientSize: UInt64(of.segments.first { $0.what == "bundle" }?.bytes.count ?? 0),
+                                           args: request.args)
+                    } else {
+                        let planned = try booter.prepare(request, devices: devices, fetcher: fetcher, syscall: syscall) { file, bytes, total, rate in
+                            loop.execute { [self] in
+                                broadcast("status", .object([
+                                    ("level", .string("progress")), ("message", .string("\(file.contains("://") ? "fetching" : "copying") \(file)")), ("file", .string(file)),
+                                    ("bytes", .uint(bytes)), ("total", .uint(total)), ("rate", .uint(rate)),
+                                ]))
+                            }
+                        }
+                        copied = monotonicSeconds()
+                        // The plan as loaded: kexec_file_load may have handed over to kexec_load.
+                        plan = dryRun ? planned : try Kexec.load(planned)
+                    }
+                    prepared = .success(plan)
+                } catch let error as KexbootError {
+                    prepared = .failure(error)
+                } catch {
+                    prepared = .failure(KexbootError(.ioError, "\(error)"))
                 }
-                outcome = .success(plan)
-            } catch let error as KexbootError {
-                outcome = .failure(error)
-            } catch {
-                outcome = .failure(KexbootError(.ioError, "\(error)"))
             }
+            let outcome = prepared
             let timing = "files ready in \(Self.seconds(copied - started)), loaded in \(Self.seconds(monotonicSeconds() - copied))"
             // Once loaded (or in a dry run, once planned), the copies are not needed.
             if dryRun || (try? outcome.get()) == nil { booter.clean() }

@@ -15,7 +15,7 @@ extension Server {
         return true
     }
 
-    /// Probes an image file as a disk, on the work queue; `reply` gets the outcome.
+    /// Probes an image file as a disk, on the scanner's queue; `reply` gets the outcome.
     func attach(image path: String, reply: ((Result<Int, KexbootError>) -> Void)?) {
         if !images.contains(path) { images.append(path) }
         nonisolated(unsafe) let reply = reply
@@ -25,7 +25,7 @@ extension Server {
                 images.removeAll { $0 == path }
                 imageNames[path] = nil
                 // Its loop device too (a probe can fail after attaching it).
-                work.async { [scanner] in scanner.release(disk: path) }
+                scanner.queue.async { [scanner] in scanner.release(disk: path) }
             }
             reply?(result)
         }
@@ -58,7 +58,7 @@ extension Server {
     func removeDisk(_ disk: String) {
         diskGenerations[disk, default: 0] += 1
         for id in registry.devices(onDisk: disk) { broadcast(registry.remove(device: id)) }
-        work.async { [scanner] in scanner.release(disk: disk) }
+        scanner.queue.async { [scanner] in scanner.release(disk: disk) }
         reconsiderAutoboot()
     }
 
@@ -74,7 +74,9 @@ extension Server {
         let name = image.map(imageName)
         diskGenerations[disk, default: 0] += 1
         let generation = diskGenerations[disk]!
-        work.async { [scanner, loop] in
+        // On the scanner's own queue: a disk slow to probe holds up no boot from another.
+        scanner.scheduled(disk: disk)
+        scanner.queue.async { [scanner, loop] in
             let result = scanner.scan(path: path, disk: disk, type: type, image: image, imageName: name, filter: filter)
             loop.execute { [self] in
                 // A disk removed (or scanned again) since this scan started: its result
@@ -175,8 +177,11 @@ extension Server {
         }
         for image in images { scan(path: image, disk: image, type: "disk", image: image, reply: nil) }
         for url in urls { readURLAgain(url) }
-        // The queue is serial: this runs after every scan above has been applied.
-        work.async { [loop] in loop.execute { [self] in reply(registry.devices.count) } }
+        // Both queues are serial: this runs after every scan above (on the scanner's queue)
+        // and every local URL read (on the work queue) has been applied.
+        scanner.queue.async { [work, loop] in
+            work.async { loop.execute { [self] in reply(registry.devices.count) } }
+        }
     }
 }
 

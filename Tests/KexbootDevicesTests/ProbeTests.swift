@@ -242,6 +242,56 @@ import KexbootOS
         #expect(messages.contains { $0.contains("partition 3") && $0.contains("past the end") })
     }
 
+    /// Writes a GPT (both copies, valid CRCs) whose 128 entries are all the same Linux
+    /// partition from sector FIRST to LAST: `python3 - IMAGE FIRST LAST`.
+    static let gpt128 = #"""
+import struct, sys, zlib, uuid
+path, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+size = 0
+with open(path, 'r+b') as f:
+    f.seek(0, 2); size = f.tell() // 512
+    linux = uuid.UUID('0fc63daf-8483-4772-8e79-3d69d8477de4').bytes_le
+    entries = b''.join(struct.pack('<16s16sQQQ72s', linux, uuid.uuid4().bytes_le, first, last, 0,
+                                   'copy {}'.format(i + 1).encode('utf-16-le')) for i in range(128))
+    ecrc = zlib.crc32(entries) & 0xffffffff
+    def header(current, backup, table):
+        h = struct.pack('<8sIIIIQQQQ16sQIII', b'EFI PART', 0x10000, 92, 0, 0, current, backup, 34, size - 34,
+                        uuid.uuid4().bytes_le, table, 128, 128, ecrc)
+        crc = zlib.crc32(h) & 0xffffffff
+        return (h[:16] + struct.pack('<I', crc) + h[20:]).ljust(512, b'\0')
+    mbr = bytearray(512)
+    mbr[446:462] = struct.pack('<B3sB3sII', 0, b'\0\0\x02', 0xee, b'\xff\xff\xff', 1, min(size - 1, 0xffffffff))
+    mbr[510:512] = b'\x55\xaa'
+    f.seek(0); f.write(mbr); f.write(header(1, size - 1, 2)); f.write(entries)
+    f.seek((size - 33) * 512); f.write(entries); f.write(header(size - 1, 1, size - 33))
+"""#
+
+    /// Issue 18: the kernel makes partition 1 of such a table and refuses the other 127
+    /// (they overlap it). The probe used to wait for 127 device nodes that never came;
+    /// now sysfs says at once which partitions exist, and the rest are named.
+    @Test(.timeLimit(.minutes(1))) func partitionsTheKernelRefusesAreReportedAtOnce() throws {
+        defer { cleanup() }
+        let fs = try ext4("same", size: "24M", uuid: "18181818-1818-1818-1818-181818181818", label: "SAME",
+                          files: ["/boot/grub/grub.cfg": Self.grubCfg])
+        let disk = dir + "/gpt128.img"
+        try Shell.run("truncate -s 26M \(disk) && python3 - \(disk) 2048 51199", input: Self.gpt128)
+        try place(fs, in: disk, at: 2048)
+        let p = try probe([disk])
+        #expect(p.status == 0)
+        let parts = Self.partitions(try #require(Self.devices(p).first))
+        #expect(parts.count == 128)
+        // Partition 1 is the kernel's, and its config is read.
+        #expect(parts.first?["fstype"] as? String == "ext4")
+        #expect(parts.first?["config"] as? [String: Any] != nil)
+        #expect(parts.dropFirst().allSatisfy { ($0["config"] as? [String: Any]) == nil })
+        let messages = Self.messages(p)
+        #expect(messages.contains { $0.contains("the kernel refused partitions 2-128") }, "\(messages)")
+        // 8128 overlapping pairs: a few named, the rest counted.
+        #expect(messages.contains("partitions 1 and 2 overlap"))
+        #expect(messages.contains("8120 more pairs of partitions overlap"))
+        #expect(messages.count < 20)
+    }
+
     @Test func zeroSizePRePIsReported() throws {
         defer { cleanup() }
         let disk = dir + "/zero.img"

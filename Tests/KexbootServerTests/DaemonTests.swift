@@ -215,6 +215,78 @@ import Testing
         #expect(boot?["result"]?["plan"]?["kernel"]?["size"]?.intValue == 12_288)
     }
 
+    /// Issue 18: discovery of one image never holds up a boot from another. A write lease
+    /// on the second image makes the daemon's open of it (to attach its loop device) wait
+    /// until the holder lets go (or 45 s, the kernel's lease-break-time); the boot of an
+    /// option of the first image must complete meanwhile.
+    @Test(.timeLimit(.minutes(2))) func aBootIsNotHeldUpByAnotherImageStillInDiscovery() throws {
+        let dir = try Shell.temporaryDirectory("daemon-slow-attach")
+        let disk = try image(dir, "a", label: "ALPHA", default: 0, entries: [("One", "root=/dev/one")])
+        let slow = try image(dir, "b", label: "BETA", default: 0, entries: [("Other", "root=/dev/other")])
+        let daemon = try Daemon(dir: dir, images: [disk], autoboot: false)
+        defer { daemon.stop() }
+        let list = try daemon.waitForList { !(($0["options"]?.arrayValue ?? []).isEmpty) }
+        let first = try #require(options(list).first?["id"]?.stringValue)
+
+        // Says "held" once it has the lease and "breaking" once someone opens the file;
+        // lets go when its standard input closes.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+        import fcntl, os, signal, sys
+        signal.signal(signal.SIGIO, lambda *a: print("breaking", flush=True))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGIO])  # the test's threads block it
+        fd = os.open(sys.argv[1], os.O_RDONLY)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+        print("held", flush=True)
+        sys.stdin.read()
+        """, slow]
+        let input = Pipe(), output = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = output
+        try holder.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            holder.waitUntilExit()
+        }
+        var said = ""
+        func waitFor(_ line: String) {
+            while !said.contains(line + "\n") {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                said += String(decoding: chunk, as: UTF8.self)
+            }
+        }
+        waitFor("held")
+        #expect(said.contains("held"))
+
+        let attacher = try daemon.client()
+        let attached = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var attachResult: JSONValue?
+        nonisolated(unsafe) let unsafeAttacher = attacher
+        Thread.detachNewThread {
+            attachResult = try? unsafeAttacher.call("attach-image", [("path", .string(slow))])
+            attached.signal()
+        }
+        // The daemon is now opening the second image, and waiting there.
+        waitFor("breaking")
+        #expect(said.contains("breaking"))
+
+        let result = try daemon.client().call("boot", [("option", .string(first))])
+        #expect(result["title"] == .string("One"))
+        #expect(result["dry_run"] == .bool(true))
+        #expect(attached.wait(timeout: .now()) == .timedOut, "the boot completed only after the other image's discovery")
+
+        // Let go: the attach completes and its option appears.
+        try input.fileHandleForWriting.close()
+        #expect(attached.wait(timeout: .now() + 40) == .success)
+        #expect(attachResult != nil)
+        let after = try daemon.waitForList { list in
+            (list["options"]?.arrayValue ?? []).contains { $0["title"] == .string("Other") }
+        }
+        #expect(options(after).count == 2)
+    }
+
     @Test func anAmbivalentImageIsNotKeptAndNeitherIsItsLoopDevice() throws {
         let dir = try Shell.temporaryDirectory("daemon-ambivalent")
         // An ext4 filesystem with a FAT boot sector written over its first sector: libblkid
@@ -306,7 +378,9 @@ import Testing
             guard let m = try? c.readMessage(timeout: 30) else { break }
             if m["type"] == .string("response") { ids.append(m["id"]) }
         }
-        #expect(ids == [.int(1), .int(2)])
+        // Both answered; in either order (docs/protocol.md): the boot no longer waits
+        // behind the rescan's reply, only behind the rescan of its own disk.
+        #expect(ids.compactMap { $0?.intValue }.sorted() == [1, 2])
     }
 
     @Test func aHigherPriorityDeviceAddedDuringTheCountdownWins() throws {
