@@ -9,7 +9,7 @@ TEST_DEPS := python3 nftables pkg-config libcurl4-openssl-dev zlib1g-dev device-
 	libblkid-dev libcrypt-dev fdisk gdisk e2fsprogs dosfstools xfsprogs btrfs-progs squashfs-tools xorriso mtools openssl util-linux tmux
 BENCH_DEPS := grub-common hyperfine time python3 fdisk e2fsprogs util-linux nginx-light curl tftp-hpa tftpd-hpa iproute2 openssl
 
-.PHONY: all build release test demo demo-ppc64 demo-parse bench deps clean ofshim test-ofshim ppc64le test-ppc64le
+.PHONY: all build release test demo demo-ppc64 demo-parse bench deps clean ofshim test-ofshim ppc64le test-ppc64le fuzz test-fuzz
 
 all: build
 
@@ -28,9 +28,26 @@ test:
 	scripts/build-curl.sh > /dev/null
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) test-fuzz
 	scripts/e2e.sh
 	$(MAKE) test-ofshim
 	$(MAKE) test-ppc64le
+
+# The fuzzers, briefly: every kept input (seeds and regressions) replayed, then each
+# harness fuzzed FUZZ_SMOKE seconds. A finding fails the step (docs/fuzzing.md).
+FUZZ_SMOKE ?= 5
+test-fuzz:
+	scripts/deps.sh $(BUILD_DEPS)
+	scripts/build-curl.sh > /dev/null
+	scripts/fuzz.sh smoke $(FUZZ_SMOKE)
+
+# Every fuzzer FUZZ_SECONDS each (default 180; `make fuzz FUZZ_SECONDS=3600` for a long
+# run), the Swift harnesses then the shim's. Findings: build/fuzz*/findings/.
+FUZZ_SECONDS ?= 180
+fuzz:
+	scripts/deps.sh $(BUILD_DEPS)
+	scripts/build-curl.sh > /dev/null
+	scripts/fuzz.sh run $(FUZZ_SECONDS)
 
 # Boots kexboot in QEMU on this terminal; leave with Ctrl-A X.
 demo:

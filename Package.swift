@@ -68,3 +68,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer harnesses (scripts/fuzz.sh): built only with KEXBOOT_FUZZ_BUILD set, into
+// their own scratch path with -sanitize=fuzzer,address, so the ordinary build and tests
+// never compile them.
+if Context.environment["KEXBOOT_FUZZ_BUILD"] != nil {
+    package.targets.append(.target(name: "CFuzz", path: "Tests/Fuzz/CFuzz"))
+    package.targets.append(.executableTarget(
+        name: "kexboot-fuzz",
+        dependencies: ["CFuzz", "KexbootCore", "KexbootConfig", "KexbootOS", "KexbootDevices", "KexbootNet", "KexbootProtocol", "KexbootServer"],
+        path: "Tests/Fuzz/Harness"))
+    package.products.append(.executable(name: "kexboot-fuzz", targets: ["kexboot-fuzz"]))
+}

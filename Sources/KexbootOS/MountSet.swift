@@ -95,4 +95,53 @@ public final class MountSet: Sendable {
     public func unmountAll() {
         for target in mountPoints.reversed() { unmount(target) }
     }
+
+    /// Unmounts (lazily) whatever is mounted under `base` that this set did not mount: what
+    /// a process killed with SIGKILL left behind. The loop devices under those mounts are
+    /// set to autoclear, so they detach once the mounts are gone. Returns the mount points.
+    /// Call it only when no other process can be using `base` (the daemon holds a lock on
+    /// its run directory first).
+    @discardableResult
+    public func releaseStale(mountinfo: String = "/proc/self/mountinfo") -> [String] {
+        guard let bytes = try? ReadOnlyFile.contents(of: mountinfo, what: "the mount table") else { return [] }
+        let ours = Set(mountPoints)
+        let stale = Self.mountPoints(inMountinfo: String(decoding: bytes, as: UTF8.self), under: base).filter { !ours.contains($0) }
+        // Deepest first: a mount inside another goes before it.
+        for target in stale.sorted(by: { $0.count > $1.count }) {
+            umount2(target, Int32(MNT_DETACH))
+            rmdir(target)
+        }
+        return stale
+    }
+
+    /// The mount points strictly under `directory` in a mountinfo table (field 5, with the
+    /// kernel's octal escapes for blanks and backslashes undone).
+    static func mountPoints(inMountinfo text: String, under directory: String) -> [String] {
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        var out: [String] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 5 else { continue }
+            let point = unescape(fields[4])
+            if point.hasPrefix(prefix) && !out.contains(point) { out.append(point) }
+        }
+        return out
+    }
+
+    private static func unescape(_ field: Substring) -> String {
+        var bytes: [UInt8] = []
+        let raw = Array(field.utf8)
+        var i = 0
+        while i < raw.count {
+            if raw[i] == UInt8(ascii: "\\"), i + 3 < raw.count,
+               let value = UInt8(String(decoding: raw[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                i += 4
+            } else {
+                bytes.append(raw[i])
+                i += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }

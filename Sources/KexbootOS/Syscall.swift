@@ -32,7 +32,7 @@ public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
 /// Copies everything from `input` to `output` (from their current offsets), retrying on
 /// EINTR and short writes.
 public func copyAll(from input: Int32, to output: Int32, count limit: UInt64 = .max, what: @autoclosure () -> String,
-                    progress: ((_ copied: UInt64) -> Void)? = nil) throws {
+                    progress: ((_ copied: UInt64) throws -> Void)? = nil) throws {
     var buffer = [UInt8](repeating: 0, count: 1 << 20)
     var copied: UInt64 = 0
     while copied < limit {
@@ -52,7 +52,7 @@ public func copyAll(from input: Int32, to output: Int32, count limit: UInt64 = .
             done += w
         }
         copied += UInt64(n)
-        progress?(copied)
+        try progress?(copied)
     }
 }
 

@@ -64,10 +64,16 @@ public struct EntryBooter: Sendable {
     /// Called at most about four times a second per file, and once at its end.
     public typealias Progress = @Sendable (_ file: String, _ bytes: UInt64, _ total: UInt64, _ rate: UInt64) -> Void
 
-    public init(mounts: MountSet, stage: String) {
+    /// Set when the daemon stops: a fetch or a copy in progress ends with an error.
+    let stopping: StopFlag
+
+    public init(mounts: MountSet, stage: String, stopping: StopFlag = StopFlag()) {
         self.mounts = mounts
         self.stage = stage
+        self.stopping = stopping
     }
+
+    static var stopped: KexbootError { KexbootError(.ioError, "cancelled: the daemon is stopping") }
 
     func device(for resource: Resource, request: Request, devices: [ServerDevice]) throws -> ServerDevice? {
         switch resource {
@@ -174,7 +180,8 @@ public struct EntryBooter: Sendable {
         let started = monotonicSeconds()
         var reported = started
         let total = source.size
-        try copyFile(source.path, offset: source.offset, count: source.size, to: target) { copied in
+        try copyFile(source.path, offset: source.offset, count: source.size, to: target) { [stopping] copied in
+            if stopping.isSet { throw Self.stopped }
             guard let progress else { return }
             let now = monotonicSeconds()
             guard copied == total || now - reported >= 0.25 else { return }
@@ -226,7 +233,8 @@ public struct EntryBooter: Sendable {
         let started = monotonicSeconds()
         var reported = 0.0
         do {
-            try fetcher.fetch(url, to: target) { bytes, total in
+            try fetcher.fetch(url, to: target) { [stopping] bytes, total in
+                if stopping.isSet { return false }
                 guard let progress else { return true }
                 let now = monotonicSeconds()
                 guard now - reported >= 0.25 || (total != nil && Int64(bytes) == total) else { return true }
@@ -234,6 +242,8 @@ public struct EntryBooter: Sendable {
                 progress(url, UInt64(bytes), UInt64(total ?? 0), UInt64(Double(bytes) / max(now - started, 0.001)))
                 return true
             }
+        } catch _ as KexbootError where stopping.isSet {
+            throw Self.stopped
         } catch let error as KexbootError where error.code == .limitExceeded && cappedByStage {
             throw KexbootError(.limitExceeded, "\(error.message) (what \(stage) has free)")
         }
@@ -262,6 +272,9 @@ public struct EntryBooter: Sendable {
         return try Kexec.plan(kernel: kernel, initrds: initrds, devicetree: dtb, commandLine: request.args, syscall: syscall)
     }
 
+    /// Removes what a daemon that died left staged (at start, before anything is fetched).
+    public func removeStaged() { clean() }
+
     /// Removes the fetched files (after a dry run, or a boot that failed).
     public func clean() {
         for name in ["kernel", "dtb"] { unlink(stage + "/" + name) }
@@ -283,7 +296,7 @@ public struct EntryBooter: Sendable {
     }
 
     /// Copies `count` bytes from `offset` of `source` (a file, or an ISO image's extent).
-    func copyFile(_ source: String, offset: UInt64, count: UInt64, to target: String, progress: ((UInt64) -> Void)? = nil) throws {
+    func copyFile(_ source: String, offset: UInt64, count: UInt64, to target: String, progress: ((UInt64) throws -> Void)? = nil) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw KexbootError(.ioError, "opening \(source)", cause: Errno(errno)) }
         defer { close(input) }

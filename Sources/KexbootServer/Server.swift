@@ -5,6 +5,7 @@
 #endif
 import KexbootConfig
 import KexbootCore
+import Synchronization
 import KexbootDevices
 import KexbootOS
 internal import CKexboot
@@ -123,6 +124,11 @@ public final class Server: @unchecked Sendable {
     var dhcpSocket: Int32?
     var links: [String: ManagedLink] = [:]
     public private(set) var tcpPort: UInt16?
+    /// Set as soon as the daemon is asked to stop: a fetch or copy in progress gives up.
+    let stopping = StopFlag()
+    /// The lock on the run directory: one daemon per run directory, so what is mounted
+    /// under it and not by this daemon was left by a dead one.
+    var runLock: Int32 = -1
 
     public init(settings: Settings) throws {
         self.settings = settings
@@ -139,7 +145,28 @@ public final class Server: @unchecked Sendable {
         _ = mkdir(settings.runDirectory, 0o700)
         mounts = try MountSet(base: settings.runDirectory + "/mnt")
         scanner = DiskScanner(mounts: mounts)
-        booter = EntryBooter(mounts: mounts, stage: settings.runDirectory + "/boot")
+        booter = EntryBooter(mounts: mounts, stage: settings.runDirectory + "/boot", stopping: stopping)
+    }
+
+    deinit {
+        if runLock >= 0 { close(runLock) }
+    }
+
+    /// Takes the run directory's lock, then releases the mounts (and so the loop devices)
+    /// and staged files a daemon killed with SIGKILL left there: nothing catches SIGKILL,
+    /// so the next daemon cleans up.
+    func claimRunDirectory() throws {
+        let path = settings.runDirectory + "/daemon.lock"
+        runLock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard runLock >= 0 else { throw KexbootError(.ioError, "\(path)", cause: Errno(errno)) }
+        guard flock(runLock, LOCK_EX | LOCK_NB) == 0 else {
+            throw KexbootError(.invalidArgument, "another kexboot daemon uses \(settings.runDirectory)")
+        }
+        let stale = mounts.releaseStale()
+        if !stale.isEmpty {
+            log(.warning, "released \(stale.count) mount\(stale.count == 1 ? "" : "s") a previous daemon left under \(mounts.base): \(stale.joined(separator: ", "))")
+        }
+        booter.removeStaged()
     }
 
     // MARK: starting and stopping
@@ -158,6 +185,7 @@ public final class Server: @unchecked Sendable {
                 log(.error, "socket-group: no group \(name); the socket stays root-only")
             }
         }
+        try claimRunDirectory()
         let unixFD = try Socket.listen(.unix(settings.socket), mode: group == nil ? 0o600 : 0o660, group: group)
         socketPath = settings.socket
         addListener(unixFD, .unix)
@@ -189,9 +217,16 @@ public final class Server: @unchecked Sendable {
         shutdown()
     }
 
+    /// Safe from any thread (the signal thread calls it): a boot fetching or copying a file
+    /// gives up at once, and the event loop ends.
     public func stop() {
+        stopping.set()
         loop.execute { [self] in loop.stop() }
     }
+
+    /// How long stopping waits for the work queue (a boot loading its segments, a scan
+    /// reading a disk) before it releases the mounts from under it.
+    static let stopGrace = 10.0
 
     /// Releases every socket, mount and loop device (on stopping, and before a kexec).
     func shutdown() {
@@ -208,7 +243,16 @@ public final class Server: @unchecked Sendable {
             for image in images { scanner.release(disk: image) }
             done.signal()
         }
-        done.wait()
+        guard stopping.isSet else {
+            done.wait()
+            return
+        }
+        // Stopping: whatever still runs on the work queue does not hold the daemon up
+        // past the grace time. Mounts go lazily; loop devices detach with them (autoclear).
+        if !done.wait(seconds: Self.stopGrace) {
+            log(.warning, "stopping: work still running after \(Int(Self.stopGrace)) s; releasing the mounts from under it")
+            mounts.unmountAll()
+        }
     }
 
     // MARK: logging
@@ -467,6 +511,28 @@ final class Semaphore: @unchecked Sendable {
         while !done { pthread_cond_wait(&condition, &mutex) }
         pthread_mutex_unlock(&mutex)
     }
+
+    /// False when `seconds` passed first.
+    func wait(seconds: Double) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + Int(seconds.truncatingRemainder(dividingBy: 1) * 1e9)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_mutex_lock(&mutex)
+        while !done && pthread_cond_timedwait(&condition, &mutex, &deadline) != ETIMEDOUT {}
+        let finished = done
+        pthread_mutex_unlock(&mutex)
+        return finished
+    }
+}
+
+/// A flag any thread may set once and every thread may read.
+public final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    public init() {}
+    public func set() { value.store(true, ordering: .releasing) }
+    public var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 extension String {

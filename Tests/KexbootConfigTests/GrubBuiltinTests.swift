@@ -81,6 +81,20 @@ import KexbootCore
         #expect(r.defaultIndex == 2)
     }
 
+    @Test func configfileDefaultCountsOnlyTheItemsGrubDefines() {
+        // An entry whose body does not parse is no item: the replacing file's default
+        // counts from its own first item all the same (a fuzzer found the crash).
+        let r = grub("""
+        menuentry 'Broken' { fi }
+        menuentry 'Outer' { linux /outer; }
+        configfile /boot/grub/other.cfg
+        """, files: ["/boot/grub/other.cfg": "set default=1\nmenuentry 'Inner' { linux /inner; }\nmenuentry 'Inner 2' { linux /inner2; }\n"])
+        #expect(r.titles == ["Outer", "Inner", "Inner 2"])
+        #expect(r.defaultIndex == 2)
+        let alone = grub("menuentry '' {fi}\nconfigfile $prefix/grub.cfg\n")
+        #expect(alone.entries.isEmpty)
+    }
+
     @Test func sourceLoopsStopAtALimit() {
         let r = grub("source /boot/grub/grub.cfg\nmenuentry 'x' { linux /x; }\n")
         #expect(r.has(.error, "nested more than"))

@@ -57,12 +57,15 @@ extension GrubInterpreter {
         exhausted = false
         let top = context
         var entries: [BootOption] = []
-        let items = resolveMenu(top, path: [], into: &entries)
+        var positions: [Int] = []
+        let items = resolveMenu(top, path: [], into: &entries, positions: &positions)
         var defaultContext = top
         var defaultItems = items[...]
         if let replacement = top.replacement {
             defaultContext = replacement.context
-            defaultItems = items[replacement.firstItem...]
+            // The menu index where the replacing file's items begin, in resolved items
+            // (an entry whose body does not parse is no item).
+            defaultItems = items[positions[min(replacement.firstItem, positions.count - 1)]...]
         }
         var result = ParseResult(format: format, config: config, entries: entries)
         let spec = defaultContext["default"] ?? ""

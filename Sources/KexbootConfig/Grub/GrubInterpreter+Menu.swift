@@ -148,9 +148,20 @@ extension GrubInterpreter {
     }
 
     func resolveMenu(_ ctx: GrubContext, path: [String], into entries: inout [BootOption]) -> [ResolvedItem] {
+        var positions: [Int] = []
+        return resolveMenu(ctx, path: path, into: &entries, positions: &positions)
+    }
+
+    /// `positions[i]` is where the items from `ctx.menu[i]` on start in the result: menu
+    /// items GRUB would not define (or that are left out) have none of their own.
+    func resolveMenu(_ ctx: GrubContext, path: [String], into entries: inout [BootOption], positions: inout [Int]) -> [ResolvedItem] {
         var out: [ResolvedItem] = []
         out.reserveCapacity(ctx.menu.count)
+        positions = []
+        positions.reserveCapacity(ctx.menu.count + 1)
+        defer { positions.append(out.count) }
         for item in ctx.menu {
+            positions.append(out.count)
             let itemPath = path + [item.title]
             if item.isSubmenu {
                 guard case .script(let body) = item.body, submenuDepth < Self.maxSubmenuDepth else {

@@ -1,43 +1,6 @@
 import KexbootCore
 @testable import KexbootConfig
 
-/// An in-memory filesystem for unit tests of parsing logic.
-struct MemoryFileSource: FileSource {
-    var files: [String: [UInt8]]
-
-    init(_ files: [String: String]) {
-        self.files = files.mapValues { Array($0.utf8) }
-    }
-
-    init(bytes: [String: [UInt8]]) {
-        files = bytes
-    }
-
-    func read(_ path: String, limit: Int) throws -> [UInt8] {
-        guard let data = files[Path.normalize(path)] else { throw KexbootError(.notFound, "\(path): no such file") }
-        guard data.count <= limit else { throw KexbootError(.limitExceeded, "\(path): too big") }
-        return data
-    }
-
-    func info(_ path: String) -> FileInfo? {
-        let p = Path.normalize(path)
-        if let data = files[p] { return FileInfo(kind: .file, size: data.count) }
-        let prefix = p == "/" ? "/" : p + "/"
-        return files.keys.contains { $0.hasPrefix(prefix) } ? FileInfo(kind: .directory, size: 0) : nil
-    }
-
-    func list(_ directory: String) -> [String]? {
-        let p = Path.normalize(directory)
-        guard info(p)?.kind == .directory else { return nil }
-        let prefix = p == "/" ? "/" : p + "/"
-        var names = Set<String>()
-        for key in files.keys where key.hasPrefix(prefix) {
-            if let first = key.dropFirst(prefix.count).split(separator: "/").first { names.insert(String(first)) }
-        }
-        return names.sorted()
-    }
-}
-
 let testPlatform = Platform(grubCPU: "x86_64", grubPlatform: "efi")
 
 /// Parses `script` as `/boot/grub/grub.cfg` next to `files`.
