@@ -192,8 +192,7 @@ public final class DiskProber {
             prep: isPReP, bootable: tableType == "dos" && p.flags & 0x80 != 0)
         let what = "partition \(p.number)"
         // Only the part inside the disk can be read.
-        let offset = p.start * 512
-        let length = p.start >= sectors ? 0 : min(p.size, sectors - p.start) * 512
+        let (offset, length) = Self.readableRange(start: p.start, size: p.size, sectors: sectors)
         if isPReP {
             out.payload = readPayload(disk: disk, offset: offset, length: length, what: what, source: source)
             return out
@@ -238,6 +237,15 @@ public final class DiskProber {
             report(source, .warning, "\(what): \(error)")
         }
         return out
+    }
+
+    /// The part of a partition that lies inside a disk of `sectors` sectors, in bytes.
+    /// Start and size come from the partition table (libblkid passes up to 2^63 sectors
+    /// on): `start * 512` is computed only for a start inside the disk, where it cannot
+    /// overflow. A partition that starts past the end has nothing to read (length 0).
+    static func readableRange(start: UInt64, size: UInt64, sectors: UInt64) -> (offset: UInt64, length: UInt64) {
+        guard start < sectors else { return (0, 0) }
+        return (start * 512, min(size, sectors - start) * 512)
     }
 
     private func readPayload(disk: ReadOnlyFile, offset: UInt64, length: UInt64, what: String, source: String) -> ELFFile? {

@@ -97,7 +97,9 @@ public struct DHCPLease: Sendable, Equatable {
         if let address { vars.append(("net_default_ip", address)) }
         if let bootServer { vars.append(("net_default_server", bootServer)) }
         if let gateway = routers.first { vars.append(("net_default_gateway", gateway)) }
-        if let p = prefixLength, !isIPv6 {
+        // `mask` is whatever udhcpc's environment said: only a real prefix length makes a
+        // netmask (`32 - p` traps for p near Int.min).
+        if let p = prefixLength, !isIPv6, (0...32).contains(p) {
             let mask: UInt32 = p == 0 ? 0 : ~UInt32(0) << (32 - p)
             vars.append(("net_default_netmask", "\(mask >> 24).\(mask >> 16 & 255).\(mask >> 8 & 255).\(mask & 255)"))
         }

@@ -58,7 +58,10 @@ public final class LoopDevice {
         let node = "/dev/\(name)"
         let sysfs = "/sys/block/loop\(number)/\(name)"
         if access(sysfs, F_OK) != 0 {
-            let r = kx_blkpg_add_partition(fd, Int32(part), Int64(startSector * 512), Int64(sectors * 512))
+            // A range no disk can hold (the numbers come from the partition table): the
+            // kernel would refuse it, so it is refused here, before `* 512` traps.
+            guard let partno = Int32(exactly: part), let range = Self.byteRange(startSector: startSector, sectors: sectors) else { return nil }
+            let r = kx_blkpg_add_partition(fd, partno, range.start, range.length)
             let code = errno
             // EBUSY is an overlap (or the number taken after all); EINVAL a range the
             // disk cannot hold. Either way sysfs is the judge.
@@ -76,6 +79,18 @@ public final class LoopDevice {
             usleep(5_000)
         }
         throw KexbootError(.ioError, "\(node) did not appear")
+    }
+}
+
+extension LoopDevice {
+    /// A partition's start and length in bytes, as BLKPG takes them (signed 64-bit), or nil
+    /// when they do not fit: both come from a partition table on the disk, and
+    /// `sector * 512` or the conversion to Int64 would trap.
+    static func byteRange(startSector: UInt64, sectors: UInt64) -> (start: Int64, length: Int64)? {
+        let (start, o1) = startSector.multipliedReportingOverflow(by: 512)
+        let (length, o2) = sectors.multipliedReportingOverflow(by: 512)
+        guard !o1, !o2, let s = Int64(exactly: start), let l = Int64(exactly: length), s <= Int64.max - l else { return nil }
+        return (s, l)
     }
 }
 

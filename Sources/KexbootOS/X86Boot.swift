@@ -195,11 +195,19 @@ public struct X86BootLayout: Hashable, Sendable {
             throw KexbootError(.limitExceeded, "the command line is \(length) bytes; this kernel takes at most \(header.commandLineMax)")
         }
         let page = pageSize
-        func round(_ n: UInt64) -> UInt64 { (n + page - 1) / page * page }
+        // Up to a whole page; nil past the last page of the address space. The sizes come
+        // from the bzImage's header and the addresses from the firmware's memory map
+        // (/proc/iomem can end a range at 0xffffffffffffffff): `n + page - 1` would trap.
+        func round(_ n: UInt64) -> UInt64? {
+            let (sum, overflow) = n.addingReportingOverflow(page - 1)
+            return overflow ? nil : sum / page * page
+        }
         let table = memory
-        // Free RAM, as [start, end) pieces, from which each placement is cut.
+        // Free RAM, as [start, end) pieces, from which each placement is cut. A range
+        // starting inside the last page of the address space holds no whole page.
         var free = table.filter { $0.type == MemoryRange.ram }.compactMap { r -> (UInt64, UInt64)? in
-            let start = round(max(r.start, lowest)), end = r.end / page * page
+            guard let start = round(max(r.start, lowest)) else { return nil }
+            let end = r.end / page * page
             return start < end ? (start, end) : nil
         }
         func take(_ start: UInt64, _ size: UInt64) {
@@ -230,8 +238,15 @@ public struct X86BootLayout: Hashable, Sendable {
             return nil
         }
 
+        // The header was read from a file of this size (setup code < file); a different
+        // size given here must not wrap around.
+        guard header.setupSize < kernelFileSize else {
+            throw KexbootError(.invalidArgument, "the setup code (\(header.setupSize) bytes) fills the whole kernel file (\(kernelFileSize) bytes)")
+        }
         let payload = kernelFileSize - header.setupSize
-        let kernelSize = round(max(header.initSize, payload))
+        guard let kernelSize = round(max(header.initSize, payload)) else {
+            throw KexbootError(.limitExceeded, "the kernel (\(payload) bytes) is larger than the address space")
+        }
         let align = max(header.kernelAlignment, page)
         // The kernel decompresses itself at its preferred address whenever it is loaded
         // below it, over whatever is there: it goes at that address or above. A header
@@ -247,7 +262,9 @@ public struct X86BootLayout: Hashable, Sendable {
 
         var initrd: BootPlan.Segment?
         if initrdSize > 0 {
-            let size = round(initrdSize)
+            guard let size = round(initrdSize) else {
+                throw KexbootError(.limitExceeded, "the initrd (\(initrdSize) bytes) is larger than the address space")
+            }
             // initrd_addr_max is the last byte it may use; kernels that say so may have it above 4 GiB.
             var limit = header.initrdAddressMax == 0 ? 0x3800_0000 : header.initrdAddressMax + 1
             if header.xloadflags & X86SetupHeader.initrdAbove4G != 0 { limit = below4G }
@@ -262,12 +279,12 @@ public struct X86BootLayout: Hashable, Sendable {
         // SETUP_E820_EXT block (8-byte aligned) with the rest.
         let extra = max(0, table.count - maxE820)
         let parametersSize = extra == 0 ? 8192 + UInt64(length) + 1 : (8192 + UInt64(length) + 1 + 7) / 8 * 8 + 16 + UInt64(20 * extra)
-        guard let at = highest(round(parametersSize), below: below4G) else {
+        guard let parametersLength = round(parametersSize), let at = highest(parametersLength, below: below4G) else {
             throw KexbootError(.limitExceeded, "no free RAM below 4 GiB for boot_params")
         }
-        take(at, round(parametersSize))
+        take(at, parametersLength)
         return X86BootLayout(header: header, kernel: kernel, initrd: initrd,
-                             parameters: BootPlan.Segment(mem: at, memsz: round(parametersSize), bufsz: parametersSize),
+                             parameters: BootPlan.Segment(mem: at, memsz: parametersLength, bufsz: parametersSize),
                              memory: table)
     }
 

@@ -73,4 +73,28 @@ import KexbootCore
         truncated.removeLast(8)  // END_NODE of the root and FDT_END
         #expect(throws: KexbootError.self) { try DeviceTree(parsing: truncated) }
     }
+
+    /// Every offset and size field of a blob at 0xffffffff (and a property's length and
+    /// name offset): each is an error, never a trap in `offset + size`.
+    @Test func offsetsAndSizesAtTheirMaximumAreErrors() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tree = DeviceTree(root: DeviceTree.Node(name: "", properties: [DeviceTree.Property(name: "model", value: DeviceTree.string("x"))]))
+        let blob = tree.serialized()
+        #expect(try DeviceTree(parsing: blob) == tree)
+        func patched(_ at: Int, _ value: UInt32) -> [UInt8] {
+            var b = blob
+            for i in 0..<4 { b[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(3 - i))) }
+            return b
+        }
+        // Header: total size, struct, strings and reservation offsets, strings and struct sizes.
+        var bad = [4, 8, 12, 16, 32, 36].flatMap { [patched($0, .max), patched($0, 0x8000_0000), patched($0, 0xffff_fff0)] }
+        // The property (after the reservation block's 16 bytes, FDT_BEGIN_NODE and the root's
+        // empty name): its length, then its name's offset.
+        let prop = 40 + 16 + 8
+        #expect(Array(blob[prop..<(prop + 4)]) == [0, 0, 0, 3])
+        bad += [patched(prop + 4, .max), patched(prop + 4, 0xffff_fffc), patched(prop + 8, .max), patched(prop + 8, 0x7fff_ffff)]
+        for (i, b) in bad.enumerated() {
+            #expect(throws: KexbootError.self, "case \(i)") { try DeviceTree(parsing: b) }
+        }
+    }
 }

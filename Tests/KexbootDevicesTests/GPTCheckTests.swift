@@ -60,4 +60,15 @@ struct GPTCheckTests {
         }
         #expect(GPTCheck.entriesValid(GPTCheck.header(at: 1, read: read)!, read: read))
     }
+
+    /// A partition's start and size are the table's to choose (up to 2^63 sectors from
+    /// libblkid): what is read of it lies inside the disk, and `start * 512` is never
+    /// computed for a start past the end.
+    @Test func partitionRangesAreClippedToTheDisk() {
+        #expect(DiskProber.readableRange(start: 2048, size: 4096, sectors: 1 << 20) == (1 << 20, 2 << 20))
+        #expect(DiskProber.readableRange(start: 2048, size: .max, sectors: 4096) == (1 << 20, 1 << 20))
+        for start in [UInt64(4096), 1 << 55, UInt64(Int64.max), .max] {
+            #expect(DiskProber.readableRange(start: start, size: 1, sectors: 4096) == (0, 0), "\(start)")
+        }
+    }
 }

@@ -114,4 +114,57 @@ import KexbootOS
         #expect(loop.info("/a") == nil)
         #expect(throws: KexbootError.self) { try loop.read("/a") }
     }
+
+    /// Block numbers and sizes at their 32-bit maximum, in a hand-made image: a root and
+    /// a directory beyond the image, a file of 4 GiB - 1 at block 0xffffffff. Errors
+    /// (or nothing found), never a trap in `extent * 2048` or `Int(size)`.
+    @Test func extentsAndSizesAtTheirMaximum() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func record(_ name: UInt8, extent: UInt32, size: UInt32, directory: Bool) -> [UInt8] {
+            var r = [UInt8](repeating: 0, count: 34)
+            r[0] = 34
+            for i in 0..<4 {
+                r[2 + i] = UInt8(truncatingIfNeeded: extent >> (8 * UInt32(i))); r[9 - i] = r[2 + i]
+                r[10 + i] = UInt8(truncatingIfNeeded: size >> (8 * UInt32(i))); r[17 - i] = r[10 + i]
+            }
+            r[25] = directory ? 2 : 0
+            r[32] = 1
+            r[33] = name
+            return r
+        }
+        func image(root: [UInt8], directory: [UInt8]) -> [UInt8] {
+            var b = [UInt8](repeating: 0, count: 19 * 2048)
+            b[16 * 2048] = 1
+            b[17 * 2048] = 255
+            for block in [16, 17] {
+                b.replaceSubrange((block * 2048 + 1)..<(block * 2048 + 6), with: Array("CD001".utf8))
+                b[block * 2048 + 6] = 1
+            }
+            b[16 * 2048 + 80] = 19; b[16 * 2048 + 128] = 0x00; b[16 * 2048 + 129] = 0x08  // 19 blocks of 2048
+            b.replaceSubrange((16 * 2048 + 156)..<(16 * 2048 + 190), with: root)
+            b.replaceSubrange((18 * 2048)..<(18 * 2048 + directory.count), with: directory)
+            return b
+        }
+        let max = UInt32.max
+        // The root directory past the end of the image (and of any image).
+        try Data(image(root: record(0, extent: max, size: 2048, directory: true), directory: [])).write(to: URL(fileURLWithPath: dir + "/far.iso"))
+        let far = try ISO9660(file: ReadOnlyFile(path: dir + "/far.iso"))
+        #expect(far.list("/") == nil && far.info("/a") == nil)
+        #expect(throws: KexbootError.self) { try far.read("/a") }
+        // A root of 4 GiB - 1 bytes.
+        try Data(image(root: record(0, extent: max, size: max, directory: true), directory: [])).write(to: URL(fileURLWithPath: dir + "/huge.iso"))
+        #expect(try ISO9660(file: ReadOnlyFile(path: dir + "/huge.iso")).list("/") == nil)
+        // In a good root: a file and a directory at block 0xffffffff, 4 GiB - 1 bytes long.
+        let entries = record(0, extent: 18, size: 2048, directory: true) + record(1, extent: 18, size: 2048, directory: true)
+            + record(UInt8(ascii: "F"), extent: max, size: max, directory: false) + record(UInt8(ascii: "D"), extent: max, size: max, directory: true)
+            + record(UInt8(ascii: "E"), extent: max, size: 2048, directory: true)
+        try Data(image(root: record(0, extent: 18, size: 2048, directory: true), directory: entries)).write(to: URL(fileURLWithPath: dir + "/edge.iso"))
+        let edge = try ISO9660(file: ReadOnlyFile(path: dir + "/edge.iso"))
+        #expect(edge.list("/") == ["F", "D", "E"])
+        #expect(edge.info("/F")?.size == Int(max))
+        #expect(edge.extent("/F")! == (UInt64(max) * 2048, UInt64(max)))
+        #expect { try edge.read("/F", limit: 1 << 20) } throws: { ($0 as? KexbootError)?.code == .limitExceeded }
+        #expect { try edge.read("/F", limit: .max) } throws: { ($0 as? KexbootError)?.code == .ioError }
+        #expect(edge.list("/D") == nil && edge.list("/E") == nil && edge.info("/E/x") == nil)
+    }
 }

@@ -23,6 +23,16 @@ import Testing
         #expect(l.variables(mac: mac).contains { $0 == ("net_default_netmask", "255.255.255.0") })
     }
 
+    /// `mask` is text from udhcpc's environment: a number that is no prefix length gives
+    /// no netmask variable (`32 - mask` trapped for the most negative one).
+    @Test func aMaskThatIsNoPrefixLengthGivesNoNetmask() {
+        for mask in ["-9223372036854775808", "-1", "33", "9223372036854775807"] {
+            #expect(!lease(["mask": mask]).variables(mac: mac).contains { $0.0 == "net_default_netmask" }, "\(mask)")
+        }
+        #expect(lease(["mask": "0"]).variables(mac: mac).contains { $0 == ("net_default_netmask", "0.0.0.0") })
+        #expect(lease(["mask": "32"]).variables(mac: mac).contains { $0 == ("net_default_netmask", "255.255.255.255") })
+    }
+
     @Test func thePxelinuxOrder() throws {
         let uuid = "B8945908-D6A6-41A9-611D-74A6AB80B83D"
         let lookup = try #require(PXELookup(lease: lease(["bootfile": "boot/pxelinux.0"]), mac: mac, uuid: uuid))

@@ -113,6 +113,28 @@ import KexbootCore
         }
     }
 
+    /// Sizes and addresses that round up past the top of the address space: a RAM range
+    /// in the last page (as /proc/iomem may list one), an initrd or kernel file size no
+    /// machine has, and a file shorter than its header's setup code. Each is left out or
+    /// refused with an error, never a trap in the page rounding.
+    @Test func sizesAtTheTopOfTheAddressSpaceAreErrorsNotTraps() throws {
+        let header = try X86SetupHeader(Self.bzImage(), fileSize: 8_000_000, path: "vmlinuz")
+        let top = FirmwareMemoryMap.parseIOMem("ffffffffffff8000-ffffffffffffffff : System RAM\nfffffffffffff001-ffffffffffffffff : System RAM\n")
+        #expect(top.count == 2)
+        let layout = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: 1 << 20, commandLine: "quiet",
+                                            memory: Self.qemu1G + top)
+        #expect(layout.kernel.mem + layout.kernel.memsz <= 0x3ffd_d000 && layout.parameters.mem < 0x3ffd_d000)
+        #expect { _ = try X86BootLayout.make(header: header, kernelFileSize: 8_000_000, initrdSize: .max - 1, commandLine: "", memory: Self.qemu1G) } throws: {
+            ($0 as? KexbootError)?.code == .limitExceeded
+        }
+        #expect { _ = try X86BootLayout.make(header: header, kernelFileSize: .max - 2, initrdSize: 0, commandLine: "", memory: Self.qemu1G) } throws: {
+            ($0 as? KexbootError)?.code == .limitExceeded
+        }
+        #expect { _ = try X86BootLayout.make(header: header, kernelFileSize: 100, initrdSize: 0, commandLine: "", memory: Self.qemu1G) } throws: {
+            ($0 as? KexbootError)?.message.contains("setup code") == true
+        }
+    }
+
     @Test func memoryMapsPast128EntriesGoOnInSetupData() throws {
         // 200 alternating 1 MiB ranges of RAM and reserved memory above 1 GiB.
         var map = Self.qemu1G.filter { $0.end <= 0x4000_0000 }
