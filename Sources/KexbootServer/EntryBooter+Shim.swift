@@ -27,7 +27,12 @@ extension EntryBooter {
         let client: [UInt8]
         var chosen = Set(try OFBundle.mbrPartitions(disk).filter { $0.count * 512 <= 64 << 20 }.map(\.number))
         if let prep = device.prep {
-            client = try disk.read(at: prep.start * 512, count: Int(min(prep.bytes, 64 << 20)))
+            // The start comes from the partition table: past the end of the disk, nothing.
+            let (offset, overflow) = prep.start.multipliedReportingOverflow(by: 512)
+            guard !overflow, offset < disk.size else {
+                throw KexbootError(.invalidArgument, "the PReP partition starts past the end of \(disk.path)")
+            }
+            client = try disk.read(at: offset, count: Int(min(prep.bytes, 64 << 20)))
         } else {
             // A client file a config names: copied (and checked against its sha256) first.
             _ = mkdir(stage, 0o700)
