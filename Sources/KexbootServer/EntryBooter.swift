@@ -67,10 +67,17 @@ public struct EntryBooter: Sendable {
     /// Set when the daemon stops: a fetch or a copy in progress ends with an error.
     let stopping: StopFlag
 
-    public init(mounts: MountSet, stage: String, stopping: StopFlag = StopFlag()) {
+    /// Where sysfs and the Open Firmware device tree are (for yaboot's `of:` devices).
+    let sysfs: String
+    let deviceTree: String
+
+    public init(mounts: MountSet, stage: String, stopping: StopFlag = StopFlag(), sysfs: String = "/sys",
+                deviceTree: String = "/proc/device-tree") {
         self.mounts = mounts
         self.stage = stage
         self.stopping = stopping
+        self.sysfs = sysfs
+        self.deviceTree = deviceTree
     }
 
     static var stopped: KexbootError { KexbootError(.ioError, "cancelled: the daemon is stopping") }
@@ -106,6 +113,10 @@ public struct EntryBooter: Sendable {
             iso.hostFstype = host.fstype
             iso.fstype = "iso9660"
             return iso
+        case .file(let identity?, _) where identity.hasPrefix("partition:"):
+            return try partitionDevice(String(identity.dropFirst(10)), request: request, devices: devices)
+        case .file(let identity?, _) where identity.hasPrefix("of:"):
+            return try openFirmwareDevice(String(identity.dropFirst(3)), request: request, devices: devices)
         case .file(let identity?, _):
             guard let d = devices.first(where: { $0.matches(identity) }) else {
                 throw KexbootError(.notFound, "no filesystem \(identity) was found")

@@ -39,8 +39,9 @@ private func parse(_ path: String, _ text: String) throws -> ParseResult {
         let r = try parse("/etc/yaboot.conf", Self.rhel5)
         #expect(r.format == .yaboot && r.timeout == 8)
         #expect(r.entries.map(\.id) == ["linux", "rescue"])
-        #expect(r.entries[0].kernel == .file(device: nil, path: "/vmlinuz-2.6.18-8.el5"))
-        #expect(r.entries[0].initrds == [.file(device: nil, path: "/initrd-2.6.18-8.el5.img")])
+        // The global `partition=2`: partition 2 of the config's disk.
+        #expect(r.entries[0].kernel == .file(device: "partition:2", path: "/vmlinuz-2.6.18-8.el5"))
+        #expect(r.entries[0].initrds == [.file(device: "partition:2", path: "/initrd-2.6.18-8.el5.img")])
         #expect(r.entries[0].args == "root=/dev/VolGroup00/LogVol00 ro console=hvc0 rhgb quiet")
         #expect(r.entries[1].args == "root=/dev/sda3 single")
         #expect(r.defaultIndex == 0)
@@ -67,9 +68,107 @@ private func parse(_ path: String, _ text: String) throws -> ParseResult {
         #expect(r.entries.map(\.id) == ["new", "old", "other"])
         #expect(r.entries[0].args == "root=/dev/sda2 ro ramdisk=8192 splash")
         #expect(r.entries[1].args == "root=/dev/sda2 rw quiet")
-        #expect(r.entries[2].kernel?.path == "/vmlinux-other")
+        #expect(r.entries[2].kernel == .file(device: "of:hd:3", path: "/vmlinux-other"))
         #expect(r.defaultIndex == 0)
         #expect(r.has(.info, "unknown yaboot.conf key 'bogus'"))
+    }
+}
+
+@Suite struct YabootDeviceTests {
+    typealias Name = YabootConfig.FileName
+
+    @Test func fileNamesSplitAsYabootWritesThem() {
+        #expect(Name("/vmlinux") == Name(device: nil, partition: nil, path: "/vmlinux"))
+        #expect(Name("3,/vmlinux") == Name(device: nil, partition: "3", path: "/vmlinux"))
+        #expect(Name("hd:3,/boot/vmlinux") == Name(device: "hd", partition: "3", path: "/boot/vmlinux"))
+        #expect(Name("hd:,/vmlinux") == Name(device: "hd", partition: nil, path: "/vmlinux"))
+        #expect(Name("external:/vmlinux") == Name(device: "external", partition: nil, path: "/vmlinux"))
+        #expect(Name("/pci@800000020000000/scsi@1/sd@8,0:2,/boot/vmlinux")
+                == Name(device: "/pci@800000020000000/scsi@1/sd@8,0", partition: "2", path: "/boot/vmlinux"))
+        #expect(Name("/vdevice/v-scsi@2000/disk@8100000000000000:/vmlinux")
+                == Name(device: "/vdevice/v-scsi@2000/disk@8100000000000000", partition: nil, path: "/vmlinux"))
+        // A colon or a comma that belongs to the file name stays in it.
+        #expect(Name("hd:3,/boot/a:b") == Name(device: "hd", partition: "3", path: "/boot/a:b"))
+        #expect(Name("/boot/a:b") == Name(device: nil, partition: nil, path: "/boot/a:b"))
+        #expect(Name("/boot/vmlinux,old") == Name(device: nil, partition: nil, path: "/boot/vmlinux,old"))
+        #expect(Name("hd:3,/boot/vmlinux,old") == Name(device: "hd", partition: "3", path: "/boot/vmlinux,old"))
+    }
+
+    @Test func prefixesNameDevicesAndPartitions() throws {
+        let r = try parse("/etc/yaboot.conf", """
+        image=external:/vmlinux
+          label=ext
+          initrd=external:/initrd
+        image=2,/vmlinux
+          label=two
+          initrd=/initrd-here
+        image=hd:4,vmlinux
+          label=hd4
+        image=/pci@0/scsi@1/sd@8,0:2,/boot/vmlinux
+          label=ofpath
+        image=/vmlinux
+          label=here
+        """)
+        #expect(r.entries.map(\.id) == ["ext", "two", "hd4", "ofpath", "here"])
+        #expect(r.entries[0].kernel == .file(device: "of:external", path: "/vmlinux"))
+        #expect(r.entries[0].initrds == [.file(device: "of:external", path: "/initrd")])
+        #expect(r.entries[1].kernel == .file(device: "partition:2", path: "/vmlinux"))
+        // Each name is resolved on its own: no prefix, no partition=, this filesystem.
+        #expect(r.entries[1].initrds == [.file(device: nil, path: "/initrd-here")])
+        #expect(r.entries[2].kernel == .file(device: "of:hd:4", path: "/vmlinux"))
+        #expect(r.entries[3].kernel == .file(device: "of:/pci@0/scsi@1/sd@8,0:2", path: "/boot/vmlinux"))
+        #expect(r.entries[4].kernel == .file(device: nil, path: "/vmlinux"))
+        #expect(r.diagnostics.isEmpty)
+    }
+
+    @Test func partitionAndDeviceSettingsFillInWhatANameLeavesOut() throws {
+        let r = try parse("/etc/yaboot.conf", """
+        partition=3
+        device=hd:
+        image=/vmlinux-a
+          label=a
+          initrd=/initrd-a
+        image=/vmlinux-b
+          label=b
+          partition=5
+        image=2,/vmlinux-c
+          label=c
+        image=external:/vmlinux-d
+          label=d
+        image=/vmlinux-e
+          label=e
+          device=/vdevice/v-scsi@30000002/disk@8100000000000000
+        """)
+        #expect(r.entries.map { $0.kernel } == [
+            .file(device: "of:hd:3", path: "/vmlinux-a"),
+            .file(device: "of:hd:5", path: "/vmlinux-b"),
+            .file(device: "of:hd:2", path: "/vmlinux-c"),
+            .file(device: "of:external:3", path: "/vmlinux-d"),
+            .file(device: "of:/vdevice/v-scsi@30000002/disk@8100000000000000:3", path: "/vmlinux-e"),
+        ])
+        #expect(r.entries[0].initrds == [.file(device: "of:hd:3", path: "/initrd-a")])
+        #expect(r.diagnostics.isEmpty)
+    }
+
+    @Test func partitionAloneIsThePartitionOfTheConfigsDisk() throws {
+        let r = try parse("/etc/yaboot.conf", """
+        image=/vmlinux
+          label=a
+          partition=4
+          initrd=/initrd
+        image=/vmlinux
+          label=b
+          device=hd
+        image=/vmlinux
+          label=c
+          partition=x
+        """)
+        #expect(r.entries[0].kernel == .file(device: "partition:4", path: "/vmlinux"))
+        #expect(r.entries[0].initrds == [.file(device: "partition:4", path: "/initrd")])
+        #expect(r.entries[1].kernel == .file(device: "of:hd", path: "/vmlinux"))
+        #expect(r.entries[2].kernel == .file(device: nil, path: "/vmlinux"))
+        #expect(r.has(.warning, "partition 'x' is no partition number; ignored"))
+        #expect(!r.diagnostics.contains { $0.message.contains("not mapped") })
     }
 }
 
@@ -83,12 +182,75 @@ private func parse(_ path: String, _ text: String) throws -> ParseResult {
         second="/boot/vmlinux-2 dtb=/boot/board.dtb root=LABEL=root ro"
         broken=
         """)
-        #expect(r.format == .kboot && r.timeout == 10 && r.defaultIndex == 1)
+        #expect(r.format == .kboot && r.defaultIndex == 1)
         #expect(r.entries.map(\.id) == ["first", "second"])
         #expect(r.entries[0].args == "root=/dev/sda2 console=hvc0 quiet")
         #expect(r.entries[0].initrds == [.file(device: nil, path: "/boot/initrd.img")])
         #expect(r.entries[1].devicetree == .file(device: nil, path: "/boot/board.dtb"))
         #expect(r.entries[1].args == "root=LABEL=root ro")
         #expect(r.has(.warning, "'broken' has no kernel"))
+    }
+
+    @Test func timeoutDelayAndMessageAreNotUsed() throws {
+        let r = try parse("/etc/kboot.conf", """
+        timeout=10
+        delay=3
+        message=/etc/kboot.msg
+        linux=/boot/vmlinux
+        """)
+        #expect(r.timeout == nil)
+        #expect(r.entries.map(\.id) == ["linux"])
+        #expect(r.entries[0].args == "")
+        #expect(r.has(.info, "timeout= is not used"))
+    }
+
+    @Test func globalsAreNoEntriesAndApplyToEntriesWithoutTheirOwn() throws {
+        let r = try parse("/etc/kboot.conf", """
+        default=b
+        root=/dev/sda2
+        initrd=/boot/initrd.img
+        dtb=/boot/board.dtb
+        video=ps3fb:mode:5
+        a='/boot/vmlinux ro quiet'
+        b="/boot/vmlinux single root=/dev/sda3 initrd=/boot/rescue.img dtb=/boot/b.dtb video=ps3fb:mode:1"
+        """)
+        // Before: the four globals were entries of their own and `default=b` pointed at
+        // the wrong one.
+        #expect(r.entries.map(\.id) == ["a", "b"])
+        #expect(r.defaultIndex == 1)
+        #expect(r.entries[0].args == "root=/dev/sda2 video=ps3fb:mode:5 ro quiet")
+        #expect(r.entries[0].initrds == [.file(device: nil, path: "/boot/initrd.img")])
+        #expect(r.entries[0].devicetree == .file(device: nil, path: "/boot/board.dtb"))
+        #expect(r.entries[1].args == "root=/dev/sda3 single video=ps3fb:mode:1")
+        #expect(r.entries[1].initrds == [.file(device: nil, path: "/boot/rescue.img")])
+        #expect(r.entries[1].devicetree == .file(device: nil, path: "/boot/b.dtb"))
+    }
+
+    @Test func globalsApplyWhereverTheyStand() throws {
+        // The file is a set of assignments: a global after an entry still applies, and
+        // the last assignment of a global wins.
+        let r = try parse("/kboot.conf", """
+        linux="/vmlinux quiet"
+        root=/dev/sda1
+        root='/dev/sda2'
+        initrd=initrd.img
+        initrd=
+        """)
+        #expect(r.entries.map(\.id) == ["linux"])
+        #expect(r.entries[0].args == "root=/dev/sda2 quiet")
+        // `initrd=` with no value, last, leaves no global initrd.
+        #expect(r.entries[0].initrds.isEmpty)
+        #expect(r.entries[0].kernel == .file(device: nil, path: "/vmlinux"))
+    }
+
+    @Test func defaultNamingNoEntryFallsBackWithAWarning() throws {
+        let r = try parse("/etc/kboot.conf", """
+        default=root
+        root=/dev/sda2
+        linux=/vmlinux
+        """)
+        #expect(r.entries.map(\.id) == ["linux"])
+        #expect(r.defaultIndex == 0)
+        #expect(r.has(.warning, "default 'root' names no entry"))
     }
 }

@@ -2,7 +2,9 @@ import KexbootCore
 
 /// yaboot.conf (POWER): global settings, then `image=` sections. The command line is built
 /// as yaboot builds it: `literal=` alone when present; otherwise `root=`, `ro`/`rw`,
-/// `ramdisk=`, then the image's `append` (or the global one).
+/// `ramdisk=`, then the image's `append` (or the global one). File names are
+/// `[device:][partition,]path` (`FileName`); `device=` and `partition=` (global, or the
+/// image's own) fill in the parts a name leaves out.
 public enum YabootConfig {
     struct Settings {
         var root: String?
@@ -15,6 +17,58 @@ public enum YabootConfig {
         var partition: String?
         var device: String?
         var alias: String?
+    }
+
+    /// A file name as yaboot writes it: `[device:][partition,]path`. `device` is an Open
+    /// Firmware path or alias (`hd`, `external`, `/pci@…/scsi@…/sd@…`, whose unit addresses
+    /// may hold commas). It ends at the first `:` followed by `N,` or `,` (an empty partition,
+    /// `hd:,/vmlinux`), else at the last `:` followed by `/` (`external:/vmlinux`); a `:`
+    /// anywhere else belongs to the path. With no device, `N,path` still names partition N.
+    struct FileName: Equatable {
+        var device: String?
+        var partition: String?
+        var path: String
+
+        init(device: String?, partition: String?, path: String) {
+            self.device = device
+            self.partition = partition
+            self.path = path
+        }
+
+        init(_ text: String) {
+            var rest = Substring(text)
+            func partitionPrefix(_ s: Substring) -> (number: Substring, comma: Substring.Index)? {
+                guard let comma = s.firstIndex(of: ","), s[..<comma].allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+                return (s[..<comma], comma)
+            }
+            let colons = rest.indices.filter { rest[$0] == ":" && $0 != rest.startIndex }
+            if let colon = colons.first(where: { partitionPrefix(rest[rest.index(after: $0)...]) != nil })
+                ?? colons.last(where: { rest[rest.index(after: $0)...].hasPrefix("/") }) {
+                device = String(rest[..<colon])
+                rest = rest[rest.index(after: colon)...]
+            }
+            if let (number, comma) = partitionPrefix(rest) {
+                if !number.isEmpty { partition = String(number) }
+                rest = rest[rest.index(after: comma)...]
+            }
+            path = String(rest)
+        }
+
+        /// The resource: `partition:N` for a partition of the config's disk, `of:SPEC[:N]`
+        /// for a disk named by Open Firmware, the config's own filesystem otherwise (where a
+        /// relative name is relative to `directory`).
+        func resource(relativeTo directory: String) -> Resource {
+            if let device {
+                return .file(device: "of:" + device + (partition.map { ":" + $0 } ?? ""), path: Path.join("/", path))
+            }
+            if let partition { return .file(device: "partition:" + partition, path: Path.join("/", path)) }
+            return .file(device: nil, path: Path.join(directory, path))
+        }
+    }
+
+    /// `N` ≥ 1 in decimal.
+    static func isPartitionNumber(_ text: String) -> Bool {
+        !text.isEmpty && text.count < 10 && text.allSatisfy({ $0 >= "0" && $0 <= "9" }) && Int(text).map { $0 >= 1 } == true
     }
 
     public static func parse(path: String, files: any FileSource) throws -> ParseResult {
@@ -57,8 +111,10 @@ public enum YabootConfig {
             case "initrd": set { $0.initrd = line.value }
             case "literal": set { $0.literal = line.value }
             case "ramdisk": set { $0.ramdisk = line.value }
-            case "partition": set { $0.partition = line.value }
-            case "device": set { $0.device = line.value }
+            case "partition": set { $0.partition = line.value.flatMap { $0.isEmpty ? nil : $0 } }
+            case "device":
+                // `device=hd:` names the disk; the colon belongs to no partition.
+                set { $0.device = line.value.map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }.flatMap { $0.isEmpty ? nil : $0 } }
             case "read-only": set { $0.readOnly = true }
             case "read-write": set { $0.readOnly = false }
             case "default": defaultName = line.value
@@ -80,16 +136,20 @@ public enum YabootConfig {
         let directory = Path.directory(config)
         var kept = EntryBudget()
         for (kernel, s, location) in images {
-            // A `device:partition,path` spelling names the file's partition itself.
-            var path = kernel
-            if let comma = path.lastIndex(of: ","), path[..<comma].contains(":") { path = String(path[path.index(after: comma)...]) }
-            let partition = s.partition ?? global.partition
-            if partition != nil || s.device != nil {
-                diagnostics.add(Diagnostic(.info, "partition/device settings are not mapped: \(path) is read from this filesystem", at: location))
+            // The image's own `device=`/`partition=`, else the global ones: the defaults for
+            // the parts a file name does not give itself.
+            var defaults = FileName(device: s.device ?? global.device, partition: s.partition ?? global.partition, path: "")
+            if let partition = defaults.partition, !Self.isPartitionNumber(partition) {
+                diagnostics.add(Diagnostic(.warning, "partition '\(partition)' is no partition number; ignored", at: location))
+                defaults.partition = nil
             }
-            func resource(_ name: String) -> Resource {
-                .file(device: nil, path: Path.join(directory == "/etc" ? "/" : directory, name))
+            func resource(_ text: String) -> Resource {
+                var name = FileName(text)
+                if name.device == nil { name.device = defaults.device }
+                if name.partition == nil { name.partition = defaults.partition }
+                return name.resource(relativeTo: directory == "/etc" ? "/" : directory)
             }
+            let path = FileName(kernel).path
             var args: [String]
             if let literal = s.literal ?? (s.append == nil ? global.literal : nil) {
                 args = literal.words
@@ -102,7 +162,7 @@ public enum YabootConfig {
             }
             let label = s.label ?? Path.basename(path)
             let option = BootOption(
-                id: label, title: label, kernel: resource(path),
+                id: label, title: label, kernel: resource(kernel),
                 initrds: (s.initrd ?? global.initrd).map { [resource($0)] } ?? [],
                 args: args.joined(separator: " "))
             guard kept.admit(option) else {
