@@ -49,8 +49,13 @@ public struct EntryBooter: Sendable {
                 shim = true
                 return
             }
-            guard o.kind == .linux, let kernel = o.kernel else {
+            guard o.kind == .linux else {
                 throw KexbootError(.unsupported, "\(o.kind.rawValue) entries cannot be booted yet")
+            }
+            guard let kernel = o.kernel else {
+                // A config entry kept with an error (a GRUB file name that does not parse):
+                // the parser's diagnostic, logged for the device, says what is wrong.
+                throw KexbootError(.invalidArgument, "\(o.title) names no kernel file that can be read: see its config's errors")
             }
             self.init(title: o.title, kernel: kernel, initrds: o.initrds, devicetree: o.devicetree, args: o.args,
                       checksums: o.checksums, device: device)

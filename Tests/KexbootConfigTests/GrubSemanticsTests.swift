@@ -4,6 +4,51 @@ import KexbootCore
 
 /// The rules of parse-json.md's "GRUB semantics" section.
 @Suite struct GrubSemanticsTests {
+    /// A loader file name GRUB cannot open — a device without its `)`, a device with no
+    /// path — is an error at its line; the entry stays in the menu with no kernel (booting
+    /// it is refused), never with a kernel path made of the broken text.
+    @Test func brokenDeviceNamesKeepTheEntryWithAnError() {
+        let r = grub("""
+        menuentry 'unclosed' {
+            linux (uuid/vmlinuz root=/dev/sda1
+            initrd /initrd.img
+        }
+        menuentry 'device only' {
+            linux (hd0,1) ro
+        }
+        menuentry 'bad initrd' {
+            linux /vmlinuz ro
+            initrd /a.img (hd0,gpt2
+        }
+        menuentry 'bad module' {
+            multiboot2 /xen.gz
+            module2 ($root) dom0
+        }
+        menuentry 'fixed later' {
+            linux (lvm/x
+            linux /vmlinuz quiet
+        }
+        menuentry 'fine' {
+            linux ($root)/vmlinuz
+        }
+        """)
+        #expect(r.titles == ["unclosed", "device only", "bad initrd", "bad module", "fixed later", "fine"])
+        #expect(r.kernels == ["-", "-", "-", "-", "/vmlinuz", "/vmlinuz"])
+        #expect(r.entries[0].initrds.isEmpty && r.entries[0].args == "")
+        #expect(r.entries[3].kind == .multiboot && r.entries[3].modules.isEmpty)
+        #expect(r.entries[4].args == "quiet")
+        let errors = r.diagnostics.filter { $0.severity == .error }
+        #expect(errors.map { $0.location?.line } == [2, 6, 10, 14, 17])
+        #expect(errors.allSatisfy { $0.location?.file == "/boot/grub/grub.cfg" && $0.message.contains("kept but cannot be booted") })
+        #expect(errors[0].message.hasPrefix("linux: '(uuid/vmlinuz' has no ')'"))
+        #expect(errors[1].message.hasPrefix("linux: '(hd0,1)' names a device but no file"))
+        #expect(errors[2].message.hasPrefix("initrd: '(hd0,gpt2' has no ')'"))
+        // No resource anywhere is made of the broken text.
+        let entries = JSONValue.array(r.entries.map(\.json)).serialized()
+        #expect(!entries.contains("uuid") && !entries.contains("hd0") && !entries.contains("lvm"))
+        #expect(r.defaultIndex == 0)
+    }
+
     @Test func bodiesRunAfterTheConfigFromItsFinalEnvironment() {
         let r = grub("""
         set kver=1

@@ -37,17 +37,12 @@ extension GrubInterpreter {
                 context.vars[name]!.exported = true
             }
         case .test, .bracket:
-            var operands = args
-            if builtin == .bracket {
-                guard operands.last == "]" else {
-                    warn("'[' without a closing ']'", at: loc)
-                    status = 1
-                    return .next
-                }
-                operands.removeLast()
+            // GRUB drops a final `]` for `test` and `[` alike and evaluates a `[` without
+            // one as written (GrubTestExpression lists every rule).
+            if builtin == .bracket, args.last != "]" {
+                info("'[' without a closing ']': evaluated as written, as GRUB does", at: loc)
             }
-            let tester = GrubTestExpression(operands: operands, files: { self.fileInfo($0) })
-            result = tester.evaluate() ? 0 : 1
+            result = GrubTestExpression.command(args, lookup: { self.testLookup($0) }) ? 0 : 1
         case .true:
             result = 0
         case .false:
@@ -214,6 +209,12 @@ extension GrubInterpreter {
         case .network:
             return nil
         }
+    }
+
+    /// What `test` sees at a GRUB file name: a device kexboot cannot look into is `unknown`.
+    func testLookup(_ name: String) -> GrubFileLookup {
+        guard let path = localPath(name) else { return .unknown }
+        return files.info(path).map(GrubFileLookup.found) ?? .missing
     }
 
     func fileInfo(_ name: String) -> FileInfo? {

@@ -10,6 +10,26 @@ extension GrubInterpreter {
         return true
     }
 
+    /// A loader's file as a resource, or `nil` after an error diagnostic when it is no
+    /// file name GRUB can open: a device without its `)` (`(uuid`: GRUB's "missing `)'
+    /// symbol") or a device with no path (`(hd0,1)`: GRUB reads the empty rest as a block
+    /// list and fails with "invalid file name"). The entry is then kept with no kernel.
+    func loaderFile(_ name: String, _ command: String, at loc: SourceLocation) -> Resource? {
+        var problem: String?
+        if name.hasPrefix("(") {
+            if let close = name.firstIndex(of: ")") {
+                if name[name.index(after: close)...].isEmpty { problem = "names a device but no file" }
+            } else {
+                problem = "has no ')' after its device name"
+            }
+        }
+        guard let problem else { return resource(name) }
+        let message = "\(command): '\(name)' \(problem)"
+        diagnostics.add(.error, "\(message); the entry is kept but cannot be booted", at: loc)
+        boot!.fileError = message
+        return nil
+    }
+
     func loadLinux(_ argv: [String], at loc: SourceLocation) -> Int {
         guard requireEntry(argv[0], at: loc) else { return 1 }
         guard argv.count >= 2 else {
@@ -17,15 +37,22 @@ extension GrubInterpreter {
             return 1
         }
         boot!.kind = .linux
-        boot!.kernel = resource(argv[1])
-        boot!.args = GrubCommandLine.build(argv.dropFirst(2))
         boot!.initrds = []
         boot!.modules = []
+        guard let kernel = loaderFile(argv[1], argv[0], at: loc) else {
+            boot!.kernel = nil
+            boot!.args = ""
+            return 1
+        }
+        boot!.fileError = nil
+        boot!.kernel = kernel
+        boot!.args = GrubCommandLine.build(argv.dropFirst(2))
         return 0
     }
 
     func loadInitrd(_ argv: [String], at loc: SourceLocation) -> Int {
         guard requireEntry(argv[0], at: loc) else { return 1 }
+        guard boot!.fileError == nil else { return 1 }
         guard boot!.kernel != nil else {
             warn("\(argv[0]): you need to load the kernel first", at: loc)
             return 1
@@ -39,7 +66,8 @@ extension GrubInterpreter {
             } else if file.hasPrefix("--") {
                 continue
             }
-            initrds.append(resource(String(file)))
+            guard let initrd = loaderFile(String(file), argv[0], at: loc) else { return 1 }
+            initrds.append(initrd)
         }
         guard !initrds.isEmpty else {
             warn("\(argv[0]): no file given", at: loc)
@@ -55,7 +83,8 @@ extension GrubInterpreter {
             warn("devicetree: no file given", at: loc)
             return 1
         }
-        boot!.devicetree = resource(argv[1])
+        guard let devicetree = loaderFile(argv[1], argv[0], at: loc) else { return 1 }
+        boot!.devicetree = devicetree
         return 0
     }
 
@@ -67,15 +96,22 @@ extension GrubInterpreter {
             return 1
         }
         boot!.kind = .multiboot
-        boot!.kernel = resource(kernel)
-        boot!.args = GrubCommandLine.build(rest.dropFirst())
         boot!.initrds = []
         boot!.modules = []
+        guard let resource = loaderFile(kernel, argv[0], at: loc) else {
+            boot!.kernel = nil
+            boot!.args = ""
+            return 1
+        }
+        boot!.fileError = nil
+        boot!.kernel = resource
+        boot!.args = GrubCommandLine.build(rest.dropFirst())
         return 0
     }
 
     func loadModule(_ argv: [String], at loc: SourceLocation) -> Int {
         guard requireEntry(argv[0], at: loc) else { return 1 }
+        guard boot!.fileError == nil else { return 1 }
         guard boot!.kind == .multiboot, boot!.kernel != nil else {
             warn("\(argv[0]): you need to load the multiboot kernel first", at: loc)
             return 1
@@ -85,7 +121,8 @@ extension GrubInterpreter {
             warn("\(argv[0]): no file given", at: loc)
             return 1
         }
-        boot!.modules.append(BootModule(resource: resource(file), args: GrubCommandLine.build(rest.dropFirst())))
+        guard let module = loaderFile(file, argv[0], at: loc) else { return 1 }
+        boot!.modules.append(BootModule(resource: module, args: GrubCommandLine.build(rest.dropFirst())))
         return 0
     }
 }

@@ -230,6 +230,15 @@ extension GrubInterpreter {
             loadBLS(entry, bootPrefix: bootPrefix)
         }
         let state = boot!
+        if state.unbootable == nil, state.fileError != nil {
+            // Kept so the menu shows it, with no kernel: its error is a diagnostic at the
+            // loader command, and booting it is refused.
+            var option = BootOption(
+                id: item.id ?? item.title, title: item.title, path: path, kind: state.kind,
+                initrds: state.initrds, devicetree: state.devicetree, modules: state.modules, args: state.args)
+            option.loopbacks = [:]
+            return .bootable(option)
+        }
         guard let kernel = state.kernel else {
             info("'\(item.title)' left out: \(state.unbootable ?? "it loads no kernel")", at: item.location)
             return .unbootable

@@ -29,6 +29,10 @@ final class GrubInterpreter {
         var modules: [BootModule] = []
         /// Why kexec cannot boot this entry (`chainloader`, `fwsetup`, …).
         var unbootable: String?
+        /// A loader command named a file GRUB cannot open (`(uuid` without `)`, a device
+        /// with no path): the entry is kept, with no kernel, and cannot be booted. The error
+        /// itself is a diagnostic at the command.
+        var fileError: String?
     }
 
     let files: any FileSource
