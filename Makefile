@@ -34,7 +34,7 @@ test:
 	$(MAKE) test-ppc64le
 
 # The fuzzers, briefly: every kept input (seeds and regressions) replayed, then each
-# harness fuzzed FUZZ_SMOKE seconds. A finding fails the step (docs/fuzzing.md).
+# harness fuzzed FUZZ_SMOKE seconds. A finding fails the step (FUZZING.md).
 FUZZ_SMOKE ?= 5
 test-fuzz:
 	scripts/deps.sh $(BUILD_DEPS)
