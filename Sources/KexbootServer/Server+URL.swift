@@ -54,7 +54,8 @@ extension Server {
     /// `add-url` and `kexboot.url=`: reads a boot config named by a URL and offers its
     /// options as a device of type `network`. Relative files resolve against `prefix`
     /// (DHCP option 210, or the boot file's directory) when given, else against the URL's
-    /// own directory; `/`-rooted names against the server root. `file://` configs are
+    /// own directory; `/`-rooted names against the server root (pxelinux: under the prefix
+    /// too, see `SyslinuxConfig`). `file://` configs are
     /// read in place; the rest are fetched (tftp, http, https, ftp).
     func addURL(_ url: String, prefix: String? = nil, env: [(String, String)] = [], id wanted: String? = nil,
                 interface: (name: String, mac: String?, address: String?)? = nil, keepOnFailure: Bool = false,

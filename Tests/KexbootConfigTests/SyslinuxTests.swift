@@ -110,9 +110,9 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
         #expect(r.entries[0].initrds == [.file(device: nil, path: "/install/initrd.gz")])
         #expect(r.entries[0].args == "vga=788 --- quiet")
         #expect(r.has(.info, "MENU HIDE"))
-        #expect(r.has(.info, "LOCALBOOT"))
-        #expect(r.has(.info, "hdt.c32 is a syslinux module"))
-        #expect(r.has(.info, "memtest.bin is not a Linux kernel"))
+        #expect(r.has(.info, "'hd' left out: it uses 'LOCALBOOT 0x80' (a local boot), which kexec cannot boot"))
+        #expect(r.has(.info, "'hdt' left out: it uses 'COM32 hdt.c32' (a COM32 module), which kexec cannot boot"))
+        #expect(r.has(.info, "'memtest' left out: it uses 'KERNEL /memtest.bin' (a boot sector, by its extension), which kexec cannot boot"))
     }
 
     @Test func mbootIsMultiboot() throws {
@@ -211,9 +211,8 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
           config other.cfg
         label after
           linux /after
-        """]))
-        #expect(r.entries.map(\.path) == [["top"], ["Tools", "memtest"], ["Tools", "Deeper", "deep"], ["after"]])
-        #expect(r.has(.info, "'Other menu' left out: it opens another menu"))
+        """, "/other.cfg": "label o\n linux /o\n"]))
+        #expect(r.entries.map(\.path) == [["top"], ["Tools", "memtest"], ["Tools", "Deeper", "deep"], ["Other menu", "o"], ["after"]])
     }
 }
 
@@ -323,5 +322,299 @@ private func syslinux(_ text: String, files: [String: String] = [:], path: Strin
         #expect(r.entries[3].args == "")
         // Without the network variables nothing is added.
         #expect(try pxelinux("LABEL l\n KERNEL k\n SYSAPPEND 7\n").entries[0].args == "")
+    }
+}
+
+/// Issue 19: what a label runs, by syslinux.cfg(5)'s kernel-like directives and KERNEL's
+/// file extensions.
+@Suite struct SyslinuxImageTests {
+    @Test(arguments: [
+        ("COM32 menu.c32", "COM32 menu.c32' (a COM32 module)"),
+        ("COM32 /boot/syslinux/chain.c32 hd0 1", "COM32 /boot/syslinux/chain.c32 hd0 1' (a COM32 module)"),
+        ("COMBOOT reboot.com", "COMBOOT reboot.com' (a COMBOOT program)"),
+        ("BOOT dos.bs", "BOOT dos.bs' (a boot sector)"),
+        ("BSS dos.bss", "BSS dos.bss' (a boot sector)"),
+        ("FDIMAGE floppy.img", "FDIMAGE floppy.img' (a floppy image)"),
+        ("PXE gpxelinux.0", "PXE gpxelinux.0' (a PXE network boot program)"),
+        ("LOCALBOOT -1", "LOCALBOOT -1' (a local boot)"),
+        ("KERNEL reboot.c32", "KERNEL reboot.c32' (a COM32 module, by its extension)"),
+        ("KERNEL memdisk.cbt", "KERNEL memdisk.cbt' (a COMBOOT program, by its extension)"),
+        ("KERNEL hdt.COM", "KERNEL hdt.COM' (a COMBOOT program, by its extension)"),
+        ("KERNEL /boot/memtest.bin", "KERNEL /boot/memtest.bin' (a boot sector, by its extension)"),
+        ("KERNEL mbr.bs", "KERNEL mbr.bs' (a boot sector, by its extension)"),
+        ("KERNEL dos.bss", "KERNEL dos.bss' (a boot sector, by its extension)"),
+        ("KERNEL freedos.img", "KERNEL freedos.img' (a floppy image, by its extension)"),
+        ("KERNEL undionly.0", "KERNEL undionly.0' (a PXE network boot program, by its extension)"),
+    ])
+    func leftOutWithoutShiftingTheDefault(line: String, message: String) throws {
+        let r = try syslinux("DEFAULT linux\nLABEL other\n  \(line)\nLABEL linux\n  KERNEL vmlinuz\n  APPEND quiet\n")
+        #expect(r.entries.map(\.id) == ["linux"])
+        #expect(r.defaultIndex == 0)
+        let info = try #require(r.diagnostics.first { $0.message.contains(message) })
+        #expect(info.severity == .info)
+        #expect(info.message == "'other' left out: it uses '\(message), which kexec cannot boot")
+        #expect(info.location == SourceLocation(file: "/boot/syslinux/syslinux.cfg", line: 2, column: 1))
+        #expect(!r.has(.warning, "DEFAULT"))
+    }
+
+    @Test func theIssuesExampleAnFdimageBeforeTheDefault() throws {
+        // Before, the FDIMAGE label was a Linux entry at index 0 and MENU DEFAULT's entry 2.
+        let r = try syslinux("""
+        LABEL floppy
+          MENU LABEL FreeDOS floppy
+          FDIMAGE /images/freedos.img
+        LABEL rescue
+          LINUX /rescue/vmlinuz
+        LABEL install
+          MENU DEFAULT
+          LINUX /install/vmlinuz
+        """)
+        #expect(r.entries.map(\.id) == ["rescue", "install"])
+        #expect(r.defaultIndex == 1)
+        #expect(r.has(.info, "'FreeDOS floppy' left out: it uses 'FDIMAGE /images/freedos.img' (a floppy image)"))
+    }
+
+    @Test func linuxIsALinuxKernelWhateverItsName() throws {
+        // LINUX never goes by the extension; KERNEL of a name with no known extension is Linux.
+        let r = try syslinux("LABEL a\n LINUX memdisk.img\nLABEL b\n KERNEL vmlinuz-6.1.0.x86_64\nLABEL c\n KERNEL bzImage.efi\nLABEL d\n KERNEL memdisk\n")
+        #expect(r.entries.map(\.id) == ["a", "b", "c", "d"])
+        #expect(r.entries.allSatisfy { $0.kind == .linux })
+    }
+
+    @Test func mbootIsMultibootByKeywordOrExtension() throws {
+        let r = try syslinux("LABEL a\n COM32 mboot.c32\n APPEND xen.gz --- vmlinuz\nLABEL b\n KERNEL /boot/MBOOT.C32 xen.gz --- vmlinuz\n")
+        #expect(r.entries.map(\.kind) == [.multiboot, .multiboot])
+        #expect(r.entries.map { $0.kernel?.path } == ["/boot/syslinux/xen.gz", "/boot/syslinux/xen.gz"])
+    }
+
+    @Test func theLastKernelLikeDirectiveWins() throws {
+        let r = try syslinux("""
+        LABEL local-then-kernel
+          LOCALBOOT 0
+          KERNEL /vmlinuz
+        LABEL kernel-then-com32
+          KERNEL /vmlinuz
+          COM32 menu.c32
+        LABEL kernel-then-config
+          KERNEL /vmlinuz
+          CONFIG other.cfg
+        LABEL config-then-kernel
+          CONFIG other.cfg
+          LINUX /vmlinuz
+        """, files: ["/boot/syslinux/other.cfg": "LABEL o\n KERNEL /o\n"])
+        #expect(r.entries.map(\.path) == [["local-then-kernel"], ["kernel-then-config", "o"], ["config-then-kernel"]])
+        #expect(r.has(.info, "'kernel-then-com32' left out: it uses 'COM32 menu.c32'"))
+    }
+
+    @Test func aDefaultThatNamesALabelLeftOut() throws {
+        let r = try syslinux("DEFAULT hd\nLABEL hd\n LOCALBOOT 0x80\nLABEL linux\n KERNEL vmlinuz\n")
+        #expect(r.entries.map(\.id) == ["linux"])
+        #expect(r.defaultIndex == 0)
+        let warning = try #require(r.diagnostics.first { $0.severity == .warning })
+        #expect(warning.message == "default 'hd' names an entry kexec cannot boot; using the first entry")
+        #expect(warning.location == SourceLocation(file: "/boot/syslinux/syslinux.cfg", line: 1, column: 1))
+    }
+}
+
+/// Issue 19: `CONFIG file [dir]` in a label is a submenu of that file's entries.
+@Suite struct SyslinuxConfigLabelTests {
+    @Test func aSubmenuTitledByTheLabel() throws {
+        let r = try syslinux("""
+        DEFAULT main
+        LABEL main
+          KERNEL /vmlinuz
+        MENU BEGIN more
+          MENU LABEL More
+          LABEL rescue
+            MENU LABEL ^Rescue tools
+            CONFIG rescue/rescue.cfg
+        MENU END
+        LABEL after
+          KERNEL /after
+        """, files: [
+            "/boot/syslinux/rescue/rescue.cfg": """
+            DEFAULT shell
+            TIMEOUT 1
+            LABEL memtest
+              KERNEL memtest.bin
+            LABEL live
+              KERNEL rescue/vmlinuz
+              INITRD rescue/initrd.img
+            MENU BEGIN deeper
+              LABEL shell
+                KERNEL rescue/vmlinuz
+                APPEND init=/bin/sh
+            MENU END
+            """,
+        ])
+        #expect(r.entries.map(\.path) == [["main"], ["More", "Rescue tools", "live"], ["More", "Rescue tools", "deeper", "shell"], ["after"]])
+        // Without a directory the names inside stay relative to the working directory.
+        #expect(r.entries[1].kernel?.path == "/boot/syslinux/rescue/vmlinuz")
+        #expect(r.entries[1].initrds.map(\.path) == ["/boot/syslinux/rescue/initrd.img"])
+        #expect(r.entries[2].args == "init=/bin/sh")
+        #expect(r.defaultIndex == 0)
+        // The other file's TIMEOUT is its own menu's, not this one's.
+        #expect(r.timeout == nil)
+        let left = try #require(r.diagnostics.first { $0.message.contains("memtest.bin") })
+        #expect(left.location?.file == "/boot/syslinux/rescue/rescue.cfg" && left.location?.line == 3)
+    }
+
+    @Test func aDirectoryOnTheConfigLineOrInAppend() throws {
+        let files = [
+            "/boot/syslinux/live/live.cfg": "LABEL live\n KERNEL vmlinuz\n APPEND initrd=initrd.img\nINCLUDE more.cfg\n",
+            "/live/more.cfg": "LABEL more\n KERNEL /abs/vmlinuz\n",
+            "/live/vmlinuz": "", "/live/initrd.img": "",
+        ]
+        // The file is found from the current directory; its names from the new one.
+        for text in ["LABEL l\n CONFIG live/live.cfg /live\n", "LABEL l\n CONFIG live/live.cfg\n APPEND /live\n",
+                     "APPEND /live\nLABEL l\n CONFIG live/live.cfg\n"] {
+            let r = try syslinux(text, files: files)
+            #expect(r.entries.map(\.path) == [["l", "live"], ["l", "more"]], "\(text)")
+            #expect(r.entries.first?.kernel == .file(device: nil, path: "/live/vmlinuz"))
+            #expect(r.entries.first?.initrds == [.file(device: nil, path: "/live/initrd.img")])
+            #expect(r.entries.last?.kernel == .file(device: nil, path: "/abs/vmlinuz"))
+        }
+        // `APPEND -` in the label: no directory change.
+        let r = try syslinux("APPEND /live\nLABEL l\n CONFIG live/live.cfg\n APPEND -\n", files: files)
+        #expect(r.entries.first?.kernel == .file(device: nil, path: "/boot/syslinux/vmlinuz"))
+    }
+
+    @Test func theDefaultCanBeTheSubmenu() throws {
+        let files = ["/boot/syslinux/sub.cfg": "DEFAULT two\nLABEL one\n KERNEL /one\nLABEL two\n KERNEL /two\n",
+                     "/boot/syslinux/nodefault.cfg": "LABEL x\n KERNEL /x\nLABEL y\n KERNEL /y\n"]
+        // The label DEFAULT names opens a menu: that menu's default is what autoboot boots.
+        var r = try syslinux("DEFAULT sub\nLABEL first\n KERNEL /first\nLABEL sub\n CONFIG sub.cfg\n", files: files)
+        #expect(r.entries.map(\.id) == ["first", "one", "two"])
+        #expect(r.defaultIndex == 2)
+        // A menu without a default: its first entry.
+        r = try syslinux("LABEL first\n KERNEL /first\nLABEL sub\n MENU DEFAULT\n CONFIG nodefault.cfg\n", files: files)
+        #expect(r.defaultIndex == 1)
+        // Ids stay unique across the files.
+        r = try syslinux("LABEL one\n KERNEL /first\nLABEL sub\n CONFIG sub.cfg\n", files: files)
+        #expect(r.entries.map(\.id) == ["one", "one#2", "two"])
+    }
+
+    @Test func emptyMissingAndBackMenus() throws {
+        let r = try syslinux("""
+        LABEL help
+          MENU LABEL Help
+          CONFIG prompt.cfg
+        LABEL missing
+          CONFIG nowhere.cfg
+        LABEL tools
+          CONFIG tools.cfg
+        LABEL linux
+          KERNEL /vmlinuz
+        """, files: ["/boot/syslinux/prompt.cfg": "PROMPT 1\nDISPLAY f1.txt\n",
+                     "/boot/syslinux/tools.cfg": "LABEL t\n KERNEL /t\nLABEL back\n MENU LABEL Back\n CONFIG /boot/syslinux/syslinux.cfg\n"])
+        #expect(r.has(.info, "'Help' left out: the menu it opens (prompt.cfg) has no entry kexec can boot"))
+        let missing = try #require(r.diagnostics.first { $0.message.contains("nowhere.cfg: no such file") })
+        #expect(missing.severity == .warning && missing.location?.line == 5)
+        // "Back" to a menu it is in: no submenu (it would repeat the whole menu inside itself).
+        #expect(r.entries.map(\.path) == [["tools", "t"], ["linux"]])
+        let back = try #require(r.diagnostics.first { $0.message.contains("'Back' left out") })
+        #expect(back.message == "'Back' left out: it goes back to the menu of /boot/syslinux/syslinux.cfg, which this one is in")
+        #expect(back.severity == .info && back.location == SourceLocation(file: "/boot/syslinux/tools.cfg", line: 3, column: 1))
+    }
+
+    @Test func menusNestAtMost16Deep() throws {
+        var files: [String: String] = [:]
+        for i in 1...20 { files["/boot/syslinux/m\(i).cfg"] = "LABEL e\(i)\n KERNEL /v\(i)\nLABEL next\n CONFIG m\(i + 1).cfg\n" }
+        let r = try syslinux("LABEL next\n CONFIG m1.cfg\n", files: files)
+        #expect(r.entries.map(\.id) == (1...16).map { "e\($0)" })
+        #expect(r.entries.last?.path == Array(repeating: "next", count: 16) + ["e16"])
+        let deep = try #require(r.diagnostics.first { $0.message.contains("menus nested more than 16 deep") })
+        #expect(deep.severity == .error && deep.location == SourceLocation(file: "/boot/syslinux/m16.cfg", line: 4, column: 2))
+    }
+
+    @Test func eachMenuReadCountsTowardTheFilesCap() throws {
+        // Eight levels of menus, each with three labels that open the next: 3 + 9 + … + 3⁸ reads.
+        var files: [String: String] = [:]
+        for i in 0..<9 {
+            files["/boot/syslinux/l\(i).cfg"] = "LABEL a\n KERNEL /vmlinuz\n" + (i == 8 ? "" : (1...3).map { "LABEL x\($0)\n CONFIG l\(i + 1).cfg\n" }.joined())
+        }
+        let r = try syslinux(files["/boot/syslinux/l0.cfg"]!, files: files)
+        #expect(r.entries.count == 1 + ConfigLimits.maxIncludedFiles)
+        let stop = try #require(r.diagnostics.first { $0.message.contains("more than \(ConfigLimits.maxIncludedFiles) files included in all") })
+        #expect(stop.severity == .error && [4, 6, 8].contains(stop.location?.line))
+        #expect(r.diagnostics.filter { $0.message.contains("files included in all") }.count == 1)
+    }
+
+    @Test func labelsOfEveryMenuCountTowardTheEntryLimit() throws {
+        var sub = ""
+        for i in 0..<(ConfigLimits.maxEntries - 1) { sub += "LABEL s\(i)\n KERNEL /vmlinuz\n" }
+        let r = try syslinux("LABEL a\n KERNEL /a\nLABEL sub\n CONFIG sub.cfg\nLABEL b\n KERNEL /b\n", files: ["/boot/syslinux/sub.cfg": sub + "LABEL over\n KERNEL /x\n"])
+        // Labels in all: a, sub, b and the first maxEntries - 3 of sub.cfg's; "sub" is no entry.
+        #expect(r.entries.count == ConfigLimits.maxEntries - 1)
+        #expect(r.has(.error, "more than \(ConfigLimits.maxEntries) entries"))
+        #expect(r.entries.last?.id == "b")
+    }
+
+    @Test func aTopLevelConfigStillSwitches() throws {
+        // syslinux.cfg(5) describes CONFIG as a LABEL's directive only; outside one kexboot
+        // keeps switching to the file (the name relative to the old directory).
+        let r = try syslinux("LABEL gone\n KERNEL /gone\nCONFIG sub/real.cfg /other\n", files: ["/boot/syslinux/sub/real.cfg": "LABEL r\n KERNEL vmlinuz\n"])
+        #expect(r.entries.map(\.id) == ["r"])
+        #expect(r.entries[0].kernel?.path == "/other/vmlinuz")
+    }
+}
+
+/// Issue 19: pxelinux puts its path prefix in front of every name but `::path`,
+/// `host::path` and URLs.
+@Suite struct PxelinuxPrefixTests {
+    private func pxelinux(_ text: String, prefix: String? = nil, files: [String: String] = [:]) throws -> ParseResult {
+        var all = files
+        all["/tftp/path/to/pxelinux.cfg/default"] = text
+        return try ConfigParser(platform: testPlatform, prefix: prefix).parse(files: MemoryFileSource(all), config: "/tftp/path/to/pxelinux.cfg/default")
+    }
+
+    static let text = """
+    LABEL l
+      KERNEL /vmlinuz
+      INITRD /initrd,images/extra.img
+      APPEND initrd=//more.img quiet
+      FDT /dtbs/board.dtb
+    LABEL root
+      KERNEL ::/vmlinuz
+      INITRD ::initrd
+    LABEL host
+      KERNEL 192.0.2.9::/vmlinuz
+    LABEL url
+      KERNEL http://192.0.2.9/vmlinuz
+    """
+
+    @Test func aLeadingSlashIsUnderThePrefix() throws {
+        let r = try pxelinux(Self.text)
+        #expect(r.entries[0].kernel == .file(device: nil, path: "/tftp/path/to/vmlinuz"))
+        #expect(r.entries[0].initrds.map(\.path) == ["/tftp/path/to/initrd", "/tftp/path/to/images/extra.img", "/tftp/path/to/more.img"])
+        #expect(r.entries[0].devicetree == .file(device: nil, path: "/tftp/path/to/dtbs/board.dtb"))
+        #expect(r.entries[0].args == "quiet")
+        #expect(r.entries[1].kernel == .file(device: nil, path: "/vmlinuz"))
+        #expect(r.entries[1].initrds == [.file(device: nil, path: "/initrd")])
+        #expect(r.entries[2].kernel == .url("tftp://192.0.2.9/vmlinuz"))
+        #expect(r.entries[3].kernel == .url("http://192.0.2.9/vmlinuz"))
+    }
+
+    @Test func aURLPrefix() throws {
+        let r = try pxelinux(Self.text, prefix: "tftp://192.0.2.1/path/to/")
+        #expect(r.entries[0].kernel == .url("tftp://192.0.2.1/path/to/vmlinuz"))
+        #expect(r.entries[0].initrds == [.url("tftp://192.0.2.1/path/to/initrd"), .url("tftp://192.0.2.1/path/to/images/extra.img"),
+                                         .url("tftp://192.0.2.1/path/to/more.img")])
+        #expect(r.entries[1].kernel == .url("tftp://192.0.2.1/vmlinuz"))
+        #expect(r.entries[2].kernel == .url("tftp://192.0.2.9/vmlinuz"))
+        #expect(r.entries[3].kernel == .url("http://192.0.2.9/vmlinuz"))
+    }
+
+    @Test func filesTheConfigReadsAreUnderThePrefixToo() throws {
+        let r = try pxelinux("INCLUDE /menus/main.cfg\nINCLUDE ::/common.cfg\nLABEL sub\n CONFIG /menus/sub.cfg /sub\n", files: [
+            "/tftp/path/to/menus/main.cfg": "LABEL main\n KERNEL /vmlinuz\n",
+            "/common.cfg": "LABEL common\n KERNEL vmlinuz\n",
+            "/tftp/path/to/menus/sub.cfg": "LABEL s\n KERNEL /vmlinuz\n",
+        ])
+        #expect(r.entries.map(\.path) == [["main"], ["common"], ["sub", "s"]])
+        #expect(r.entries.map { $0.kernel?.path } == ["/tftp/path/to/vmlinuz", "/tftp/path/to/vmlinuz", "/tftp/path/to/sub/vmlinuz"])
+        // syslinux proper: `/` is the filesystem's root.
+        let plain = try syslinux("LABEL a\n KERNEL /vmlinuz\n INITRD /initrd\n", path: "/boot/syslinux/syslinux.cfg")
+        #expect(plain.entries[0].initrds == [.file(device: nil, path: "/initrd")])
     }
 }

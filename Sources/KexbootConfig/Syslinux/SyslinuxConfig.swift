@@ -2,23 +2,40 @@ import KexbootCore
 
 /// syslinux, extlinux, isolinux and pxelinux configs.
 ///
-/// Keywords are case-insensitive; `INCLUDE`/`MENU INCLUDE` nest (with a depth limit),
-/// `CONFIG` switches to another file; paths are relative to the directory of the first
-/// config (syslinux's working directory) unless absolute. `initrd=` inside `APPEND` is
-/// taken out of the command line and becomes initrds; `.c32` modules other than
-/// `mboot.c32` are left out (info); `mboot.c32` becomes a multiboot entry.
+/// Keywords are case-insensitive; `INCLUDE`/`MENU INCLUDE` nest (with a depth limit);
+/// paths are relative to the directory of the first config (syslinux's working directory)
+/// unless absolute. `initrd=` inside `APPEND` is taken out of the command line and becomes
+/// initrds.
+///
+/// What a `LABEL` runs is its last kernel-like directive (syslinux.cfg(5)): `LINUX`, or
+/// `KERNEL` with a name that does not end in one of syslinux's image extensions, is a Linux
+/// kernel; `COM32 mboot.c32` (or `KERNEL mboot.c32`) a multiboot kernel with its modules.
+/// `BOOT`/`BSS` (boot sectors), `PXE`, `FDIMAGE`, `COMBOOT`, other `COM32` modules,
+/// `LOCALBOOT`, and `KERNEL` of a `.0`, `.bin`, `.bs`, `.bss`, `.c32`, `.cbt`, `.com` or
+/// `.img` file are nothing kexec can boot: the label is left out (info). `CONFIG file
+/// [dir]` in a label opens another menu: a submenu titled by the label holding that file's
+/// entries, its names relative to `dir` (else the first word of the label's `APPEND`, as
+/// syslinux takes it) when given. `CONFIG` outside a label switches to the other file at
+/// once.
 ///
 /// pxelinux only: the working directory is the TFTP path prefix (the parent of
-/// `pxelinux.cfg/`, or the prefix given, which may be a URL); `::path` names a file from
-/// the TFTP server's root whatever the prefix, `host::path` one on another TFTP server;
-/// `IPAPPEND`/`SYSAPPEND` add `ip=` (1), `BOOTIF=` (2) and `SYSUUID=` (4) from the network
-/// variables; `PROXY url` (a petitboot-style extension) names an HTTP proxy.
+/// `pxelinux.cfg/`, or the prefix given, which may be a URL) and every file name is
+/// relative to it, a leading `/` included (pxelinux puts the prefix in front of the name);
+/// only `::path` names a file from the TFTP server's root, `host::path` one on another
+/// TFTP server, and a URL itself. `IPAPPEND`/`SYSAPPEND` add `ip=` (1), `BOOTIF=` (2) and
+/// `SYSUUID=` (4) from the network variables; `PROXY url` (a petitboot-style extension)
+/// names an HTTP proxy.
 public struct SyslinuxConfig {
     struct Label {
         var name: String
         var menuLabel: String?
+        /// The argument of the label's kernel-like directive (the last one given).
         var kernel: String?
+        /// That directive, lower case: `kernel`, `linux`, `boot`, `bss`, `pxe`, `fdimage`,
+        /// `comboot`, `com32`, `config` or `localboot`.
         var kernelKeyword = "kernel"
+        /// Where the kernel-like directive is.
+        var kernelAt: SourceLocation?
         var append: String?
         var initrd: String?
         var fdt: String?
@@ -26,9 +43,6 @@ public struct SyslinuxConfig {
         var ipappend: Int?
         var hidden = false
         var isDefault = false
-        var localboot = false
-        /// `CONFIG file` as the label's action: it opens another menu, nothing to kexec.
-        var opensConfig: String?
         /// The MENU BEGIN submenus this label is inside, outermost first.
         var menus: [String] = []
         var location: SourceLocation
@@ -45,9 +59,22 @@ public struct SyslinuxConfig {
     /// Set at the `LABEL` past `ConfigLimits.maxEntries`: nothing more is read.
     var stopped = false
     var labels: [Label] = []
+    /// Labels of the other files of this parse (the menus CONFIG labels open), against
+    /// `ConfigLimits.maxEntries` with `labels`.
+    var otherLabels = 0
+    /// How many CONFIG labels deep this file's menu is.
+    var menuDepth = 0
+    var menuDepthReported = false
+    /// The files whose menus lead here (this one's included): a CONFIG label that opens one
+    /// of them goes back, as a "Back" item does, and is no submenu.
+    var openMenus: [String] = []
+    /// Set when the entries kept reach the limits of `EntryBudget`: no more are built.
+    var entriesFull = false
     var globalAppend: String?
     var globalIPAppend: Int?
     var defaultName: String?
+    /// The DEFAULT (or ONTIMEOUT) line that set `defaultName`.
+    var defaultAt: SourceLocation?
     var timeout: Int?
     var totalTimeout: Int?
     /// Relative names of files to read (INCLUDE, CONFIG) resolve against this directory.
@@ -94,22 +121,37 @@ public struct SyslinuxConfig {
         }
         var parser = SyslinuxConfig(files: files, env: Dictionary(env, uniquingKeysWith: { $1 }),
                                     workingDirectory: directory, base: base, format: format)
-        parser.read(config, at: nil, included: false)
+        parser.readConfig(config, at: nil, included: false)
+        return parser.result(format: format, config: config)
+    }
+
+    /// Reads a config (the first, or one a CONFIG label opens at `location`), and the files
+    /// a CONFIG outside a label switches to.
+    mutating func readConfig(_ path: String, at location: SourceLocation?, included: Bool = true) {
+        openMenus.append(path)
+        read(path, at: location, included: included)
         var hops = 0
-        while let next = parser.switchedTo, !parser.stopped {
-            guard hops < maxIncludeDepth else {
-                parser.diagnostics.add(Diagnostic(.error, "CONFIG \(next): more than \(maxIncludeDepth) CONFIG switches (a loop?); not read", at: parser.switchedAt))
+        while let next = switchedTo, !stopped {
+            guard hops < Self.maxIncludeDepth else {
+                diagnostics.add(Diagnostic(.error, "CONFIG \(next): more than \(Self.maxIncludeDepth) CONFIG switches (a loop?); not read", at: switchedAt))
                 break
             }
             // CONFIG: start over with the new file (and, if given, a new directory).
             hops += 1
-            parser.switchedTo = nil
-            parser.labels = []
-            parser.current = nil
-            parser.defaultName = nil
-            parser.read(next, at: parser.switchedAt)
+            switchedTo = nil
+            labels = []
+            current = nil
+            defaultName = nil
+            defaultAt = nil
+            openMenus.append(next)
+            read(next, at: switchedAt)
         }
-        return parser.result(format: format, config: config)
+    }
+
+    /// pxelinux puts its path prefix in front of every name that is not `::path`,
+    /// `host::path` or a URL, so a leading `/` is relative to the prefix too.
+    func prefixed(_ name: String) -> String {
+        format == .pxelinux ? String(name.drop { $0 == "/" }) : name
     }
 
     /// A file to read: relative to the working directory (pxelinux `::path`: to the root).
@@ -117,7 +159,18 @@ public struct SyslinuxConfig {
         if format == .pxelinux, let (host, path) = Self.tftpPath(name), host == nil {
             return Path.normalize(path)
         }
-        return Path.join(workingDirectory, name)
+        return Path.join(workingDirectory, prefixed(name))
+    }
+
+    /// The working directory and resource base after a CONFIG's directory `name`.
+    func changedDirectory(_ name: String) -> (String, ResourceBase) {
+        guard format == .pxelinux else { return (resolve(name), base.appending(name)) }
+        if URLText.scheme(of: name) != nil { return (workingDirectory, ResourceBase(prefix: name)) }
+        if let (host, path) = Self.tftpPath(name) {
+            if let host { return (workingDirectory, ResourceBase(prefix: "tftp://\(host)/" + path.drop { $0 == "/" })) }
+            return (resolve(name), base.root.appending(path))
+        }
+        return (resolve(name), base.appending(prefixed(name)))
     }
 
     /// pxelinux's special names: `::path` (from the TFTP server's root, bypassing the path
@@ -196,15 +249,16 @@ public struct SyslinuxConfig {
         }
         switch keyword {
         case "label":
-            guard labels.count < ConfigLimits.maxEntries else {
+            guard otherLabels + labels.count < ConfigLimits.maxEntries else {
                 diagnostics.add(Diagnostic(.error, EntryBudget.message(full: true), at: here))
                 stopped = true
                 return
             }
             labels.append(Label(name: rest, menus: menuStack, location: here))
             current = labels.count - 1
-        case "kernel", "linux", "boot", "bss", "pxe", "fdimage", "comboot", "com32":
-            setLabel { $0.kernel = rest; $0.kernelKeyword = keyword }
+        case "kernel", "linux", "boot", "bss", "pxe", "fdimage", "comboot", "com32", "localboot":
+            // Kernel-like directives: the last one in a label is what it runs.
+            setLabel { $0.kernel = rest; $0.kernelKeyword = keyword; $0.kernelAt = here }
         case "append":
             if current == nil { globalAppend = rest } else { setLabel { $0.append = rest } }
         case "initrd":
@@ -224,12 +278,14 @@ public struct SyslinuxConfig {
             if current == nil { globalIPAppend = value } else { setLabel { $0.ipappend = value } }
         case "proxy":
             proxy = rest.isEmpty ? nil : rest
-        case "localboot":
-            setLabel { $0.localboot = true }
         case "default":
             defaultName = rest
+            defaultAt = here
         case "ontimeout":
-            if defaultName == nil { defaultName = rest }
+            if defaultName == nil {
+                defaultName = rest
+                defaultAt = here
+            }
         case "timeout":
             timeout = Int(rest)
             if timeout == nil { diagnostics.add(Diagnostic(.warning, "TIMEOUT '\(rest)' is not a number", at: here)) }
@@ -239,23 +295,20 @@ public struct SyslinuxConfig {
             let name = rest.split(separator: " ").first.map(String.init) ?? rest
             read(resolve(name), at: here)
         case "config":
-            let parts = rest.split(separator: " ").map(String.init)
+            let parts = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let name = parts.first else { return }
             if let i = current {
-                // Inside a label, CONFIG is what choosing the label does.
-                labels[i].opensConfig = name
+                // Inside a label, CONFIG is the label's kernel-like directive: choosing the
+                // label opens that file's menu.
+                labels[i].kernel = rest
+                labels[i].kernelKeyword = keyword
+                labels[i].kernelAt = here
                 return
             }
-            if parts.count > 1 {
-                workingDirectory = resolve(parts[1])
-                if format == .pxelinux, let (host, path) = Self.tftpPath(parts[1]), host == nil {
-                    base = base.root.appending(path)
-                } else {
-                    base = base.appending(parts[1])
-                }
-            }
+            // The file is found from the current directory, then the directory changes.
             switchedTo = resolve(name)
             switchedAt = here
+            if parts.count > 1 { (workingDirectory, base) = changedDirectory(parts[1]) }
         case "text":
             inText = true
         case "menu":
@@ -313,81 +366,8 @@ public struct SyslinuxConfig {
     mutating func result(format: ConfigFormat, config: String) -> ParseResult {
         var result = ParseResult(format: format, config: config)
         result.proxy = proxy
-        var defaultIndex: Int?
         var kept = EntryBudget()
-        for label in labels {
-            let title = label.menuLabel ?? label.name
-            if let other = label.opensConfig, label.kernel == nil {
-                diagnostics.add(Diagnostic(.info, "'\(title)' left out: it opens another menu (\(other))", at: label.location))
-                continue
-            }
-            if label.localboot && label.kernel == nil {
-                diagnostics.add(Diagnostic(.info, "'\(title)' left out: LOCALBOOT boots the next device", at: label.location))
-                continue
-            }
-            guard let kernelName = label.kernel?.split(separator: " ").first.map(String.init), !kernelName.isEmpty else {
-                diagnostics.add(Diagnostic(.info, "'\(title)' left out: it has no kernel", at: label.location))
-                continue
-            }
-            if label.hidden {
-                diagnostics.add(Diagnostic(.info, "'\(title)' left out: MENU HIDE", at: label.location))
-                continue
-            }
-            // KERNEL may carry arguments of its own ("KERNEL vmlinuz quiet").
-            let kernelArgs = label.kernel!.split(separator: " ").dropFirst().map(String.init)
-            var appendText = label.append ?? globalAppend ?? ""
-            if appendText == "-" { appendText = "" }
-            var words = kernelArgs + appendText.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            let lower = kernelName.lowercased()
-            if lower.hasSuffix(".c32") && Path.basename(lower) != "mboot.c32" {
-                diagnostics.add(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is a syslinux module", at: label.location))
-                continue
-            }
-            if label.kernelKeyword == "kernel" && [".0", ".bin", ".bs", ".bss", ".com", ".cbt", ".img"].contains(where: { lower.hasSuffix($0) }) {
-                diagnostics.add(Diagnostic(.info, "'\(title)' left out: \(Path.basename(kernelName)) is not a Linux kernel", at: label.location))
-                continue
-            }
-            var option: BootOption
-            if Path.basename(lower) == "mboot.c32" {
-                // mboot.c32: KERNEL --- MODULE args --- MODULE args …
-                let parts = words.split(separator: "---", omittingEmptySubsequences: false).map(Array.init)
-                guard let head = parts.first, let hypervisor = head.first else {
-                    diagnostics.add(Diagnostic(.warning, "'\(title)': mboot.c32 without a kernel", at: label.location))
-                    continue
-                }
-                option = BootOption(id: label.name, title: title, path: label.menus + [title], kind: .multiboot, kernel: resource(hypervisor),
-                                    modules: parts.dropFirst().compactMap { m in
-                                        m.first.map { BootModule(resource: resource($0), args: m.dropFirst().joined(separator: " ")) }
-                                    },
-                                    args: head.dropFirst().joined(separator: " "))
-            } else {
-                var initrds: [Resource] = []
-                if let line = label.initrd {
-                    initrds += line.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }.map(resource)
-                }
-                words = words.filter { word in
-                    guard word.prefix(7).lowercased() == "initrd=" else { return true }
-                    initrds += word.dropFirst(7).split(separator: ",").map { resource(String($0)) }
-                    return false
-                }
-                words += ipappendWords(label.ipappend ?? globalIPAppend ?? 0)
-                option = BootOption(id: label.name, title: title, path: label.menus + [title], kind: .linux, kernel: resource(kernelName),
-                                    initrds: initrds, devicetree: label.fdt.map(resource) ?? label.fdtdir.flatMap { deviceTree(in: $0, at: label.location) },
-                                    args: words.joined(separator: " "))
-            }
-            guard kept.admit(option) else {
-                if let refusal = kept.refusal(at: label.location, file: config) { diagnostics.add(refusal) }
-                break
-            }
-            if label.isDefault || (defaultIndex == nil && label.name == defaultName?.split(separator: " ").first.map(String.init)) {
-                if label.isDefault || defaultIndex == nil { defaultIndex = result.entries.count }
-            }
-            result.entries.append(option)
-        }
-        if let name = defaultName, defaultIndex == nil, !result.entries.isEmpty, !labels.contains(where: { $0.isDefault }) {
-            diagnostics.add(Diagnostic(.warning, "DEFAULT '\(name)' names no label; using the first entry", file: config))
-        }
-        result.defaultIndex = defaultIndex
+        result.defaultIndex = appendEntries(to: &result.entries, kept: &kept, config: config, outer: [])
         if let t = timeout ?? totalTimeout {
             // Tenths of a second, rounded up; 0 means wait.
             result.timeout = t <= 0 ? -1 : t / 10 + (t % 10 == 0 ? 0 : 1)
@@ -395,6 +375,174 @@ public struct SyslinuxConfig {
         result.diagnostics = diagnostics.items
         result.finish()
         return result
+    }
+
+    /// What a label's kernel-like directive runs. `KERNEL` goes by the file's extension, as
+    /// syslinux.cfg(5) lists them under the other directives; anything else is `linux`.
+    static func imageKind(keyword: String, file: String) -> String {
+        guard keyword == "kernel" else { return keyword }
+        let name = Path.basename(file).lowercased()
+        guard let dot = name.lastIndex(of: ".") else { return "linux" }
+        switch name[dot...] {
+        case ".0": return "pxe"
+        case ".bin", ".bs": return "boot"
+        case ".bss": return "bss"
+        case ".c32": return "com32"
+        case ".cbt", ".com": return "comboot"
+        case ".img": return "fdimage"
+        default: return "linux"
+        }
+    }
+
+    /// What an image kexec cannot boot is, by the kind `imageKind` gives.
+    static let unbootableKinds: [String: String] = [
+        "pxe": "a PXE network boot program", "boot": "a boot sector", "bss": "a boot sector",
+        "com32": "a COM32 module", "comboot": "a COMBOOT program", "fdimage": "a floppy image",
+        "localboot": "a local boot",
+    ]
+
+    /// Appends the entries of the labels read to `entries`, their paths under `outer` (the
+    /// titles of the CONFIG labels that lead here), and returns the index of the one
+    /// DEFAULT or MENU DEFAULT picks (`nil`: none).
+    mutating func appendEntries(to entries: inout [BootOption], kept: inout EntryBudget, config: String, outer: [String]) -> Int? {
+        let first = entries.count
+        var defaultIndex: Int?
+        /// A label DEFAULT or MENU DEFAULT names that gave no entry.
+        var defaultLeftOut: String?
+        let wanted = defaultName?.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init)
+        for label in labels {
+            guard !entriesFull else { break }
+            let picked = entry(for: label, into: &entries, kept: &kept, config: config, outer: outer)
+            if label.isDefault || (defaultIndex == nil && label.name == wanted) {
+                if let picked {
+                    if label.isDefault || defaultIndex == nil { defaultIndex = picked }
+                } else if defaultIndex == nil {
+                    defaultLeftOut = label.name
+                }
+            }
+        }
+        if defaultIndex == nil && entries.count > first {
+            if let name = defaultLeftOut {
+                diagnostics.add(Diagnostic(.warning, "default '\(name)' names an entry kexec cannot boot; using the first entry", at: defaultAt, file: config))
+            } else if let name = defaultName, !labels.contains(where: { $0.isDefault }) {
+                diagnostics.add(Diagnostic(.warning, "DEFAULT '\(name)' names no label; using the first entry", at: defaultAt, file: config))
+            }
+        }
+        return defaultIndex
+    }
+
+    /// Adds what `label` gives to `entries`: an entry, the entries of the menu it opens, or
+    /// nothing (with the reason). Returns the index of the entry choosing the label boots.
+    mutating func entry(for label: Label, into entries: inout [BootOption], kept: inout EntryBudget, config: String, outer: [String]) -> Int? {
+        let title = label.menuLabel ?? label.name
+        let text = label.kernel ?? ""
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let kernelName = words.first else {
+            let what = label.kernel == nil ? "it has no kernel" : "its \(label.kernelKeyword.uppercased()) names no file"
+            diagnostics.add(Diagnostic(.info, "'\(title)' left out: \(what)", at: label.location))
+            return nil
+        }
+        let kind = Self.imageKind(keyword: label.kernelKeyword, file: kernelName)
+        let isMultiboot = kind == "com32" && Path.basename(kernelName).lowercased() == "mboot.c32"
+        if let what = Self.unbootableKinds[kind], !isMultiboot {
+            let byExtension = label.kernelKeyword == "kernel" ? ", by its extension" : ""
+            diagnostics.add(Diagnostic(.info, "'\(title)' left out: it uses '\(label.kernelKeyword.uppercased()) \(text)' (\(what)\(byExtension)), which kexec cannot boot",
+                                       at: label.location))
+            return nil
+        }
+        if label.hidden {
+            diagnostics.add(Diagnostic(.info, "'\(title)' left out: MENU HIDE", at: label.location))
+            return nil
+        }
+        if kind == "config" {
+            return submenu(label, title: title, file: kernelName, directory: words.dropFirst().first,
+                           into: &entries, kept: &kept, outer: outer)
+        }
+        // KERNEL may carry arguments of its own ("KERNEL vmlinuz quiet").
+        var appendText = label.append ?? globalAppend ?? ""
+        if appendText == "-" { appendText = "" }
+        var args = Array(words.dropFirst()) + appendText.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        var option: BootOption
+        if isMultiboot {
+            // mboot.c32: KERNEL --- MODULE args --- MODULE args …
+            let parts = args.split(separator: "---", omittingEmptySubsequences: false).map(Array.init)
+            guard let head = parts.first, let hypervisor = head.first else {
+                diagnostics.add(Diagnostic(.warning, "'\(title)': mboot.c32 without a kernel", at: label.location))
+                return nil
+            }
+            option = BootOption(id: label.name, title: title, path: outer + label.menus + [title], kind: .multiboot, kernel: resource(hypervisor),
+                                modules: parts.dropFirst().compactMap { m in
+                                    m.first.map { BootModule(resource: resource($0), args: m.dropFirst().joined(separator: " ")) }
+                                },
+                                args: head.dropFirst().joined(separator: " "))
+        } else {
+            var initrds: [Resource] = []
+            if let line = label.initrd {
+                initrds += line.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }.map(resource)
+            }
+            args = args.filter { word in
+                guard word.prefix(7).lowercased() == "initrd=" else { return true }
+                initrds += word.dropFirst(7).split(separator: ",").map { resource(String($0)) }
+                return false
+            }
+            args += ipappendWords(label.ipappend ?? globalIPAppend ?? 0)
+            option = BootOption(id: label.name, title: title, path: outer + label.menus + [title], kind: .linux, kernel: resource(kernelName),
+                                initrds: initrds, devicetree: label.fdt.map(resource) ?? label.fdtdir.flatMap { deviceTree(in: $0, at: label.location) },
+                                args: args.joined(separator: " "))
+        }
+        guard kept.admit(option) else {
+            if let refusal = kept.refusal(at: label.location, file: config) { diagnostics.add(refusal) }
+            entriesFull = true
+            return nil
+        }
+        entries.append(option)
+        return entries.count - 1
+    }
+
+    /// `CONFIG file [dir]` in a label: the menu of `file` (found from the current directory;
+    /// its own names then relative to `dir`, else to the first word of the label's APPEND,
+    /// which syslinux takes as the directory) as a submenu titled by the label. Returns the
+    /// index of the entry that menu's DEFAULT picks, else of its first.
+    mutating func submenu(_ label: Label, title: String, file: String, directory: String?,
+                          into entries: inout [BootOption], kept: inout EntryBudget, outer: [String]) -> Int? {
+        let path = resolve(file)
+        guard !openMenus.contains(path) else {
+            diagnostics.add(Diagnostic(.info, "'\(title)' left out: it goes back to the menu of \(file), which this one is in", at: label.location))
+            return nil
+        }
+        guard menuDepth < Self.maxIncludeDepth else {
+            if !menuDepthReported {
+                menuDepthReported = true
+                diagnostics.add(Diagnostic(.error, "CONFIG \(file): menus nested more than \(Self.maxIncludeDepth) deep (a loop?); this and deeper ones are not read", at: label.kernelAt))
+            }
+            return nil
+        }
+        var append = label.append ?? globalAppend
+        if append == "-" { append = nil }
+        let newDirectory = directory ?? append?.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init)
+        var child = SyslinuxConfig(files: files, env: env, workingDirectory: workingDirectory, base: base, format: format)
+        if let newDirectory { (child.workingDirectory, child.base) = changedDirectory(newDirectory) }
+        child.input = input
+        child.diagnostics = diagnostics
+        child.includeLimitReported = includeLimitReported
+        child.menuDepthReported = menuDepthReported
+        child.otherLabels = otherLabels + labels.count
+        child.menuDepth = menuDepth + 1
+        child.openMenus = openMenus
+        child.readConfig(path, at: label.kernelAt)
+        let first = entries.count
+        let picked = child.appendEntries(to: &entries, kept: &kept, config: path, outer: outer + label.menus + [title])
+        input = child.input
+        diagnostics = child.diagnostics
+        includeLimitReported = child.includeLimitReported
+        menuDepthReported = child.menuDepthReported
+        otherLabels = child.otherLabels + child.labels.count - labels.count
+        entriesFull = child.entriesFull
+        if entries.count == first {
+            diagnostics.add(Diagnostic(.info, "'\(title)' left out: the menu it opens (\(file)) has no entry kexec can boot", at: label.location))
+            return nil
+        }
+        return picked ?? first
     }
 
     /// `FDTDIR DIR`: the machine's DTB in DIR, as U-Boot picks it: `$fdtfile` when set
@@ -427,14 +575,15 @@ public struct SyslinuxConfig {
 
     /// A kernel, initrd or devicetree name as a resource: an absolute URL as it is; pxelinux
     /// `::path` from the server's root and `host::path` from another TFTP server; anything
-    /// else against the working directory (or the URL prefix).
+    /// else against the working directory (or the URL prefix) — for pxelinux a `/`-rooted
+    /// name too.
     func resource(_ name: String) -> Resource {
         if URLText.scheme(of: name) != nil { return .url(name) }
         if format == .pxelinux, let (host, path) = Self.tftpPath(name) {
             if let host { return .url("tftp://\(host)/" + path.drop { $0 == "/" }) }
             return base.root.resource(path)
         }
-        return base.resource(name)
+        return base.resource(prefixed(name))
     }
 }
 
