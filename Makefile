@@ -40,6 +40,7 @@ test-fuzz:
 	scripts/deps.sh $(BUILD_DEPS)
 	scripts/build-curl.sh > /dev/null
 	scripts/fuzz.sh smoke $(FUZZ_SMOKE)
+	scripts/fuzz-shim.sh smoke $(FUZZ_SMOKE)
 
 # Every fuzzer FUZZ_SECONDS each (default 180; `make fuzz FUZZ_SECONDS=3600` for a long
 # run), the Swift harnesses then the shim's. Findings: build/fuzz*/findings/.
@@ -48,6 +49,7 @@ fuzz:
 	scripts/deps.sh $(BUILD_DEPS)
 	scripts/build-curl.sh > /dev/null
 	scripts/fuzz.sh run $(FUZZ_SECONDS)
+	scripts/fuzz-shim.sh run $(FUZZ_SECONDS)
 
 # Boots kexboot in QEMU on this terminal; leave with Ctrl-A X.
 demo:

@@ -51,6 +51,9 @@ int bundle_parse(const u8 *p, u64 avail, struct bundle *b)
 	if (b->args == (const char *)1) return bad("arguments are not NUL-terminated");
 	if (b->bootpath == (const char *)1) return bad("bootpath is not NUL-terminated");
 	if (b->bootpath && b->bootpath[0] != '/') return bad("bootpath is not an absolute device path");
+	u32 levels = 0;	/* its nodes are added to the tree: keep that as shallow as an FDT must be */
+	for (const char *c = b->bootpath; c && *c && *c != ':'; c++) levels += *c == '/';
+	if (levels > TREE_DEPTH) return bad("bootpath is nested too deep");
 	b->blocks = rd64(p + 0x28);
 	b->block_size = rd32(p + 0x30);
 	b->nparts = rd32(p + 0x34);
@@ -99,10 +102,11 @@ static int elf_bad(const char *why) { printf("ofshim: error: bad client ELF: %s\
 
 struct seg { u64 paddr, vaddr, memsz; u32 flags; };
 
-static u64 to_phys(struct seg *s, int n, u64 addr, u32 *flags)
+/* *room: the bytes of the segment from there on. */
+static u64 to_phys(struct seg *s, int n, u64 addr, u32 *flags, u64 *room)
 {
-	for (int i = 0; i < n; i++) if (addr >= s[i].paddr && addr - s[i].paddr < s[i].memsz) { *flags = s[i].flags; return addr; }
-	for (int i = 0; i < n; i++) if (addr >= s[i].vaddr && addr - s[i].vaddr < s[i].memsz) { *flags = s[i].flags; return s[i].paddr + (addr - s[i].vaddr); }
+	for (int i = 0; i < n; i++) if (addr >= s[i].paddr && addr - s[i].paddr < s[i].memsz) { *flags = s[i].flags; *room = s[i].memsz - (addr - s[i].paddr); return addr; }
+	for (int i = 0; i < n; i++) if (addr >= s[i].vaddr && addr - s[i].vaddr < s[i].memsz) { *flags = s[i].flags; *room = s[i].memsz - (addr - s[i].vaddr); return s[i].paddr + (addr - s[i].vaddr); }
 	return 0;
 }
 
@@ -166,11 +170,12 @@ u64 elf_load(const u8 *img, u32 size, u64 *msr_le)
 		}
 	if (!nseg) return elf_bad("no PT_LOAD segment");
 	u32 eflags = 0;
-	u64 pe = to_phys(segs, nseg, entry, &eflags);
+	u64 room = 0, pe = to_phys(segs, nseg, entry, &eflags, &room);
 	if (!pe) return elf_bad("entry point outside the loaded segments");
 	/* ELFv1 64-bit: an entry in a non-executable segment is a function descriptor. */
 	if (c64 && (flags & 3) != 2 && !(eflags & 1)) {
-		pe = to_phys(segs, nseg, e64(ptr(pe)), &eflags);
+		if (room < 8) return elf_bad("function descriptor runs past the end of its segment");
+		pe = to_phys(segs, nseg, e64(ptr(pe)), &eflags, &room);
 		if (!pe) return elf_bad("function descriptor points outside the loaded segments");
 	}
 	return pe;

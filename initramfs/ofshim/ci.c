@@ -12,9 +12,9 @@ static struct node *chosen;
 
 static struct inst *inst_of(u32 ih)
 {
-	u64 a = ih, b = (u64)insts;
+	u64 a = ih, b = phys(insts);
 	if (a < b || a >= b + sizeof insts || (a - b) % sizeof insts[0]) return NULL;
-	struct inst *i = ptr(a);
+	struct inst *i = &insts[(a - b) / sizeof insts[0]];
 	return i->kind ? i : NULL;
 }
 
@@ -25,8 +25,9 @@ static int complain(const char *what, u32 addr)
 	printf("ofshim: %s: %s (0x%x)\n", svc_name, what, addr);
 	return 0;
 }
-static int readable(u32 a, u32 n) { return mem_in_ram(a, n) ? 1 : complain("buffer outside memory", a); }
-static int writable(u32 a, u32 n)
+/* Sizes are 64-bit: read-blocks asks for #blocks times the block size. */
+static int readable(u64 a, u64 n) { return mem_in_ram(a, n) ? 1 : complain("buffer outside memory", a); }
+static int writable(u64 a, u64 n)
 {
 	if (!n) return 1;
 	if (!mem_in_ram(a, n)) return complain("buffer outside memory", a);
@@ -37,8 +38,8 @@ static const char *cstr(u32 a)
 {
 	if (!a) { complain("null string", a); return NULL; }
 	for (u32 i = 0; i < 1024; i++) {
-		if (!mem_in_ram(a + i, 1)) break;
-		if (!*(char *)ptr(a + i)) return ptr(a);
+		if (!mem_in_ram((u64)a + i, 1)) break;	/* no wrap to 0 at 4 GiB */
+		if (!*(char *)ptr((u64)a + i)) return ptr(a);
 	}
 	complain("bad string", a);
 	return NULL;
@@ -63,7 +64,7 @@ static u32 new_inst(int kind, struct node *n, const char *args)
 		if (strlen(args) >= sizeof in->args) return 0;
 		memcpy(in->args, args, strlen(args) + 1);
 		in->kind = kind; in->node = n;
-		return (u32)(u64)in;
+		return (u32)phys(in);
 	}
 	printf("ofshim: open: too many open instances\n");
 	return 0;
@@ -281,6 +282,8 @@ static int method(struct inst *i, const char *m, u32 *a, u32 n, u32 *r, u32 nr)
 	if (i->kind == K_DISK && !strcmp(m, "#blocks") && nr >= 1) { r[0] = i->d.blocks; return 0; }
 	if (i->kind == K_DISK && !strcmp(m, "read-blocks") && n >= 3 && nr >= 1) {
 		u64 bs = disk_block_size(), pos = (u64)a[1] * bs, len = (u64)a[0] * bs;
+		/* A bundle without tables need not give a block size: no blocks to read then. */
+		if (!bs) { printf("ofshim: read-blocks: the bundle gives no block size\n"); return -1; }
 		if (!writable(a[2], len) || disk_seek(&i->d, pos)) return -1;
 		s64 got = disk_read(&i->d, ptr(a[2]), len);
 		r[0] = got < 0 ? 0 : got / bs;
@@ -379,9 +382,9 @@ static int known(const char *name)
 s32 ci_handler(u32 *args)
 {
 	svc_name = "client interface";
-	if (!mem_in_ram((u64)args, 12) || mem_fw_overlap((u64)args, 12)) { complain("argument array outside client memory", (u32)(u64)args); return -1; }
+	if (!mem_in_ram(phys(args), 12) || mem_fw_overlap(phys(args), 12)) { complain("argument array outside client memory", (u32)phys(args)); return -1; }
 	u32 nargs = args[1], nret = args[2];
-	if (nargs > 20 || nret > 20 || !writable((u64)args, 4 * (3 + nargs + nret))) { complain("bad argument count", nargs); return -1; }
+	if (nargs > 20 || nret > 20 || !writable(phys(args), 4 * (3 + nargs + nret))) { complain("bad argument count", nargs); return -1; }
 	const char *name = cstr(args[0]);
 	if (!name) return -1;
 	for (u32 i = 0; i < NSERVICES; i++) {
@@ -429,14 +432,9 @@ static struct node *make_path(const char *path)
 	return n;
 }
 
-static u32 next_phandle(struct node *n, u32 m)
+static void fill_phandles(struct node *n)
 {
-	for (; n; n = n->peer) { if (n->phandle > m) m = n->phandle; m = next_phandle(n->child, m); }
-	return m;
-}
-static void fill_phandles(struct node *n, u32 *m)
-{
-	for (; n; n = n->peer) { if (!n->phandle) n->phandle = ++*m; fill_phandles(n->child, m); }
+	for (; n; n = n->peer) { if (!n->phandle) n->phandle = new_phandle(); fill_phandles(n->child); }
 }
 
 void ci_setup(struct bundle *b)
@@ -466,8 +464,7 @@ void ci_setup(struct bundle *b)
 			set_str(aliases, "disk", path);
 		}
 	}
-	u32 m = next_phandle(root, 0);
-	fill_phandles(root, &m);
+	fill_phandles(root);
 	disk_attach(b, disk);
 	if (b && b->args) set_str(chosen, "bootargs", b->args);
 	/* A bundle came in as the initrd: the client must not take it for its own. (Linux's

@@ -146,10 +146,11 @@ void printf(const char *fmt, ...)
 void flush_cache(u64 addr, u64 len)
 {
 	u64 line = cache_line, end = addr + len;
-	for (u64 a = addr & ~(line - 1); a < end; a += line) asm volatile("dcbst 0,%0" :: "r"(a) : "memory");
-	asm volatile("sync" ::: "memory");
-	for (u64 a = addr & ~(line - 1); a < end; a += line) asm volatile("icbi 0,%0" :: "r"(a) : "memory");
-	asm volatile("sync; isync" ::: "memory");
+	for (u64 a = addr & ~(line - 1); a < end; a += line) cpu_dcbst(a);
+	cpu_sync();
+	for (u64 a = addr & ~(line - 1); a < end; a += line) cpu_icbi(a);
+	cpu_sync();
+	cpu_isync();
 }
 
 static u32 rtas_buf[16];
@@ -166,7 +167,7 @@ long rtas_call(u32 token, int nargs, int nret, u32 *args, u32 *rets)
 static void __attribute__((noreturn)) halt(void)
 {
 	printf("ofshim: halted\n");
-	for (;;) asm volatile("or 1,1,1");
+	for (;;) cpu_wait();
 }
 
 void power_off(void)

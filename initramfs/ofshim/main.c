@@ -36,7 +36,7 @@ void shim_main(const u8 *fdt, int kexec)
 	struct node *chosen = child_named(root, "chosen");
 	console_node = find_console(chosen);
 	if (console_node) console_init(prop_u32(console_node, "reg", 0x71000000));
-	printf("ofshim: kexboot Open Firmware shim, device tree at 0x%lx, entered at 0x%x\n", (u64)fdt, kexec ? 0 : 0x100);
+	printf("ofshim: kexboot Open Firmware shim, device tree at 0x%lx, entered at 0x%x\n", phys(fdt), kexec ? 0 : 0x100);
 
 	rtas_node = child_named(root, "rtas");
 	rtas_power_off = prop_u32(rtas_node, "power-off", 0);
@@ -44,9 +44,9 @@ void shim_main(const u8 *fdt, int kexec)
 	rtas_stop_self = prop_u32(rtas_node, "stop-self", 0);
 	if (rtas_stop_self) {	/* release the CPUs parked at 0x60 into stop-self */
 		park_args[0] = rtas_stop_self;
-		asm volatile("sync" ::: "memory");
+		cpu_sync();
 		park_flag = 1;
-		asm volatile("sync" ::: "memory");
+		cpu_sync();
 	}
 	struct node *cpus = child_named(root, "cpus");
 	for (struct node *c = cpus ? cpus->child : NULL; c; c = c->peer)
@@ -62,9 +62,9 @@ void shim_main(const u8 *fdt, int kexec)
 	if (!memory_node) fail("no /memory@0 node");
 	mem_init(memory_node);
 	u64 fdt_size = rd32(fdt + 4);
-	if (mem_claim_at(0, (u64)client_stack, OWN_FIRMWARE) || mem_claim_at((u64)client_stack, _end - client_stack, OWN_CLIENT))
+	if (mem_claim_at(0, phys(client_stack), OWN_FIRMWARE) || mem_claim_at(phys(client_stack), phys(_end) - phys(client_stack), OWN_CLIENT))
 		fail("the shim does not fit in memory");
-	if (mem_claim_at((u64)fdt, fdt_size, OWN_FIRMWARE)) fail("the device tree is outside /memory@0 or overlaps the shim");
+	if (mem_claim_at(phys(fdt), fdt_size, OWN_FIRMWARE)) fail("the device tree is outside /memory@0 or overlaps the shim");
 	/* QEMU's -kernel image belongs to the client, though QEMU lists it in the reserve map. */
 	struct prop *k = find_prop(chosen, "qemu,boot-kernel");
 	u64 kernel = k && k->len == 16 ? rd64(k->val) : 0, kernel_size = k && k->len == 16 ? rd64(k->val + 8) : 0;
@@ -122,6 +122,6 @@ void shim_main(const u8 *fdt, int kexec)
 	msr |= 0x2000;				/* FP on, as SLOF leaves it */
 	if (le) msr |= 1;
 	printf("ofshim: entering the client at 0x%lx%s\n", entry, le ? " (little endian)" : "");
-	enter_client(entry, linux_initrd, linux_initrd_size, msr, (u64)_end - 256,
-		     (u64)(le ? le_tramp : ci_entry));
+	enter_client(entry, linux_initrd, linux_initrd_size, msr, phys(_end) - 256,
+		     phys(le ? le_tramp : ci_entry));
 }

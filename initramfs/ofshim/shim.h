@@ -11,6 +11,11 @@ typedef int s32;
 typedef unsigned long size_t;
 #define NULL ((void *)0)
 
+#ifdef OFSHIM_HOST
+/* The fuzzing build for x86_64 (Tests/ofshim/fuzz/, scripts/fuzz-shim.sh) brings its own
+ * byte order, physical memory and CPU instructions; nothing below is in it. */
+#include "host.h"
+#else
 /* The CPU runs big endian, like the FDT, the bundle and the CI cells, so these are plain
  * loads; the types allow any alignment (POWER handles it in hardware for cacheable memory). */
 typedef u32 u32_any __attribute__((aligned(1), may_alias));
@@ -18,7 +23,16 @@ typedef u64 u64_any __attribute__((aligned(1), may_alias));
 static inline u32 rd32(const void *p) { return *(const u32_any *)p; }
 static inline u64 rd64(const void *p) { return *(const u64_any *)p; }
 static inline void wr32(void *p, u32 v) { *(u32_any *)p = v; }
+/* Real mode: a physical address is a pointer, and the other way round. */
 static inline void *ptr(u64 a) { return (void *)a; }
+static inline u64 phys(const void *p) { return (u64)p; }
+/* The instructions C cannot say: storage barriers, cache flushes, a low SMT priority to spin at. */
+static inline void cpu_sync(void) { asm volatile("sync" ::: "memory"); }
+static inline void cpu_isync(void) { asm volatile("isync" ::: "memory"); }
+static inline void cpu_dcbst(u64 a) { asm volatile("dcbst 0,%0" :: "r"(a) : "memory"); }
+static inline void cpu_icbi(u64 a) { asm volatile("icbi 0,%0" :: "r"(a) : "memory"); }
+static inline void cpu_wait(void) { asm volatile("or 1,1,1"); }
+#endif
 
 /* entry.S */
 extern char _start[], _end[], client_stack[], ci_entry[], le_tramp[];
@@ -50,11 +64,14 @@ void fail(const char *what) __attribute__((noreturn));
 extern u32 tb_freq, cache_line;
 
 /* tree.c */
+/* Levels below the root, as Linux's FDT_MAX_DEPTH: the tree walks recurse, on 64 KiB stacks. */
+#define TREE_DEPTH 64
 struct prop { struct prop *next; const char *name; u8 *val; u32 len; };
 struct node { struct node *parent, *child, *peer; struct prop *props; const char *name; u32 phandle; };
 extern struct node *root;
 int tree_from_fdt(const void *fdt, u64 size);
 struct node *node_by_phandle(u32 ph);
+u32 new_phandle(void);
 struct prop *find_prop(struct node *n, const char *name);
 int set_prop(struct node *n, const char *name, const void *val, u32 len);
 void del_prop(struct node *n, const char *name);

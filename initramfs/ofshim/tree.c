@@ -39,17 +39,39 @@ struct node *add_node(struct node *parent, const char *name)
 	return n;
 }
 
+static struct node *walk_ph(struct node *n, u32 ph)
+{
+	for (; n; n = n->peer) {
+		if (n->phandle == ph) return n;
+		struct node *c = walk_ph(n->child, ph);
+		if (c) return c;
+	}
+	return NULL;
+}
+
+/* A phandle no node has: max+1, or the lowest free one once max+1 would be -1. */
 static u32 max_phandle;
+u32 new_phandle(void)
+{
+	if (max_phandle < ~0u - 1) return ++max_phandle;
+	u32 ph = 1;
+	while (walk_ph(root, ph)) ph++;
+	return ph;
+}
+
+/* A client walks peer/child/parent by phandle: each node needs its own, and neither 0 nor
+ * -1 (the CI's "none" and "error"). The FDT's stand unless a node before took the value. */
 static void assign_phandles(struct node *n, int pass)
 {
 	for (; n; n = n->peer) {
 		if (pass == 0) {
 			struct prop *p = find_prop(n, "phandle");
 			if (!p || p->len != 4) p = find_prop(n, "linux,phandle");
-			if (p && p->len == 4) n->phandle = rd32(p->val);
-			if (n->phandle > max_phandle && n->phandle != ~0u) max_phandle = n->phandle;
+			u32 ph = p && p->len == 4 ? rd32(p->val) : 0;
+			if (ph && ph != ~0u && !walk_ph(root, ph)) n->phandle = ph;
+			if (n->phandle > max_phandle) max_phandle = n->phandle;
 		} else if (!n->phandle) {
-			n->phandle = ++max_phandle;
+			n->phandle = new_phandle();
 		}
 		assign_phandles(n->child, pass);
 	}
@@ -58,6 +80,7 @@ static void assign_phandles(struct node *n, int pass)
 int tree_from_fdt(const void *fdt, u64 avail)
 {
 	const u8 *f = fdt;
+	if (avail < 40) return bad("truncated header");	/* the v17 header, read before totalsize is known */
 	if (rd32(f) != 0xd00dfeed) return bad("bad magic");
 	u32 total = rd32(f + 4), off_struct = rd32(f + 8), off_strings = rd32(f + 12);
 	u32 version = rd32(f + 20), size_strings = rd32(f + 32), size_struct = rd32(f + 36);
@@ -78,6 +101,7 @@ int tree_from_fdt(const void *fdt, u64 avail)
 			if (z >= end) return bad("unterminated node name");
 			s = f + ((z + 1 - f + 3) & ~3ul);
 			if (!cur && root) return bad("two roots");
+			if (depth > TREE_DEPTH) return bad("nodes nested too deep");
 			struct node *n = add_node(cur, name);
 			if (!n) return bad("out of memory");
 			if (!cur) root = n;
@@ -115,16 +139,6 @@ int tree_from_fdt(const void *fdt, u64 avail)
 	assign_phandles(root, 0);
 	assign_phandles(root, 1);
 	return 0;
-}
-
-static struct node *walk_ph(struct node *n, u32 ph)
-{
-	for (; n; n = n->peer) {
-		if (n->phandle == ph) return n;
-		struct node *c = walk_ph(n->child, ph);
-		if (c) return c;
-	}
-	return NULL;
 }
 
 struct node *node_by_phandle(u32 ph) { return ph ? walk_ph(root, ph) : NULL; }
