@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Generate a large (~2 MB) grub.cfg in the style of grub-mkconfig output.
 
-Usage: gen-grub-cfg.py [OUTPUT]   (default: stdout)
+Usage: gen-grub-cfg.py [OUTPUT] [--systems N --kernels K]   (default: stdout, 40 and 26)
+
+`--systems 638 --kernels 2` gives issue 19's shape: about 3,200 entries, 638 submenus
+(each system's plain entry, then a submenu of its kernels' normal and recovery entries).
 
 The output is deterministic (fixed seed, no timestamps) so benchmark
 figures are comparable between runs and machines.  A one-line summary
@@ -13,6 +16,16 @@ import sys
 SEED = 20240601
 SUBMENUS = 40          # one "Advanced options" submenu per installed system
 KERNELS = 26           # kernels per system; each gives a normal + recovery entry
+_args = sys.argv[1:]
+for _flag in ("--systems", "--kernels"):
+    if _flag in _args:
+        _i = _args.index(_flag)
+        if _flag == "--systems":
+            SUBMENUS = int(_args[_i + 1])
+        else:
+            KERNELS = int(_args[_i + 1])
+        del _args[_i:_i + 2]
+sys.argv[1:] = _args
 DISTROS = ["Debian GNU/Linux", "Ubuntu", "Fedora Linux", "Arch Linux", "openSUSE Tumbleweed"]
 
 rng = random.Random(SEED)

@@ -3,7 +3,8 @@
 the test fixtures and from small inputs built here. Run once when the fixtures or the
 harnesses change; the output is kept in the repository so that a fuzz run starts from
 real configs and real binary structures. Files are named by content (SHA-1), as libFuzzer
-names what it finds."""
+names what it finds. The binary seeds (sfdisk's GUIDs, xorriso's and QEMU's stamps) differ
+on every run: keep the committed ones unless their structure should change."""
 
 import glob
 import hashlib
