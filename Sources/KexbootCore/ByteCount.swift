@@ -38,3 +38,13 @@ public struct ByteCount: Sendable, Hashable, CustomStringConvertible {
         return "\(bytes)"
     }
 }
+
+extension ByteCount {
+    /// `sectors` 512-byte sectors in bytes, or nil when that does not fit in 64 bits.
+    /// Sector numbers and counts come from partition tables on the disk: every product
+    /// with 512 goes through here rather than trapping.
+    public static func ofSectors(_ sectors: UInt64) -> UInt64? {
+        let (bytes, overflow) = sectors.multipliedReportingOverflow(by: 512)
+        return overflow ? nil : bytes
+    }
+}

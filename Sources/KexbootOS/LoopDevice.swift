@@ -87,9 +87,8 @@ extension LoopDevice {
     /// when they do not fit: both come from a partition table on the disk, and
     /// `sector * 512` or the conversion to Int64 would trap.
     static func byteRange(startSector: UInt64, sectors: UInt64) -> (start: Int64, length: Int64)? {
-        let (start, o1) = startSector.multipliedReportingOverflow(by: 512)
-        let (length, o2) = sectors.multipliedReportingOverflow(by: 512)
-        guard !o1, !o2, let s = Int64(exactly: start), let l = Int64(exactly: length), s <= Int64.max - l else { return nil }
+        guard let start = ByteCount.ofSectors(startSector), let length = ByteCount.ofSectors(sectors),
+              let s = Int64(exactly: start), let l = Int64(exactly: length), s <= Int64.max - l else { return nil }
         return (s, l)
     }
 }

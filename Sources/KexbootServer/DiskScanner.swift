@@ -174,7 +174,7 @@ final class DiskScanner: @unchecked Sendable {
         }
         for p in probed.partitions {
             guard let node = p.node else { continue }
-            add(id: imageName.map { "\($0):\(p.number)" } ?? Path.basename(node), node: node, size: Self.bytes(sectors: p.size), fstype: p.fstype, uuid: p.uuid, label: p.label,
+            add(id: imageName.map { "\($0):\(p.number)" } ?? Path.basename(node), node: node, size: (ByteCount.ofSectors(p.size) ?? .max), fstype: p.fstype, uuid: p.uuid, label: p.label,
                 partuuid: p.partuuid, partlabel: p.partlabel, config: p.config, root: p.configRoot, isos: p.isos,
                 partition: p.number)
         }
@@ -187,12 +187,12 @@ final class DiskScanner: @unchecked Sendable {
             guard let payload = p.payload, p.size > 0 else { continue }
             let name = imageName.map { "\($0):\(p.number)" }
                 ?? SysfsDevice.partitions(of: Path.basename(diskNode))[p.number] ?? "\(Path.basename(diskNode))p\(p.number)"
-            var device = ServerDevice(id: name, type: type, disk: disk, node: diskNode, size: Self.bytes(sectors: p.size))
+            var device = ServerDevice(id: name, type: type, disk: disk, node: diskNode, size: (ByteCount.ofSectors(p.size) ?? .max))
             device.image = image
             device.partuuid = p.partuuid
             device.partlabel = p.partlabel
             device.format = "prep"
-            device.prep = (UInt32(clamping: p.number), p.start, Self.bytes(sectors: p.size))
+            device.prep = (UInt32(clamping: p.number), p.start, (ByteCount.ofSectors(p.size) ?? .max))
             device.diskNode = diskNode
             device.partition = p.number
             guard filter(device) else { continue }
@@ -244,12 +244,5 @@ final class DiskScanner: @unchecked Sendable {
             if d.diskNode != nil { d.diskNode = diskNodes[d.disk] }
             return d
         } }
-    }
-
-    /// A partition's size in bytes; the sector count comes from the partition table, so a
-    /// size past 2^55 sectors (no real disk) saturates instead of trapping.
-    static func bytes(sectors: UInt64) -> UInt64 {
-        let (bytes, overflow) = sectors.multipliedReportingOverflow(by: 512)
-        return overflow ? .max : bytes
     }
 }

@@ -28,8 +28,7 @@ extension EntryBooter {
         var chosen = Set(try OFBundle.mbrPartitions(disk).filter { $0.count * 512 <= 64 << 20 }.map(\.number))
         if let prep = device.prep {
             // The start comes from the partition table: past the end of the disk, nothing.
-            let (offset, overflow) = prep.start.multipliedReportingOverflow(by: 512)
-            guard !overflow, offset < disk.size else {
+            guard let offset = ByteCount.ofSectors(prep.start), offset < disk.size else {
                 throw KexbootError(.invalidArgument, "the PReP partition starts past the end of \(disk.path)")
             }
             client = try disk.read(at: offset, count: Int(min(prep.bytes, 64 << 20)))

@@ -71,4 +71,11 @@ import KexbootCore
         #expect(ByteCount(1000).description == "1000")
         #expect(ByteCount(262144).description == "256K")
     }
+
+    @Test func sectorCountsFromAPartitionTableNeverTrap() {
+        #expect(ByteCount.ofSectors(2048) == 1 << 20)
+        #expect(ByteCount.ofSectors(UInt64.max / 512) == UInt64.max / 512 * 512)
+        #expect(ByteCount.ofSectors(UInt64.max / 512 + 1) == nil)
+        #expect(ByteCount.ofSectors(.max) == nil)
+    }
 }
