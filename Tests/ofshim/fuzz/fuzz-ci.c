@@ -149,9 +149,7 @@ static void start(void *p) { shim_main(p, 1); }
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc; (void)argv;
-	host_init();
-	host_set_client(client);
-	host_set_depth_limit(100);
+	host_fuzz_init(client);
 	make_bundle();
 	fdt_size = pseries_fdt(fdt, bundle_size);
 	for (u32 i = 0; i < SHIM_END; i++) shim_pattern[i] = i * 7 >> 3;

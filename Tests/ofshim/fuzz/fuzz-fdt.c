@@ -159,9 +159,7 @@ static void client(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc; (void)argv;
-	host_init();
-	host_set_client(client);
-	host_set_depth_limit(100);
+	host_fuzz_init(client);
 	return 0;
 }
 

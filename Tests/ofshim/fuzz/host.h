@@ -60,4 +60,6 @@ void host_die(const char *fmt, ...) __attribute__((noreturn, format(__printf__, 
 void host_log(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 void shim_main(const u8 *fdt, int kexec);	/* main.c: what entry.S calls on pseries */
 void host_set_depth_limit(int n);
+/* host_init, `client` as what enter_client() runs, and a call depth of 100 as a finding */
+void host_fuzz_init(void (*client)(void));
 #endif

@@ -187,3 +187,11 @@ void host_reset(void)
 	nputs = 0;
 	park_flag = 0;
 }
+
+/* How every harness starts: no pseries stack would survive a call depth of 100. */
+void host_fuzz_init(void (*client)(void))
+{
+	host_init();
+	host_set_client(client);
+	host_set_depth_limit(100);
+}
